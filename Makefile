@@ -1,0 +1,42 @@
+# Thin façade over the real tools. Every target does one thing; `test` and `run` set up first.
+# Only Python >= 3.11 is assumed: `setup` installs uv with pip when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+VENV := .venv
+PY := $(VENV)/bin/python
+PROTO_SRC := protos
+PROTO_OUT := protos/src
+PROTOS := $(shell find $(PROTO_SRC)/a4c -name '*.proto' | sort)
+
+.PHONY: setup proto proto-check lint typecheck test run images bench
+
+setup:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) sync --all-packages --frozen --quiet
+
+# Generate _pb2, _pb2.pyi and _pb2_grpc next to each other under a4c.api.<svc>.v1 (directory = package).
+proto:
+	@$(PY) -m grpc_tools.protoc -I $(PROTO_SRC) --python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) \
+		--grpc_python_out=$(PROTO_OUT) $(PROTOS)
+	@for d in $$(find $(PROTO_OUT)/a4c/api -mindepth 1 -type d ! -name __pycache__); do \
+		[ -f $$d/__init__.py ] || touch $$d/__init__.py; done
+
+# Regenerate into a scratch copy and fail when the committed code differs from the .proto files.
+proto-check:
+	@$(PY) protos/check_drift.py
+
+lint:
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+typecheck:
+	@$(VENV)/bin/mypy $$(ls -d services/*/src/a4c/* worker/src/a4c/* sql/src/a4c/* sandbox/src/a4c/*)
+
+test: setup proto-check
+	@$(VENV)/bin/pytest
+
+run: setup
+	@echo "make run: the local stack is not built yet (see the local-stack issue)." >&2; exit 1

@@ -1,0 +1,1 @@
+"""Identity service over Zitadel (filled by the identity service issue)."""
