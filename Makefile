@@ -17,10 +17,11 @@ setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --all-packages --frozen --quiet
 
-# Generate _pb2, _pb2.pyi and _pb2_grpc next to each other under a4c.api.<svc>.v1 (directory = package).
+# Generate _pb2, _pb2_grpc and their typed .pyi stubs (mypy-protobuf) next to each other under a4c.api.<svc>.v1 (directory = package).
 proto:
-	@$(PY) -m grpc_tools.protoc -I $(PROTO_SRC) --python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) \
-		--grpc_python_out=$(PROTO_OUT) $(PROTOS)
+	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -I $(PROTO_SRC) \
+		--python_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) \
+		--mypy_out=quiet:$(PROTO_OUT) --mypy_grpc_out=quiet:$(PROTO_OUT) $(PROTOS)
 	@for d in $$(find $(PROTO_OUT)/a4c/api -mindepth 1 -type d ! -name __pycache__); do \
 		[ -f $$d/__init__.py ] || touch $$d/__init__.py; done
 
