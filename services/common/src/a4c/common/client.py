@@ -1,0 +1,50 @@
+"""Client channels for calling our own services (worker → dns/identity, CLI → provisioning, tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+
+class _BearerToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    """Adds `authorization: Bearer <token>` to every call that does not already carry one."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        if not metadata.get_all("authorization"):
+            metadata.add(*self._header)
+        return grpc.aio.ClientCallDetails(
+            method=details.method,
+            timeout=details.timeout,
+            metadata=metadata,
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+        )
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Awaitable[Any]], details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._with_token(details), request)
+
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Awaitable[Any]], details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._with_token(details), request)
+
+
+def open_channel(
+    address: str, *, token: str | None = None, tls_ca_file: str | None = None
+) -> grpc.aio.Channel:
+    """An aio channel to `address` (host:port) that authenticates every call with `token`."""
+    interceptors = [_BearerToken(token)] if token else []
+    options = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
+    if tls_ca_file:
+        credentials = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca_file).read_bytes())
+        return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

@@ -1,0 +1,164 @@
+"""Rich gRPC errors: one place that builds `google.rpc.Status` details and reads them back.
+
+Servicers translate their domain exceptions once (their own errors.py) and call `abort` here, so
+every service speaks the same error dialect: BadRequest field violations for bad input, ErrorInfo
+(reason, domain, metadata such as the upstream error code) and RetryInfo for throttling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad request field: `field` is its path (e.g. "admin.email"), `description` says why."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class StatusDetails:
+    """The details a client reads back from a rich error."""
+
+    code: grpc.StatusCode
+    message: str
+    field_violations: tuple[FieldViolation, ...] = ()
+    reason: str | None = None
+    domain: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    retry_delay: float | None = None
+
+    @property
+    def fields(self) -> set[str]:
+        return {v.field for v in self.field_violations}
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def rich_status(
+    code: grpc.StatusCode,
+    message: str,
+    *,
+    field_violations: Iterable[FieldViolation] = (),
+    reason: str | None = None,
+    domain: str = "a4c",
+    metadata: Mapping[str, str] | None = None,
+    retry_delay: float | None = None,
+) -> grpc.Status:
+    """Build a grpc.Status carrying google.rpc details in the `grpc-status-details-bin` trailer."""
+    details: list[any_pb2.Any] = []
+    violations = list(field_violations)
+    if violations:
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in violations
+            ]
+        )
+        details.append(_pack(bad))
+    if reason:
+        info = error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=dict(metadata or {}))
+        details.append(_pack(info))
+    if retry_delay is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(max(retry_delay, 0.0) * 1e9))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
+    status = status_pb2.Status(code=code.value[0], message=message, details=details)
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
+
+
+async def abort(
+    context: grpc.aio.ServicerContext[Any, Any],
+    code: grpc.StatusCode,
+    message: str,
+    *,
+    field_violations: Iterable[FieldViolation] = (),
+    reason: str | None = None,
+    domain: str = "a4c",
+    metadata: Mapping[str, str] | None = None,
+    retry_delay: float | None = None,
+) -> NoReturn:
+    """End the call with a rich status; never returns."""
+    status = rich_status(
+        code,
+        message,
+        field_violations=field_violations,
+        reason=reason,
+        domain=domain,
+        metadata=metadata,
+        retry_delay=retry_delay,
+    )
+    await context.abort_with_status(status)
+    raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc always raises
+
+
+def invalid_argument(violations: Iterable[FieldViolation], message: str = "invalid request") -> grpc.Status:
+    """The status for a request with bad fields (one violation per field)."""
+    return rich_status(grpc.StatusCode.INVALID_ARGUMENT, message, field_violations=violations)
+
+
+_CODES_BY_NUMBER = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> StatusDetails:
+    """Read code, message and google.rpc details from a failed call (client side)."""
+    code: grpc.StatusCode = error.code()
+    message: str = error.details() or ""
+    status = _status_from_error(error)
+    if status is None:
+        return StatusDetails(code=code, message=message)
+    violations: list[FieldViolation] = []
+    reason = domain = None
+    metadata: dict[str, str] = {}
+    retry_delay = None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, domain, metadata = info.reason, info.domain, dict(info.metadata)
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            retry_delay = retry.retry_delay.ToNanoseconds() / 1e9
+    return StatusDetails(
+        code=_CODES_BY_NUMBER.get(status.code, code),
+        message=status.message or message,
+        field_violations=tuple(violations),
+        reason=reason,
+        domain=domain,
+        metadata=metadata,
+        retry_delay=retry_delay,
+    )
+
+
+def _status_from_error(error: grpc.RpcError) -> status_pb2.Status | None:
+    # grpc_status.from_call wants the sync Call interface; aio errors carry the same trailers.
+    trailers: Any = error.trailing_metadata() or ()
+    for key, value in trailers:
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            status = status_pb2.Status()
+            status.ParseFromString(value)
+            return status
+    return None
+
+
+# Re-exported so callers need not import google.rpc themselves to compare numeric codes.
+OK = code_pb2.OK

@@ -1,0 +1,94 @@
+"""Invalid settings fail at start-up, naming the environment variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from a4c.common.config import EnvReader, ServerSettings, SettingsError
+
+GOOD = {"A4C_AUTH_TOKENS": "a-token-that-is-long-enough"}
+
+
+def settings(**env: str) -> ServerSettings:
+    return ServerSettings.from_env(EnvReader({**GOOD, **env}))
+
+
+def test_defaults() -> None:
+    s = settings()
+    assert (s.host, s.port, s.environment, s.auth_tokens) == (
+        "0.0.0.0",
+        50051,
+        "development",
+        ("a-token-that-is-long-enough",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"A4C_GRPC_PORT": "http"}, "A4C_GRPC_PORT"),
+        ({"A4C_GRPC_PORT": "70000"}, "A4C_GRPC_PORT"),
+        ({"A4C_AUTH_TOKENS": ""}, "A4C_AUTH_TOKENS"),
+        ({"A4C_AUTH_TOKENS": "short"}, "A4C_AUTH_TOKENS"),
+        ({"A4C_TLS_CERT_FILE": "/tmp/cert.pem"}, "A4C_TLS_KEY_FILE"),
+        ({"A4C_TLS_CLIENT_CA_FILE": "/tmp/ca.pem"}, "A4C_TLS_CLIENT_CA_FILE"),
+        ({"A4C_LOG_LEVEL": "LOUD"}, "A4C_LOG_LEVEL"),
+        ({"A4C_ENVIRONMENT": "staging"}, "A4C_ENVIRONMENT"),
+        ({"A4C_SHUTDOWN_GRACE_SECONDS": "-1"}, "A4C_SHUTDOWN_GRACE_SECONDS"),
+        ({"A4C_AUTH_DISABLED": "maybe"}, "A4C_AUTH_DISABLED"),
+    ],
+)
+def test_invalid_setting_names_the_variable(env: dict[str, str], key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(**env)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: ")
+
+
+def test_auth_can_be_disabled_explicitly_for_local_use() -> None:
+    assert settings(A4C_AUTH_TOKENS="", A4C_AUTH_DISABLED="true").auth_enabled is False
+
+
+def test_tokens_never_appear_in_repr_and_are_known_as_secrets() -> None:
+    reader = EnvReader(GOOD)
+    s = ServerSettings.from_env(reader)
+    assert "a-token-that-is-long-enough" not in repr(s)
+    assert "a-token-that-is-long-enough" in reader.secrets
+
+
+PROGRAM = """
+from a4c.common.config import EnvReader, ServerSettings
+from a4c.common.main import Service, run_service
+
+async def build(env):
+    return Service(bindings=[], settings=ServerSettings.from_env(EnvReader(env)))
+
+run_service("a4c.demo", "A demo service.", [("DEMO_KEY", "what it is")], build)
+"""
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PROGRAM, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_process_exits_2_naming_the_variable_before_binding() -> None:
+    result = run([], {"A4C_AUTH_TOKENS": GOOD["A4C_AUTH_TOKENS"], "A4C_GRPC_PORT": "not-a-port"})
+    assert result.returncode == 2
+    assert "config error: A4C_GRPC_PORT: not an integer" in result.stderr
+
+
+def test_help_lists_the_settings_without_starting() -> None:
+    result = run(["--help"], {})
+    assert result.returncode == 0
+    assert "DEMO_KEY" in result.stdout
+    assert "A4C_AUTH_TOKENS" in result.stdout
