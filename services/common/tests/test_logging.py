@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -20,10 +21,15 @@ SECRET = "cf-api-token-s3cr3t-value-42"
 
 
 @pytest.fixture
-def captured() -> io.StringIO:
+def captured() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
     stream = io.StringIO()
     configure_logging("DEBUG", secrets=[SECRET, TOKEN], stream=stream)
-    return stream
+    yield stream
+    # Leave logging as pytest set it up, so later tests and interpreter shutdown see no stale handler.
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
