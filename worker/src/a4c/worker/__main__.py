@@ -1,0 +1,75 @@
+"""`python -m a4c.worker`: run the Temporal worker until SIGTERM, letting activities finish."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+from temporalio.client import Client
+
+from a4c.common.config import SettingsError
+from a4c.common.logging import configure_logging
+from a4c.eventstore import EventStore
+from a4c.worker.config import ENV_HELP, Settings
+from a4c.worker.health import WorkerHealth
+from a4c.worker.runner import Upstreams, build_worker
+
+DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
+
+
+def parse_args(argv: list[str]) -> None:
+    width = max(len(name) for name, _ in ENV_HELP)
+    table = "\n".join(f"  {name.ljust(width)}  {text}" for name, text in ENV_HELP)
+    argparse.ArgumentParser(
+        prog="python -m a4c.worker",
+        description=f"{DESCRIPTION}\n\nSettings (environment variables):\n{table}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
+
+
+async def run(settings: Settings) -> None:
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    store = await EventStore.connect(settings.database_url)
+    upstreams = Upstreams.open(
+        settings.dns_address, settings.identity_address, settings.service_token, settings.service_tls_ca_file
+    )
+    health = WorkerHealth(client, settings.health_port)
+    worker = build_worker(
+        client,
+        settings.task_queue,
+        upstreams,
+        store,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_seconds=settings.shutdown_grace_seconds,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await health.start()
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await health.stop()
+        await upstreams.close()
+        await store.close()
+
+
+def main() -> None:
+    parse_args(sys.argv[1:])
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        print(f"python -m a4c.worker: config error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level, settings.secrets)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Activities: each calls one of our gRPC services through its generated stub and records its event.
+
+Doing the call and the append in one activity keeps "every step is an event" true without an extra
+round trip: a retry after a failed append repeats an idempotent call (created=false) and then
+appends the event whose deterministic id makes a second append a no-op.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
+from a4c.eventstore import EventStore
+from a4c.worker import events
+from a4c.worker.grpc_errors import unary
+from a4c.worker.models import (
+    STEP_DNS_RECORD,
+    STEP_IDENTITY,
+    STEP_INVITE,
+    STEP_ROLE,
+    BootstrapInput,
+    CleanupInput,
+    EventToRecord,
+    GrantInput,
+    IdentityCreated,
+    InviteInput,
+    RecordCreated,
+    SubdomainInput,
+)
+
+NOT_PROPAGATED = "NotPropagated"
+
+
+def _request_id() -> str:
+    """Our services log the request id; the workflow id ties their lines to the workflow."""
+    return activity.info().workflow_id or ""
+
+
+def record_type(name: str) -> dns_pb2.RecordType.ValueType:
+    return dns_pb2.RecordType.Value(f"RECORD_TYPE_{name.upper()}")
+
+
+class EventActivities:
+    """Appends workflow events that have no upstream call of their own (run as local activities)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    @activity.defn(name="record_event")
+    async def record_event(self, event: EventToRecord) -> int:
+        return await events.append(self._store, event)
+
+
+class IdentityActivities:
+    """Steps against the identity service (Zitadel behind it)."""
+
+    def __init__(self, stub: identity_pb2_grpc.IdentityServiceAsyncStub, store: EventStore) -> None:
+        self._stub = stub
+        self._store = store
+
+    @activity.defn(name="create_identity_organization")
+    async def create_identity_organization(self, request: BootstrapInput) -> IdentityCreated:
+        reply = await unary(
+            self._stub.CreateOrganization,
+            identity_pb2.CreateOrganizationRequest(
+                organization_id=request.organization_id,
+                name=request.name,
+                admin=identity_pb2.Admin(
+                    email=request.admin_email,
+                    given_name=request.admin_given_name,
+                    family_name=request.admin_family_name,
+                ),
+                request_id=_request_id(),
+            ),
+        )
+        created = IdentityCreated(reply.organization.id, reply.admin_user_id, reply.created)
+        await events.append(
+            self._store,
+            EventToRecord(
+                request.organization_id,
+                "organization.zitadel.created",
+                STEP_IDENTITY,
+                {"identity_org_id": created.identity_organization_id, "admin_user_id": created.admin_user_id},
+            ),
+        )
+        return created
+
+    @activity.defn(name="grant_admin_role")
+    async def grant_admin_role(self, request: GrantInput) -> str:
+        reply = await unary(
+            self._stub.GrantRole,
+            identity_pb2.GrantRoleRequest(
+                organization_id=request.organization_id,
+                user_id=request.admin_user_id,
+                role_keys=list(request.role_keys),
+                request_id=_request_id(),
+            ),
+        )
+        await events.append(
+            self._store,
+            EventToRecord(
+                request.organization_id,
+                "user.role.assigned",
+                STEP_ROLE,
+                {
+                    "user_id": request.admin_user_id,
+                    "role_keys": list(request.role_keys),
+                    "grant_id": reply.grant_id,
+                },
+            ),
+        )
+        return reply.grant_id
+
+    @activity.defn(name="send_admin_invitation")
+    async def send_admin_invitation(self, request: InviteInput) -> str:
+        reply = await unary(
+            self._stub.SendInvitation,
+            identity_pb2.SendInvitationRequest(
+                organization_id=request.organization_id,
+                user_id=request.admin_user_id,
+                url_template=request.url_template,
+                application_name=request.application_name,
+                request_id=_request_id(),
+            ),
+        )
+        await events.append(
+            self._store,
+            EventToRecord(
+                request.organization_id,
+                "user.invitation.sent",
+                STEP_INVITE,
+                {"user_id": request.admin_user_id, "email": reply.email},
+            ),
+        )
+        return reply.email
+
+    @activity.defn(name="delete_identity_organization")
+    async def delete_identity_organization(self, request: CleanupInput) -> bool:
+        reply = await unary(
+            self._stub.DeleteOrganization,
+            identity_pb2.DeleteOrganizationRequest(
+                organization_id=request.organization_id, request_id=_request_id()
+            ),
+        )
+        return reply.deleted
+
+
+class DnsActivities:
+    """Steps against the DNS service (Cloudflare and the authoritative nameservers behind it)."""
+
+    def __init__(self, stub: dns_pb2_grpc.DnsServiceAsyncStub, store: EventStore) -> None:
+        self._stub = stub
+        self._store = store
+
+    @activity.defn(name="create_dns_record")
+    async def create_dns_record(self, request: SubdomainInput) -> RecordCreated:
+        reply = await unary(
+            self._stub.CreateRecord,
+            dns_pb2.CreateRecordRequest(
+                zone=request.zone,
+                name=request.fqdn,
+                type=record_type(request.record_type),
+                content=request.target,
+                ttl=1,
+                proxied=request.proxied,
+                owner=request.organization_id,
+                request_id=_request_id(),
+            ),
+        )
+        await events.append(
+            self._store,
+            EventToRecord(
+                request.organization_id,
+                "organization.subdomain.dns_record_created",
+                STEP_DNS_RECORD,
+                {"dns_record_id": reply.record.id, "fqdn": reply.record.name},
+                dedup_scope=events.run_scope(),
+            ),
+        )
+        return RecordCreated(reply.record.id, reply.created)
+
+    @activity.defn(name="check_propagation")
+    async def check_propagation(self, request: SubdomainInput) -> None:
+        """One check; "not yet" is a retryable failure so Temporal's retry policy spaces the checks."""
+        reply = await unary(
+            self._stub.CheckPropagation,
+            dns_pb2.CheckPropagationRequest(
+                zone=request.zone,
+                name=request.fqdn,
+                type=record_type(request.record_type),
+                expected_content=request.target,
+                proxied=request.proxied,
+            ),
+        )
+        if not reply.propagated:
+            pending = [
+                f"{a.nameserver}: {a.rcode} {a.detail}".strip() for a in reply.answers if not a.matches
+            ]
+            raise ApplicationError(f"{request.fqdn} not yet propagated", pending, type=NOT_PROPAGATED)
+
+    @activity.defn(name="remove_dns_record")
+    async def remove_dns_record(self, request: CleanupInput) -> list[str]:
+        """Delete every record on the name that this organization owns (compensation)."""
+        listing = await unary(
+            self._stub.ListRecords,
+            dns_pb2.ListRecordsRequest(
+                zone=request.zone, name=request.fqdn, type=record_type(request.record_type)
+            ),
+        )
+        deleted: list[str] = []
+        for record in listing.records:
+            if record.managed and record.owner == request.organization_id:
+                reply = await unary(
+                    self._stub.DeleteRecord,
+                    dns_pb2.DeleteRecordRequest(
+                        zone=request.zone,
+                        id=record.id,
+                        owner=request.organization_id,
+                        request_id=_request_id(),
+                    ),
+                )
+                if reply.deleted:
+                    deleted.append(record.id)
+        await events.append(
+            self._store,
+            EventToRecord(
+                request.organization_id,
+                "organization.subdomain.dns_record_deleted",
+                "compensate.remove_dns_record",
+                {"dns_record_id": ",".join(deleted), "fqdn": request.fqdn},
+            ),
+        )
+        return deleted

@@ -1,0 +1,176 @@
+"""BootstrapOrganizationWorkflow: identity org + admin, record, subdomain child, role, invitation.
+
+The order is DESIGN's. The subdomain child is started with ParentClosePolicy.ABANDON and only its
+*start* is awaited: DNS verification takes minutes and must not hold up the bootstrap. Any
+unrecoverable failure, or a cancellation, runs the registered compensations in reverse order and
+records what was cleaned up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from a4c.worker import search
+    from a4c.worker.activities import EventActivities, IdentityActivities
+    from a4c.worker.compensation import Compensations
+    from a4c.worker.models import (
+        BOOTSTRAP_STEPS,
+        BOOTSTRAP_WORKFLOW,
+        STEP_COMPLETE,
+        STEP_IDENTITY,
+        STEP_INVITE,
+        STEP_RECORD,
+        STEP_ROLE,
+        STEP_SUBDOMAIN,
+        BootstrapInput,
+        BootstrapResult,
+        EventToRecord,
+        GrantInput,
+        IdentityCreated,
+        InviteInput,
+        Progress,
+        SubdomainResult,
+        subdomain_workflow_id,
+    )
+    from a4c.worker.subdomain import ProvisionSubdomainWorkflow
+    from a4c.worker.tracking import StepTracker, local, remote
+
+T = TypeVar("T")
+
+
+@workflow.defn(name=BOOTSTRAP_WORKFLOW)
+class BootstrapOrganizationWorkflow:
+    def __init__(self) -> None:
+        self._tracker = StepTracker(BOOTSTRAP_STEPS, "initiated")
+
+    @workflow.query(name="progress")
+    def progress(self) -> Progress:
+        return self._tracker.progress()
+
+    @workflow.run
+    async def run(self, request: BootstrapInput) -> BootstrapResult:
+        self._request = request
+        self._saga = Compensations(request, self._record)
+        await self._set_status("running")
+        timeouts = request.timeouts
+        try:
+            self._saga.register_identity()
+            identity: IdentityCreated = await self._step(
+                STEP_IDENTITY,
+                lambda: remote(IdentityActivities.create_identity_organization, request, timeouts),
+            )
+            await self._step(STEP_RECORD, self._record_organization)
+            child = await self._step(STEP_SUBDOMAIN, self._start_subdomain)
+            grant = GrantInput(request.organization_id, identity.admin_user_id, request.role_keys)
+            await self._step(
+                STEP_ROLE,
+                lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts),
+            )
+            invite = InviteInput(
+                request.organization_id,
+                identity.admin_user_id,
+                request.invite_url_template,
+                request.application_name,
+            )
+            await self._step(
+                STEP_INVITE,
+                lambda: remote(IdentityActivities.send_admin_invitation, invite, timeouts),
+            )
+            await self._step(
+                STEP_COMPLETE, lambda: self._record("organization.bootstrap.completed", STEP_COMPLETE, {})
+            )
+        except BaseException as error:
+            raise await self._fail(error) from error
+        await self._set_status("completed")
+        return BootstrapResult(
+            request.organization_id,
+            "completed",
+            identity.identity_organization_id,
+            identity.admin_user_id,
+            child.id,
+        )
+
+    async def _step(self, name: str, run: Callable[[], Awaitable[T]]) -> T:
+        self._tracker.start(name)
+        try:
+            result = await run()
+        except BaseException as error:
+            self._tracker.fail(name, _describe(error))
+            raise
+        self._tracker.finish(name)
+        return result
+
+    async def _record(self, event_type: str, step: str, data: dict[str, Any]) -> int:
+        event = EventToRecord(self._request.organization_id, event_type, step, data)
+        return await local(EventActivities.record_event, event)
+
+    async def _record_organization(self) -> int:
+        request = self._request
+        data = {"name": request.name, "slug": request.slug, "subdomain_fqdn": request.subdomain.fqdn}
+        return await self._record("organization.created", STEP_RECORD, data)
+
+    async def _start_subdomain(self) -> ChildWorkflowHandle[ProvisionSubdomainWorkflow, SubdomainResult]:
+        request = self._request
+        self._saga.register_subdomain()
+        handle = await workflow.start_child_workflow(
+            ProvisionSubdomainWorkflow.run,
+            request.subdomain,
+            id=subdomain_workflow_id(request.organization_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search.ORGANIZATION_ID, request.organization_id),
+                    SearchAttributePair(search.ORG_SLUG, request.slug),
+                    SearchAttributePair(search.SUBDOMAIN_STATUS, "pending"),
+                ]
+            ),
+            execution_timeout=timedelta(seconds=request.subdomain.verification.deadline_seconds + 3600),
+        )
+        self._saga.subdomain_started(handle)
+        return handle
+
+    async def _set_status(self, status: str) -> None:
+        self._tracker.status = status
+        workflow.upsert_search_attributes([search.BOOTSTRAP_STATUS.value_set(status)])
+
+    async def _fail(self, error: BaseException) -> BaseException:
+        """Compensate and record; returns the exception that ends the workflow (cancelled or failed)."""
+        cancelled = is_cancelled_exception(error)
+        failed_step = self._tracker.current
+        reason = _describe(error)
+        cleanup = await self._saga.run(self._tracker)
+        if cancelled:
+            await self._record("organization.bootstrap.cancelled", "cancelled", {"reason": reason})
+        else:
+            data = {"failed_step": failed_step, "error": reason, "cleanup": cleanup.done}
+            await self._record("organization.bootstrap.failed", "failed", data)
+        if cleanup.complete:
+            await self._record("organization.bootstrap.compensated", "compensated", {"cleanup": cleanup.done})
+        await self._set_status("cancelled" if cancelled else "failed")
+        if cancelled:
+            return asyncio.CancelledError(reason)
+        return ApplicationError(
+            f"bootstrap failed at {failed_step}: {reason}",
+            {"cleanup": cleanup.done},
+            type="BootstrapFailed",
+            non_retryable=True,
+        )
+
+
+def _describe(error: BaseException) -> str:
+    """The innermost message: ActivityError wraps the ApplicationError that says what went wrong."""
+    message = str(error)
+    cause = error.__cause__ or getattr(error, "cause", None)
+    while cause is not None:
+        message = str(cause) or message
+        cause = cause.__cause__ or getattr(cause, "cause", None)
+    return message or type(error).__name__

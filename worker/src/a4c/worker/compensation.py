@@ -1,0 +1,98 @@
+"""Compensation for a failed or cancelled bootstrap: undo what was done, newest first.
+
+Each undo is registered *before* its step runs (a step that fails half-way may still have created
+something), is idempotent (an undo of nothing is a no-op), and one failing undo does not stop the
+others: the result says what was cleaned up and whether everything was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import workflow
+from temporalio.workflow import ChildWorkflowHandle
+
+with workflow.unsafe.imports_passed_through():
+    from a4c.worker.activities import DnsActivities, IdentityActivities
+    from a4c.worker.models import (
+        STEP_IDENTITY,
+        STEP_SUBDOMAIN,
+        BootstrapInput,
+        CleanupInput,
+        subdomain_workflow_id,
+    )
+    from a4c.worker.tracking import StepTracker, remote
+
+Recorder = Callable[[str, str, dict[str, Any]], Awaitable[int]]
+
+
+@dataclass
+class Cleanup:
+    done: list[str] = field(default_factory=list)
+    complete: bool = True
+
+
+class Compensations:
+    def __init__(self, request: BootstrapInput, record: Recorder) -> None:
+        self._request = request
+        self._record = record
+        self._identity = False
+        self._subdomain = False
+        self._child: ChildWorkflowHandle[Any, Any] | None = None
+
+    def register_identity(self) -> None:
+        self._identity = True
+
+    def register_subdomain(self) -> None:
+        self._subdomain = True
+
+    def subdomain_started(self, handle: ChildWorkflowHandle[Any, Any]) -> None:
+        self._child = handle
+
+    async def run(self, tracker: StepTracker) -> Cleanup:
+        cleanup = Cleanup()
+        if self._subdomain:
+            await self._undo(cleanup, "stop_subdomain_workflow", self._stop_child)
+            await self._undo(cleanup, "remove_dns_record", self._remove_record)
+            tracker.compensated(STEP_SUBDOMAIN)
+        if self._identity:
+            await self._undo(cleanup, "delete_identity_organization", self._delete_identity)
+            tracker.compensated(STEP_IDENTITY)
+        return cleanup
+
+    async def _undo(self, cleanup: Cleanup, name: str, undo: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await undo()
+        except Exception as error:
+            workflow.logger.warning("compensation %s failed: %s", name, error)
+            cleanup.complete = False
+        else:
+            cleanup.done.append(name)
+
+    async def _stop_child(self) -> None:
+        """Cancel the subdomain workflow and wait until it has stopped, so it cannot re-create the record."""
+        if self._child is None:
+            handle = workflow.get_external_workflow_handle(
+                subdomain_workflow_id(self._request.organization_id)
+            )
+            try:
+                await handle.cancel()
+            except Exception:
+                return
+            return
+        self._child.cancel()
+        try:
+            await self._child
+        except Exception:
+            return
+
+    async def _remove_record(self) -> None:
+        sub = self._request.subdomain
+        target = CleanupInput(self._request.organization_id, sub.zone, sub.fqdn, sub.record_type)
+        await remote(DnsActivities.remove_dns_record, target, self._request.timeouts)
+
+    async def _delete_identity(self) -> None:
+        target = CleanupInput(self._request.organization_id)
+        await remote(IdentityActivities.delete_identity_organization, target, self._request.timeouts)

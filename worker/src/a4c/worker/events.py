@@ -1,0 +1,52 @@
+"""Appending workflow events: deterministic ids and activity metadata, in one place.
+
+The event id comes from the workflow id (or an explicit dedup scope) and the step, so a retried,
+replayed or re-run activity appends nothing new: the event store treats a known id as a no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from temporalio import activity
+
+from a4c.eventstore import EventStore, NewEvent, event_id
+from a4c.worker.models import EventToRecord
+
+STREAM_TYPE = "organization"
+
+
+def metadata(step: str) -> dict[str, Any]:
+    info = activity.info()
+    return {
+        "workflow_id": info.workflow_id,
+        "run_id": info.workflow_run_id,
+        "workflow_type": info.workflow_type,
+        "activity": info.activity_type,
+        "attempt": info.attempt,
+        "step": step,
+        "correlation_id": info.workflow_id,
+    }
+
+
+def run_scope() -> str:
+    """Dedup scope for workflows that may legitimately run again (a retried subdomain): id + run."""
+    info = activity.info()
+    return f"{info.workflow_id}/{info.workflow_run_id}"
+
+
+async def append(store: EventStore, event: EventToRecord) -> int:
+    """Append `event` once; returns its global sequence (the stored one when it already existed)."""
+    scope = event.dedup_scope or activity.info().workflow_id or ""
+    stored = await store.append(
+        NewEvent(
+            id=event_id(scope, event.step),
+            stream_id=UUID(event.organization_id),
+            stream_type=STREAM_TYPE,
+            event_type=event.event_type,
+            data=dict(event.data),
+            metadata=metadata(event.step),
+        )
+    )
+    return stored.sequence

@@ -1,0 +1,172 @@
+"""Workflow and activity inputs/outputs: one dataclass in, one out (Temporal's JSON converter).
+
+Everything a workflow needs to decide anything (record target, polling policy, role keys) is in
+its input, because workflow code must be deterministic and cannot read settings itself. The
+provisioning service fills these from its configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TASK_QUEUE = "a4c-provisioning"
+
+BOOTSTRAP_WORKFLOW = "BootstrapOrganizationWorkflow"
+SUBDOMAIN_WORKFLOW = "ProvisionSubdomainWorkflow"
+
+
+def bootstrap_workflow_id(organization_id: str) -> str:
+    return f"org-bootstrap-{organization_id}"
+
+
+def subdomain_workflow_id(organization_id: str) -> str:
+    return f"org-subdomain-{organization_id}"
+
+
+# Bootstrap steps in workflow order; names appear in the query, the projection and failure events.
+STEP_IDENTITY = "create_identity_organization"
+STEP_RECORD = "record_organization"
+STEP_SUBDOMAIN = "start_subdomain"
+STEP_ROLE = "grant_admin_role"
+STEP_INVITE = "send_admin_invitation"
+STEP_COMPLETE = "complete"
+BOOTSTRAP_STEPS = (STEP_IDENTITY, STEP_RECORD, STEP_SUBDOMAIN, STEP_ROLE, STEP_INVITE, STEP_COMPLETE)
+
+# Subdomain steps.
+STEP_DNS_RECORD = "create_dns_record"
+STEP_VERIFY = "verify_propagation"
+SUBDOMAIN_STEPS = (STEP_DNS_RECORD, STEP_VERIFY)
+
+
+@dataclass(frozen=True)
+class VerificationPolicy:
+    """How the subdomain check is spaced and when it gives up (production defaults)."""
+
+    first_check_seconds: float = 10.0
+    initial_interval_seconds: float = 10.0
+    backoff: float = 1.5
+    max_interval_seconds: float = 60.0
+    deadline_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class StepTimeouts:
+    """Bounds for each remote step: one attempt, and all attempts together (then compensation)."""
+
+    attempt_seconds: float = 30.0
+    total_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class SubdomainInput:
+    organization_id: str
+    zone: str
+    fqdn: str
+    record_type: str = "CNAME"
+    target: str = ""
+    proxied: bool = True
+    verification: VerificationPolicy = field(default_factory=VerificationPolicy)
+    timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+
+
+@dataclass(frozen=True)
+class BootstrapInput:
+    organization_id: str
+    name: str
+    slug: str
+    admin_email: str
+    admin_given_name: str
+    admin_family_name: str
+    subdomain: SubdomainInput
+    role_keys: tuple[str, ...] = ("provider_admin",)
+    invite_url_template: str = ""
+    application_name: str = ""
+    timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    organization_id: str
+    status: str
+    identity_organization_id: str = ""
+    admin_user_id: str = ""
+    subdomain_workflow_id: str = ""
+
+
+@dataclass(frozen=True)
+class SubdomainResult:
+    organization_id: str
+    status: str
+    dns_record_id: str = ""
+    error: str = ""
+
+
+@dataclass
+class StepProgress:
+    """One step's state as the `progress` query reports it (times are workflow time, ISO 8601)."""
+
+    name: str
+    state: str = "pending"
+    started_at: str = ""
+    finished_at: str = ""
+    error: str = ""
+
+
+@dataclass
+class Progress:
+    """Answer of the workflows' `progress` query."""
+
+    status: str
+    current_step: str
+    steps: list[StepProgress]
+
+
+# --- activity inputs and outputs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventToRecord:
+    """An event a workflow asks to append; `step` makes its id deterministic."""
+
+    organization_id: str
+    event_type: str
+    step: str
+    data: dict[str, object] = field(default_factory=dict)
+    # The workflow that owns the event stream position for dedup: defaults to the caller's id.
+    dedup_scope: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityCreated:
+    identity_organization_id: str
+    admin_user_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class GrantInput:
+    organization_id: str
+    admin_user_id: str
+    role_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InviteInput:
+    organization_id: str
+    admin_user_id: str
+    url_template: str = ""
+    application_name: str = ""
+
+
+@dataclass(frozen=True)
+class RecordCreated:
+    dns_record_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class CleanupInput:
+    organization_id: str
+    zone: str = ""
+    fqdn: str = ""
+    record_type: str = "CNAME"

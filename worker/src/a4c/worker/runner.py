@@ -1,0 +1,84 @@
+"""Worker wiring: channels, stubs, activities and workflows on one Temporal worker.
+
+Everything is built from arguments (no module globals), so tests start the same worker against a
+dev server, real services on port 0 and a real database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import grpc
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from a4c.api.dns.v1 import dns_pb2_grpc
+from a4c.api.identity.v1 import identity_pb2_grpc
+from a4c.common.client import open_channel
+from a4c.eventstore import EventStore
+from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
+from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
+from a4c.worker.subdomain import ProvisionSubdomainWorkflow
+
+WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
+
+
+@dataclass
+class Upstreams:
+    """The gRPC channels activities call through; close them when the worker stops."""
+
+    dns: grpc.aio.Channel
+    identity: grpc.aio.Channel
+
+    @classmethod
+    def open(
+        cls, dns_address: str, identity_address: str, token: str | None, tls_ca_file: str | None = None
+    ) -> Upstreams:
+        return cls(
+            dns=open_channel(dns_address, token=token, tls_ca_file=tls_ca_file),
+            identity=open_channel(identity_address, token=token, tls_ca_file=tls_ca_file),
+        )
+
+    async def close(self) -> None:
+        await self.dns.close()
+        await self.identity.close()
+
+
+def activities(upstreams: Upstreams, store: EventStore) -> list[Any]:
+    events = EventActivities(store)
+    identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
+    dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)
+    return [
+        events.record_event,
+        identity.create_identity_organization,
+        identity.grant_admin_role,
+        identity.send_admin_invitation,
+        identity.delete_identity_organization,
+        dns.create_dns_record,
+        dns.check_propagation,
+        dns.remove_dns_record,
+    ]
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    upstreams: Upstreams,
+    store: EventStore,
+    *,
+    max_concurrent_activities: int = 100,
+    max_concurrent_workflow_tasks: int = 100,
+    graceful_shutdown_seconds: float = 30.0,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities(upstreams, store),
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
+    )

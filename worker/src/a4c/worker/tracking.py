@@ -1,0 +1,93 @@
+"""Step bookkeeping shared by both workflows: progress for the query, options for activities."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from a4c.worker.models import Progress, StepProgress, StepTimeouts
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+# Codes our activities raise as non-retryable already; listed so a policy never retries them anyway.
+_PERMANENT = [
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "FAILED_PRECONDITION",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "UNIMPLEMENTED",
+]
+
+
+_REMOTE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=20),
+    non_retryable_error_types=_PERMANENT,
+)
+_EVENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
+
+
+async def remote(method: Callable[[Any, A], Awaitable[R]], arg: A, timeouts: StepTimeouts) -> R:
+    """Run an activity that calls one of our gRPC services, bounded per attempt and in total."""
+    return await workflow.execute_activity_method(
+        method,
+        arg,
+        start_to_close_timeout=timedelta(seconds=timeouts.attempt_seconds),
+        schedule_to_close_timeout=timedelta(seconds=timeouts.total_seconds),
+        retry_policy=_REMOTE_RETRY,
+    )
+
+
+async def local(method: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
+    """Run a short database write (an event append) as a local activity: no server round trip."""
+    return await workflow.execute_local_activity_method(
+        method,
+        arg,
+        start_to_close_timeout=timedelta(seconds=10),
+        schedule_to_close_timeout=timedelta(minutes=5),
+        retry_policy=_EVENT_RETRY,
+    )
+
+
+class StepTracker:
+    """Keeps each step's state and the workflow's status for the `progress` query."""
+
+    def __init__(self, steps: tuple[str, ...], status: str) -> None:
+        self.steps = {name: StepProgress(name) for name in steps}
+        self.status = status
+        self.current = ""
+
+    def _now(self) -> str:
+        return workflow.now().isoformat()
+
+    def start(self, name: str) -> None:
+        self.current = name
+        step = self.steps.setdefault(name, StepProgress(name))
+        step.state, step.started_at = "running", self._now()
+
+    def finish(self, name: str) -> None:
+        step = self.steps[name]
+        step.state, step.finished_at = "completed", self._now()
+
+    def fail(self, name: str, error: str) -> None:
+        step = self.steps[name]
+        step.state, step.finished_at, step.error = "failed", self._now(), error
+
+    def compensated(self, name: str) -> None:
+        if name in self.steps and self.steps[name].state == "completed":
+            self.steps[name].state = "compensated"
+
+    def progress(self) -> Progress:
+        return Progress(status=self.status, current_step=self.current, steps=list(self.steps.values()))
