@@ -1,0 +1,162 @@
+"""A small forward-only runner over the plain SQL files in `a4c/eventstore/migrations/`.
+
+Why not a tool: the schema is a handful of plain SQL files, and the runner must be safe when several
+replicas (or k8s Job retries) start at once and must ship inside the wheel the migration Job runs
+from; both take fifty lines here and would add a binary or a framework otherwise.
+
+Each file runs in its own transaction holding a transaction-level advisory lock, so concurrent
+runners queue up and each file is applied once; `schema_migrations` records version, name and the
+SHA-256 of the file, and a file whose content changed after it was applied is an error (forward-only:
+fix it with a new file). Files must be transactional (no CREATE INDEX CONCURRENTLY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import asyncpg
+
+from .errors import DatabaseUnavailable, MigrationError, translate_errors
+
+_log = logging.getLogger(__name__)
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+MIGRATION_LOCK = (2636, 2)  # (0x0A4C, migrations); appends use (2636, 1)
+
+_CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    checksum   text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    """One SQL file: `NNNN_name.sql`, applied in version order."""
+
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.version:04d}_{self.name}.sql"
+
+
+def migrations_dir() -> Traversable:
+    """Where the SQL files live: package data, so an installed wheel finds them like a checkout."""
+    return resources.files("a4c.eventstore") / "migrations"
+
+
+def load_migrations(directory: Traversable | Path | None = None) -> list[Migration]:
+    """All migrations in `directory` (default: the packaged ones), sorted by version."""
+    found: dict[int, Migration] = {}
+    for entry in (directory or migrations_dir()).iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match is None:
+            continue
+        migration = Migration(version=int(match[1]), name=match[2], sql=entry.read_text(encoding="utf-8"))
+        if migration.version in found:
+            raise MigrationError(f"two migrations with version {migration.version}: {entry.name}")
+        found[migration.version] = migration
+    return [found[v] for v in sorted(found)]
+
+
+async def migrate(
+    dsn: str,
+    *,
+    migrations: Sequence[Migration] | None = None,
+    environment: str | None = None,
+    connect_timeout: float = 30.0,
+) -> list[Migration]:
+    """Apply the pending migrations in order; return those this call applied (may be none).
+
+    `environment`, when given, records which environment this database serves (see get_base_domain).
+    Connection attempts are retried until `connect_timeout`: a migration Job may start before its
+    database accepts connections.
+    """
+    wanted = list(load_migrations() if migrations is None else migrations)
+    conn = await _connect(dsn, connect_timeout)
+    try:
+        applied: list[Migration] = []
+        while (migration := await _apply_next(conn, wanted)) is not None:
+            applied.append(migration)
+        if environment is not None:
+            with translate_errors():
+                await conn.execute("SELECT set_environment($1)", environment)
+        return applied
+    finally:
+        await conn.close()
+
+
+async def applied_versions(conn: asyncpg.Connection) -> dict[int, str]:
+    """version -> checksum of what this database has applied ({} before the first run)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        return {}
+    rows = await conn.fetch("SELECT version, checksum FROM schema_migrations")
+    return {row["version"]: row["checksum"] for row in rows}
+
+
+async def _apply_next(conn: asyncpg.Connection, wanted: Sequence[Migration]) -> Migration | None:
+    """In one locked transaction: verify what is applied, then apply the first pending file."""
+    with translate_errors():
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *MIGRATION_LOCK)
+            await conn.execute(_CREATE_TABLE)
+            applied = await applied_versions(conn)
+            _check_unchanged(wanted, applied)
+            pending = next((m for m in wanted if m.version not in applied), None)
+            if pending is None:
+                return None
+            started = time.monotonic()
+            try:
+                await conn.execute(pending.sql)
+            except asyncpg.PostgresError as exc:
+                raise MigrationError(f"{pending.filename} failed: {exc}") from exc
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                pending.version,
+                pending.name,
+                pending.checksum,
+            )
+    _log.info("applied %s in %.0f ms", pending.filename, (time.monotonic() - started) * 1000)
+    return pending
+
+
+def _check_unchanged(wanted: Iterable[Migration], applied: dict[int, str]) -> None:
+    for migration in wanted:
+        recorded = applied.get(migration.version)
+        if recorded is not None and recorded != migration.checksum:
+            raise MigrationError(
+                f"{migration.filename} changed after it was applied (checksum {recorded[:12]}… in the "
+                f"database, {migration.checksum[:12]}… on disk); migrations are forward-only: add a new file"
+            )
+
+
+async def _connect(dsn: str, patience: float) -> asyncpg.Connection:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with translate_errors():
+                return await asyncpg.connect(dsn, timeout=min(10.0, max(patience, 1.0)))
+        except DatabaseUnavailable as exc:
+            if time.monotonic() >= deadline:
+                raise
+            _log.info("database not reachable yet (%s); retrying", exc)
+            await asyncio.sleep(0.5)
