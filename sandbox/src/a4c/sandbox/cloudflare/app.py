@@ -1,0 +1,274 @@
+"""The Cloudflare API v4 emulator: zones, DNS records and token verify behind Cloudflare's envelope,
+auth rules, error codes and rate limit, so clients written against the real API (the official SDK
+included, pointed at ``<url>/client/v4``) work against it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from a4c.sandbox.cloudflare.query import order_records, parse_page, record_filter
+from a4c.sandbox.cloudflare.store import Batch, CloudflareStore, Record
+from a4c.sandbox.cloudflare.validation import (
+    ApiError,
+    RecordSpec,
+    check_id,
+    merge_patch,
+    parse_record,
+    validation_error,
+)
+from a4c.sandbox.faults import ASGIApp, FaultMiddleware, Faults, RateLimit
+
+DEFAULT_ZONES = ("firstovertheline.com", "analytics4change.com")
+DEFAULT_TOKEN = "sandbox-cloudflare-token"
+BASE_PATH = "/client/v4"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class CloudflareSettings:
+    zones: tuple[str, ...] = DEFAULT_ZONES
+    # Tokens with Zone:Read + DNS:Edit on every zone.
+    tokens: tuple[str, ...] = (DEFAULT_TOKEN,)
+    # Tokens with read permissions only: writes answer 403 like a token lacking DNS:Edit.
+    read_only_tokens: tuple[str, ...] = ()
+    # Cloudflare: 1,200 requests per 5 minutes per token, then every call is refused for 5 minutes.
+    rate_limit: RateLimit | None = field(default_factory=lambda: RateLimit(1200, 300, 300))
+    comment_max_length: int = 100  # Free plan
+    max_batch_operations: int = 200  # Free plan
+
+
+@dataclass
+class CloudflareEmulator:
+    """The ASGI app (faults applied) and the state tests and the DNS server reach into."""
+
+    settings: CloudflareSettings
+    store: CloudflareStore
+    faults: Faults
+    app: ASGIApp
+
+
+def envelope(result: Any, result_info: Mapping[str, int] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"success": True, "errors": [], "messages": [], "result": result}
+    if result_info is not None:
+        body["result_info"] = dict(result_info)
+    return JSONResponse(body)
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    body = {"success": False, "errors": [error.to_json()], "messages": [], "result": None}
+    return JSONResponse(body, status_code=error.status)
+
+
+def fault_body(status: int, reason: str) -> dict[str, Any]:
+    """What Cloudflare answers when it throttles or fails (used by the fault middleware)."""
+    if reason == "rate_limited":
+        error = ApiError(429, 10429, "Rate limited. Please wait and consider throttling your request speed")
+    else:
+        error = ApiError(status, 10001, "Service unavailable, please try again later")
+    return {"success": False, "errors": [error.to_json()], "messages": [], "result": None}
+
+
+def create_app(
+    settings: CloudflareSettings | None = None,
+    *,
+    store: CloudflareStore | None = None,
+    faults: Faults | None = None,
+) -> CloudflareEmulator:
+    settings = settings or CloudflareSettings()
+    store = store or CloudflareStore(settings.zones)
+    faults = faults or Faults(rate_limit=settings.rate_limit)
+    api = _Api(settings, store)
+    routes = [
+        Route("/user/tokens/verify", api.guard(api.verify_token), methods=["GET"]),
+        Route("/zones", api.guard(api.list_zones), methods=["GET"]),
+        Route("/zones/{zone_id}", api.guard(api.get_zone), methods=["GET"]),
+        Route("/zones/{zone_id}/dns_records", api.guard(api.list_records), methods=["GET"]),
+        Route("/zones/{zone_id}/dns_records", api.guard(api.create_record, write=True), methods=["POST"]),
+        Route("/zones/{zone_id}/dns_records/batch", api.guard(api.batch, write=True), methods=["POST"]),
+        Route("/zones/{zone_id}/dns_records/{record_id}", api.guard(api.get_record), methods=["GET"]),
+        Route(
+            "/zones/{zone_id}/dns_records/{record_id}",
+            api.guard(api.update_record, write=True),
+            methods=["PUT", "PATCH"],
+        ),
+        Route(
+            "/zones/{zone_id}/dns_records/{record_id}",
+            api.guard(api.delete_record, write=True),
+            methods=["DELETE"],
+        ),
+    ]
+    app = Starlette(
+        routes=[Mount(BASE_PATH, routes=routes)],
+        exception_handlers={HTTPException: _http_error},
+    )
+    return CloudflareEmulator(settings, store, faults, FaultMiddleware(app, faults, fault_body))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    if status == 405:
+        return error_response(ApiError(405, 10405, "Method not allowed"))
+    return error_response(ApiError(400, 7000, "No route for that URI"))
+
+
+class _Api:
+    def __init__(self, settings: CloudflareSettings, store: CloudflareStore) -> None:
+        self.settings = settings
+        self.store = store
+
+    def guard(self, handler: Handler, *, write: bool = False) -> Handler:
+        """Authenticate, then turn ApiError into Cloudflare's error envelope."""
+
+        async def guarded(request: Request) -> Response:
+            try:
+                self._authorize(request, write)
+                return await handler(request)
+            except ApiError as error:
+                return error_response(error)
+
+        return guarded
+
+    def _authorize(self, request: Request, write: bool) -> None:
+        header = request.headers.get("authorization")
+        if header is None:
+            if "x-auth-key" in request.headers or "x-auth-email" in request.headers:
+                raise ApiError(403, 9103, "Unknown X-Auth-Key or X-Auth-Email")
+            raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            chain = [(6111, "Invalid format for Authorization header")]
+            raise ApiError(400, 6003, "Invalid request headers", chain)
+        if token in self.settings.tokens:
+            return
+        if token in self.settings.read_only_tokens:
+            if write:
+                raise ApiError(403, 10000, "Authentication error")
+            return
+        if request.url.path.endswith("/user/tokens/verify"):
+            raise ApiError(401, 1000, "Invalid API Token")
+        raise ApiError(401, 10000, "Authentication error")
+
+    async def verify_token(self, request: Request) -> Response:
+        token = request.headers["authorization"].partition(" ")[2].strip()
+        token_id = hashlib.sha256(token.encode()).hexdigest()[:32]
+        return envelope({"id": token_id, "status": "active"})
+
+    async def list_zones(self, request: Request) -> Response:
+        name = request.query_params.get("name")
+        zones = [z for z in self.store.zones() if name is None or z.name == name.lower().rstrip(".")]
+        chunk, info = parse_page(request.query_params, 20, 50).slice(zones)
+        return envelope([z.to_api() for z in chunk], info)
+
+    async def get_zone(self, request: Request) -> Response:
+        return envelope(self.store.zone(self._zone_id(request)).to_api())
+
+    async def list_records(self, request: Request) -> Response:
+        zone_id = self._zone_id(request)
+        params = request.query_params
+        page = parse_page(params, 100, 5000)
+        matching = [r for r in self.store.records(zone_id) if record_filter(params)(r)]
+        chunk, info = page.slice(order_records(matching, params))
+        return envelope([r.to_api() for r in chunk], info)
+
+    async def get_record(self, request: Request) -> Response:
+        zone_id, record_id = self._ids(request)
+        return envelope(self.store.record(zone_id, record_id).to_api())
+
+    async def create_record(self, request: Request) -> Response:
+        zone_id = self._zone_id(request)
+        spec = self._spec(zone_id, await _json_object(request))
+        return envelope(self.store.apply(zone_id, Batch(posts=[spec])).posts[0].to_api())
+
+    async def update_record(self, request: Request) -> Response:
+        zone_id, record_id = self._ids(request)
+        body = await _json_object(request)
+        if request.method == "PATCH":
+            body = merge_patch(_as_body(self.store.record(zone_id, record_id)), body)
+        spec = self._spec(zone_id, body)
+        change = [(record_id, spec)]
+        batch = Batch(patches=change) if request.method == "PATCH" else Batch(puts=change)
+        result = self.store.apply(zone_id, batch)
+        return envelope((result.patches or result.puts)[0].to_api())
+
+    async def delete_record(self, request: Request) -> Response:
+        zone_id, record_id = self._ids(request)
+        self.store.apply(zone_id, Batch(deletes=[record_id]))
+        return envelope({"id": record_id})
+
+    async def batch(self, request: Request) -> Response:
+        zone_id = self._zone_id(request)
+        body = await _json_object(request)
+        ops = {key: _op_list(body, key) for key in ("deletes", "patches", "puts", "posts")}
+        limit = self.settings.max_batch_operations
+        if sum(len(v) for v in ops.values()) > limit:
+            raise validation_error(f"A batch may hold at most {limit} operations.")
+        patches = []
+        for op in ops["patches"]:
+            record_id = _op_id(op)
+            current = _as_body(self.store.record(zone_id, record_id))
+            patches.append((record_id, self._spec(zone_id, merge_patch(current, op))))
+        result = self.store.apply(
+            zone_id,
+            Batch(
+                deletes=[_op_id(op) for op in ops["deletes"]],
+                patches=patches,
+                puts=[(_op_id(op), self._spec(zone_id, op)) for op in ops["puts"]],
+                posts=[self._spec(zone_id, op) for op in ops["posts"]],
+            ),
+        )
+        return envelope({key: [r.to_api() for r in getattr(result, key)] for key in ops})
+
+    def _spec(self, zone_id: str, body: Mapping[str, Any]) -> RecordSpec:
+        zone = self.store.zone(zone_id)
+        return parse_record(body, zone.name, self.settings.comment_max_length)
+
+    def _zone_id(self, request: Request) -> str:
+        return check_id(request.path_params["zone_id"], "zone")
+
+    def _ids(self, request: Request) -> tuple[str, str]:
+        return self._zone_id(request), check_id(request.path_params["record_id"])
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError as exc:
+        raise ApiError(400, 6007, "Malformed JSON in request body") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, 6007, "Malformed JSON in request body")
+    return body
+
+
+def _op_list(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    ops = body.get(key) or []
+    if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+        raise validation_error(f"{key} must be a list of objects.")
+    return ops
+
+
+def _op_id(op: Mapping[str, Any]) -> str:
+    return check_id(str(op.get("id", "")))
+
+
+def _as_body(record: Record) -> dict[str, Any]:
+    return {
+        "type": record.type,
+        "name": record.name,
+        "content": record.content,
+        "ttl": record.ttl,
+        "proxied": record.proxied,
+        "comment": record.comment,
+        "tags": list(record.tags),
+    }

@@ -1,0 +1,283 @@
+"""The emulator's zones and records: all-or-nothing changes, Cloudflare's conflict rules, change
+notifications (the DNS server and persistence listen) and a JSON form for SANDBOX_STATE_DIR.
+
+Thread-safe: the HTTP app runs in an event loop while the DNS server reads from its own threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from a4c.sandbox.cloudflare.validation import NO_ROUTE, PROXIABLE_TYPES, ApiError, RecordSpec
+
+_ADDRESS_TYPES = ("A", "AAAA")
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    name_servers: tuple[str, ...]
+    created_on: str
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": "active",
+            "paused": False,
+            "type": "full",
+            "development_mode": 0,
+            "name_servers": list(self.name_servers),
+            "original_name_servers": None,
+            "original_registrar": None,
+            "original_dnshost": None,
+            "created_on": self.created_on,
+            "modified_on": self.created_on,
+            "activated_on": self.created_on,
+            "meta": {"phishing_detected": False},
+            "owner": {"id": None, "type": "user", "email": None},
+            "account": {"id": "0" * 32, "name": "A4C sandbox"},
+            "permissions": ["#dns_records:edit", "#dns_records:read", "#zone:read"],
+            "plan": {"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "legacy_id": "free"},
+        }
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    zone_id: str
+    type: str
+    name: str
+    content: str
+    ttl: int
+    proxied: bool
+    comment: str | None
+    tags: tuple[str, ...]
+    created_on: str
+    modified_on: str
+
+    def to_api(self) -> dict[str, Any]:
+        # No zone_id, zone_name or locked: Cloudflare removed them from records in 2024.
+        data: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "content": self.content,
+            "proxiable": self.type in PROXIABLE_TYPES,
+            "proxied": self.proxied,
+            "ttl": self.ttl,
+            "settings": {},
+            "meta": {},
+            "comment": self.comment,
+            "tags": list(self.tags),
+            "created_on": self.created_on,
+            "modified_on": self.modified_on,
+        }
+        if self.comment is not None:
+            data["comment_modified_on"] = self.modified_on
+        return data
+
+
+@dataclass(frozen=True)
+class ZoneSnapshot:
+    """One zone's records after a change; ``serial`` grows with every change (the SOA serial)."""
+
+    zone: Zone
+    records: tuple[Record, ...]
+    serial: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One all-or-nothing change, applied in Cloudflare's order: deletes, patches, puts, posts."""
+
+    deletes: Sequence[str] = ()
+    patches: Sequence[tuple[str, RecordSpec]] = ()
+    puts: Sequence[tuple[str, RecordSpec]] = ()
+    posts: Sequence[RecordSpec] = ()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    deletes: tuple[Record, ...]
+    patches: tuple[Record, ...]
+    puts: tuple[Record, ...]
+    posts: tuple[Record, ...]
+
+
+Listener = Callable[[ZoneSnapshot], None]
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def zone_id_for(name: str) -> str:
+    # Stable across restarts so a local stack configured with CLOUDFLARE_ZONE_ID keeps working.
+    return hashlib.sha256(f"sandbox-zone:{name}".encode()).hexdigest()[:32]
+
+
+def default_name_servers(zone: str) -> tuple[str, ...]:
+    return (f"ns1.{zone}", f"ns2.{zone}")
+
+
+class CloudflareStore:
+    def __init__(self, zones: Iterable[str]) -> None:
+        self._lock = threading.RLock()
+        created = now_rfc3339()
+        self._zones: dict[str, Zone] = {}
+        for name in zones:
+            zone = Zone(zone_id_for(name), name, default_name_servers(name), created)
+            self._zones[zone.id] = zone
+        self._records: dict[str, dict[str, Record]] = {zid: {} for zid in self._zones}
+        self._serials: dict[str, int] = dict.fromkeys(self._zones, 1)
+        self._listeners: list[Listener] = []
+
+    # -- reads -------------------------------------------------------------------------------
+    def zones(self) -> list[Zone]:
+        with self._lock:
+            return sorted(self._zones.values(), key=lambda z: z.name)
+
+    def zone(self, zone_id: str) -> Zone:
+        with self._lock:
+            zone = self._zones.get(zone_id)
+        if zone is None:
+            raise ApiError(404, 7003, NO_ROUTE)
+        return zone
+
+    def records(self, zone_id: str) -> list[Record]:
+        with self._lock:
+            self.zone(zone_id)
+            return list(self._records[zone_id].values())
+
+    def record(self, zone_id: str, record_id: str) -> Record:
+        with self._lock:
+            self.zone(zone_id)
+            record = self._records[zone_id].get(record_id)
+        if record is None:
+            raise ApiError(404, 81044, "Record does not exist.")
+        return record
+
+    def snapshot(self, zone_id: str) -> ZoneSnapshot:
+        with self._lock:
+            zone = self.zone(zone_id)
+            return ZoneSnapshot(zone, tuple(self._records[zone_id].values()), self._serials[zone_id])
+
+    # -- changes -----------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` (under the store lock, so in order) after every change to a zone."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def apply(self, zone_id: str, batch: Batch) -> BatchResult:
+        """Apply every operation to a working copy, check it, then commit it whole."""
+        with self._lock:
+            self.zone(zone_id)
+            work = dict(self._records[zone_id])
+            stamp = now_rfc3339()
+            deleted = tuple(self._pop(work, rid) for rid in batch.deletes)
+            patched = tuple(self._replace(work, rid, spec, stamp) for rid, spec in batch.patches)
+            put = tuple(self._replace(work, rid, spec, stamp) for rid, spec in batch.puts)
+            posted = tuple(self._add(work, zone_id, spec, stamp) for spec in batch.posts)
+            if deleted or patched or put or posted:
+                self._records[zone_id] = work
+                self._serials[zone_id] += 1
+                self._notify(zone_id)
+            return BatchResult(deleted, patched, put, posted)
+
+    def _pop(self, work: dict[str, Record], record_id: str) -> Record:
+        record = work.pop(record_id, None)
+        if record is None:
+            raise ApiError(404, 81044, "Record does not exist.")
+        return record
+
+    def _replace(self, work: dict[str, Record], record_id: str, spec: RecordSpec, stamp: str) -> Record:
+        current = work.get(record_id)
+        if current is None:
+            raise ApiError(404, 81044, "Record does not exist.")
+        updated = replace(current, **_fields(spec), modified_on=stamp)
+        _check_conflicts(work, updated)
+        work[record_id] = updated
+        return updated
+
+    def _add(self, work: dict[str, Record], zone_id: str, spec: RecordSpec, stamp: str) -> Record:
+        record = Record(uuid.uuid4().hex, zone_id, **_fields(spec), created_on=stamp, modified_on=stamp)
+        _check_conflicts(work, record)
+        work[record.id] = record
+        return record
+
+    def _notify(self, zone_id: str) -> None:
+        snapshot = self.snapshot(zone_id)
+        for listener in self._listeners:
+            listener(snapshot)
+
+    # -- persistence -------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "zones": {
+                    zone.name: {
+                        "serial": self._serials[zone.id],
+                        "records": [_record_json(r) for r in self._records[zone.id].values()],
+                    }
+                    for zone in self._zones.values()
+                }
+            }
+
+    def load_json(self, data: Mapping[str, Any]) -> None:
+        """Restore records saved by :meth:`to_json` for the zones configured now (others are ignored)."""
+        with self._lock:
+            by_name = {zone.name: zone for zone in self._zones.values()}
+            for name, saved in data.get("zones", {}).items():
+                zone = by_name.get(name)
+                if zone is None:
+                    continue
+                records = [Record(zone_id=zone.id, **_json_fields(r)) for r in saved.get("records", [])]
+                self._records[zone.id] = {r.id: r for r in records}
+                self._serials[zone.id] = max(int(saved.get("serial", 1)), 1) + 1
+                self._notify(zone.id)
+
+
+def _fields(spec: RecordSpec) -> dict[str, Any]:
+    return {
+        "type": spec.type,
+        "name": spec.name,
+        "content": spec.content,
+        "ttl": spec.ttl,
+        "proxied": spec.proxied,
+        "comment": spec.comment,
+        "tags": spec.tags,
+    }
+
+
+def _record_json(record: Record) -> dict[str, Any]:
+    data = asdict(record)
+    del data["zone_id"]
+    data["tags"] = list(record.tags)
+    return data
+
+
+def _json_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    fields = dict(data)
+    fields["tags"] = tuple(fields.get("tags", ()))
+    return fields
+
+
+def _check_conflicts(work: Mapping[str, Record], record: Record) -> None:
+    """Cloudflare's rules for records sharing a name (codes from real payloads)."""
+    for other in work.values():
+        if other.id == record.id or other.name != record.name:
+            continue
+        if other.type == record.type and other.content == record.content:
+            raise ApiError(400, 81058, "An identical record already exists.")
+        if record.type == "CNAME" and other.type in (*_ADDRESS_TYPES, "CNAME"):
+            raise ApiError(400, 81053, "An A, AAAA, or CNAME record with that host already exists.")
+        if record.type in _ADDRESS_TYPES and other.type == "CNAME":
+            raise ApiError(400, 81054, "A CNAME record with that host already exists.")

@@ -1,0 +1,280 @@
+"""The sandbox's authoritative nameserver (dnslib, UDP + TCP on one port) for the emulated zones.
+
+It answers from what the Cloudflare emulator stores, each change becoming visible ``delay`` seconds
+after it was made (:class:`PublishedZones`), so the whole verify path runs for real. Answers carry
+AA; NXDOMAIN and NODATA carry the zone's SOA in the authority section; a proxied name answers with
+the fixed sandbox "anycast" A/AAAA set instead of its content, like Cloudflare's proxy; UDP answers
+larger than the client's buffer (512 bytes without EDNS) come back truncated so clients retry on TCP.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from dnslib import AAAA, CNAME, EDNS0, NS, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
+from dnslib.server import BaseResolver, DNSHandler, DNSServer
+
+from a4c.sandbox.cloudflare.store import CloudflareStore, Record, ZoneSnapshot
+
+logger = logging.getLogger(__name__)
+
+# What a proxied name resolves to here (addresses from Cloudflare's anycast ranges).
+ANYCAST_V4 = ("104.21.48.1", "172.67.176.1")
+ANYCAST_V6 = ("2606:4700:3030::6815:3001", "2606:4700:3036::ac43:b001")
+AUTO_TTL = 300  # ttl 1 ("automatic") is served as 300 s, as Cloudflare does
+SOA_TIMERS = (10000, 2400, 604800, 1800)  # refresh, retry, expire, minimum (Cloudflare's values)
+SOA_RNAME = "dns.cloudflare.com"
+MAX_CNAME_CHAIN = 8
+
+
+class PublishedZones:
+    """The zone data the nameserver serves: changes become visible ``delay`` seconds after they were
+    made. Thread-safe; ``clock`` is injectable so tests advance time instead of sleeping."""
+
+    def __init__(self, delay: float = 0.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.delay = delay
+        self._clock = clock
+        self._lock = threading.Lock()
+        # zone name -> activation times and snapshots, both ascending
+        self._history: dict[str, tuple[list[float], list[ZoneSnapshot]]] = {}
+
+    def attach(self, store: CloudflareStore) -> PublishedZones:
+        """Serve the store's zones as they are now (visible at once), then follow its changes."""
+        for zone in store.zones():
+            self._add(store.snapshot(zone.id), float("-inf"))
+        store.subscribe(self.publish)
+        return self
+
+    def publish(self, snapshot: ZoneSnapshot) -> None:
+        self._add(snapshot, self._clock() + self.delay)
+
+    def _add(self, snapshot: ZoneSnapshot, visible_at: float) -> None:
+        with self._lock:
+            times, snapshots = self._history.setdefault(snapshot.zone.name, ([], []))
+            times.append(max(visible_at, times[-1]) if times else visible_at)
+            snapshots.append(snapshot)
+
+    def zone_for(self, name: str) -> ZoneSnapshot | None:
+        """The visible snapshot of the most specific zone containing ``name``."""
+        now = self._clock()
+        with self._lock:
+            candidates = [z for z in self._history if name == z or name.endswith("." + z)]
+            if not candidates:
+                return None
+            times, snapshots = self._history[max(candidates, key=len)]
+            index = bisect.bisect_right(times, now) - 1
+            # Drop what can never be served again.
+            if index > 0:
+                del times[:index], snapshots[:index]
+                index = 0
+            return snapshots[index] if index >= 0 else None
+
+
+class SandboxResolver(BaseResolver):  # type: ignore[misc]
+    def __init__(self, zones: PublishedZones, glue: Sequence[str] = ("127.0.0.1",)) -> None:
+        self.zones = zones
+        self.glue = tuple(glue)
+
+    def resolve(self, request: Any, handler: Any) -> Any:
+        reply = request.reply(ra=0, aa=1)
+        try:
+            self._answer(request, reply)
+        except Exception:  # a bug must not kill the handler thread silently
+            logger.exception("sandbox DNS failed to answer %s", request.q.qname)
+            reply = request.reply(ra=0, aa=0)
+            reply.header.rcode = RCODE.SERVFAIL
+        if request.ar and any(rr.rtype == QTYPE.OPT for rr in request.ar):
+            reply.add_ar(EDNS0(udp_len=1232))
+        return reply
+
+    def _answer(self, request: Any, reply: Any) -> None:
+        qname = str(request.q.qname).rstrip(".").lower()
+        qtype = QTYPE.get(request.q.qtype)
+        snapshot = self.zones.zone_for(qname)
+        if snapshot is None or request.q.qclass != 1:  # not our zone, or not class IN
+            reply.header.aa = 0
+            reply.header.rcode = RCODE.REFUSED
+            return
+        view = _ZoneView(snapshot, self.glue)
+        rrs = view.rrs(qname, qtype)
+        if not rrs:  # NXDOMAIN or NODATA: the SOA tells resolvers how long to cache the absence
+            if not view.exists(qname):
+                reply.header.rcode = RCODE.NXDOMAIN
+            reply.add_auth(view.soa())
+            return
+        reply.add_answer(*rrs)
+        # Follow a CNAME into the zones served here, as an authoritative server does in-zone.
+        for _ in range(MAX_CNAME_CHAIN):
+            if qtype in ("CNAME", "ANY") or rrs[0].rtype != QTYPE.CNAME:
+                break
+            target = str(rrs[0].rdata.label).rstrip(".")
+            target_zone = self.zones.zone_for(target)
+            rrs = _ZoneView(target_zone, self.glue).rrs(target, qtype) if target_zone else []
+            if not rrs:
+                break
+            reply.add_answer(*rrs)
+        if qtype == "NS" and qname == snapshot.zone.name:
+            reply.add_ar(*view.glue_rrs())
+
+
+class _ZoneView:
+    """The records of one visible snapshot, as resource records."""
+
+    def __init__(self, snapshot: ZoneSnapshot, glue: Sequence[str]) -> None:
+        self.zone = snapshot.zone
+        self.snapshot = snapshot
+        self.glue = glue
+
+    def soa(self) -> RR:
+        mname = self.zone.name_servers[0]
+        rdata = SOA(mname, SOA_RNAME, (self.snapshot.serial, *SOA_TIMERS))
+        return RR(self.zone.name, QTYPE.SOA, ttl=SOA_TIMERS[-1], rdata=rdata)
+
+    def glue_rrs(self) -> list[RR]:
+        hosts = [ns for ns in self.zone.name_servers if ns.endswith("." + self.zone.name)]
+        return [RR(ns, QTYPE.A, ttl=AUTO_TTL, rdata=A(ip)) for ns in hosts for ip in self.glue]
+
+    def exists(self, name: str) -> bool:
+        """A name exists when it owns records or has names below it (an empty non-terminal)."""
+        names = {r.name for r in self.snapshot.records} | {self.zone.name, *self.zone.name_servers}
+        return any(n == name or n.endswith("." + name) for n in names) or bool(self._wildcard(name))
+
+    def rrs(self, name: str, qtype: str) -> list[RR]:
+        records = [r for r in self.snapshot.records if r.name == name] or self._wildcard(name)
+        rrs = _unique(rr for record in records for rr in _record_rrs(name, record))
+        if name == self.zone.name:
+            rrs.append(self.soa())
+            rrs += [RR(name, QTYPE.NS, ttl=86400, rdata=NS(ns)) for ns in self.zone.name_servers]
+        if name in self.zone.name_servers:
+            rrs += [rr for rr in self.glue_rrs() if str(rr.rname).rstrip(".") == name]
+        if qtype == "ANY":
+            return rrs
+        cnames = [rr for rr in rrs if rr.rtype == QTYPE.CNAME]
+        if cnames and qtype != "CNAME":
+            return cnames[:1]
+        return [rr for rr in rrs if QTYPE.get(rr.rtype) == qtype]
+
+    def _wildcard(self, name: str) -> list[Record]:
+        if name == self.zone.name or "." not in name:
+            return []
+        wildcard = "*." + name.split(".", 1)[1]
+        return [r for r in self.snapshot.records if r.name == wildcard]
+
+
+def _record_rrs(owner: str, record: Record) -> Iterable[RR]:
+    ttl = AUTO_TTL if record.ttl == 1 else record.ttl
+    if record.proxied:  # the proxy answers for the name, whatever the record points at
+        yield from (RR(owner, QTYPE.A, ttl=AUTO_TTL, rdata=A(ip)) for ip in ANYCAST_V4)
+        yield from (RR(owner, QTYPE.AAAA, ttl=AUTO_TTL, rdata=AAAA(ip)) for ip in ANYCAST_V6)
+    elif record.type == "A":
+        yield RR(owner, QTYPE.A, ttl=ttl, rdata=A(record.content))
+    elif record.type == "AAAA":
+        yield RR(owner, QTYPE.AAAA, ttl=ttl, rdata=AAAA(record.content))
+    elif record.type == "CNAME":
+        yield RR(owner, QTYPE.CNAME, ttl=ttl, rdata=CNAME(record.content))
+    elif record.type == "TXT":
+        yield RR(owner, QTYPE.TXT, ttl=ttl, rdata=TXT(_txt_strings(record.content)))
+
+
+def _unique(rrs: Iterable[RR]) -> list[RR]:
+    """Several proxied records on one name still answer each anycast address once."""
+    seen: dict[tuple[int, str], RR] = {}
+    for rr in rrs:
+        seen.setdefault((rr.rtype, str(rr.rdata)), rr)
+    return list(seen.values())
+
+
+def _txt_strings(content: str) -> list[bytes]:
+    text = content[1:-1] if len(content) >= 2 and content[0] == content[-1] == '"' else content
+    data = text.encode()
+    return [data[i : i + 255] for i in range(0, len(data), 255)] or [b""]
+
+
+class _Handler(DNSHandler):  # type: ignore[misc]
+    """Truncates UDP answers beyond the client's buffer, keeping the question (RFC 2181 §9)."""
+
+    def get_reply(self, data: bytes) -> bytes:
+        request = DNSRecord.parse(data)
+        reply = self.server.resolver.resolve(request, self)
+        packed: bytes = reply.pack()
+        if self.protocol == "udp" and len(packed) > _udp_limit(request):
+            truncated = request.reply(ra=0, aa=1)
+            truncated.header.tc = 1
+            packed = truncated.pack()
+        return packed
+
+
+def _udp_limit(request: Any) -> int:
+    sizes = [rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT]
+    return max(512, min(sizes[0], 4096)) if sizes else 512
+
+
+class _QuietLogger:
+    """dnslib prints every query by default; send it to debug logging instead."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args: logger.debug("%s %s", name, args[1:] if len(args) > 1 else "")
+
+
+class SandboxDnsServer:
+    """UDP and TCP servers on one host/port (0: a free port), each in a daemon thread."""
+
+    def __init__(self, zones: PublishedZones, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        glue = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        self.resolver = SandboxResolver(zones, glue=(glue,))
+        self._servers: list[Any] = []
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> int:
+        if self._servers:
+            raise RuntimeError("sandbox DNS server already started")
+        for _ in range(20):  # port 0: the free UDP port may be taken for TCP; try another
+            udp = self._server(self.port, tcp=False)
+            try:
+                tcp = self._server(udp.server.server_address[1], tcp=True)
+            except OSError:
+                udp.server.server_close()
+                if self.port:
+                    raise
+                continue
+            self._servers = [udp, tcp]
+            break
+        else:
+            raise OSError("no port free for both UDP and TCP")
+        self.port = self._servers[0].server.server_address[1]
+        for server in self._servers:
+            # A short poll interval keeps stop() fast (socketserver's shutdown waits one interval).
+            kwargs = {"poll_interval": 0.05}
+            threading.Thread(target=server.server.serve_forever, kwargs=kwargs, daemon=True).start()
+        logger.info("sandbox DNS listening on %s (udp+tcp)", self.address)
+        return self.port
+
+    def _server(self, port: int, *, tcp: bool) -> Any:
+        quiet = _QuietLogger()
+        return DNSServer(self.resolver, address=self.host, port=port, tcp=tcp, logger=quiet, handler=_Handler)
+
+    def stop(self) -> None:
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.server.shutdown()
+            server.server.server_close()
+
+    def __enter__(self) -> SandboxDnsServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
