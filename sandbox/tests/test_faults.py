@@ -95,6 +95,29 @@ async def test_drop_closes_the_connection_without_an_answer(served: Any) -> None
     assert (await client.get("/anything")).status_code == 200
 
 
+async def test_after_rules_serve_the_request_then_lose_its_answer() -> None:
+    served: list[str] = []
+
+    async def record(request: Request) -> JSONResponse:
+        served.append(request.url.path)
+        return JSONResponse({"ok": True})
+
+    rules = [
+        FaultRule(kind="status", status=502, count=1, after=True),
+        FaultRule(kind="drop", count=1, after=True),
+    ]
+    app = FaultMiddleware(
+        Starlette(routes=[Route("/{p:path}", record, methods=["POST"])]), Faults(rules), _error_body
+    )
+    async with AsgiServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
+        lost = await client.post("/first")
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post("/second")
+
+    assert lost.status_code == 502
+    assert served == ["/first", "/second"]
+
+
 async def test_bad_control_body_is_rejected_naming_the_field_and_changes_nothing(served: Any) -> None:
     _, client = served
     body = {"faults": [{"kind": "status", "status": 503}, {"kind": "status", "status": 404}]}
@@ -176,6 +199,7 @@ def test_latency_is_fixed_or_drawn_from_the_range_and_applies_until_cleared() ->
         ({"kind": "latency", "seconds": -1}, "seconds"),
         ({"kind": "status", "status": 429, "retry_after": "soon"}, "retry_after"),
         ({"kind": "drop", "path": ""}, "path"),
+        ({"kind": "drop", "after": "yes"}, "after"),
     ],
 )
 def test_invalid_rules_name_the_field(rule: dict[str, Any], field: str) -> None:

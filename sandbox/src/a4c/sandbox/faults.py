@@ -15,7 +15,8 @@ with the JSON below) and at run time through the control endpoint, which is neve
         {"kind": "latency", "min_seconds": 0.05, "max_seconds": 0.3},
         {"kind": "status", "status": 429, "count": 3, "retry_after": 1},
         {"kind": "status", "status": 503, "count": 2, "path": "/zones/*/dns_records"},
-        {"kind": "drop", "count": 1, "method": "POST"}],
+        {"kind": "drop", "count": 1, "method": "POST"},
+        {"kind": "status", "status": 502, "after": true}],
      "rate_limit": {"limit": 1200, "window_seconds": 300, "block_seconds": 300}}
 
 ``GET /_sandbox/faults``    the rules with their remaining counts, the rate limit, what was injected.
@@ -24,8 +25,10 @@ with the JSON below) and at run time through the control endpoint, which is neve
 
 ``path`` is a shell-style pattern (fnmatch) on the request path; ``method`` is optional. Latency
 rules apply to every matching request until cleared (or ``count`` times when given); status and drop
-rules fire ``count`` times (default 1), the first matching rule first. Dropping a connection needs
-the server from :mod:`a4c.sandbox.http`, which hands the app a way to abort the transport.
+rules fire ``count`` times (default 1), the first matching rule first; with ``"after": true`` the
+request is served first and its answer replaced (a change applied whose answer was lost).
+Dropping a connection needs the server from :mod:`a4c.sandbox.http`, which hands the app a way to
+abort the transport.
 """
 
 from __future__ import annotations
@@ -75,6 +78,9 @@ class FaultRule:
     count: int | None = None
     status: int = 0
     retry_after: float | None = None
+    # Status and drop rules: let the request reach the app first and lose its answer (the change
+    # is applied, the client never hears of it), to test that retries never act twice.
+    after: bool = False
     min_seconds: float = 0.0
     max_seconds: float = 0.0
 
@@ -97,6 +103,7 @@ class FaultRule:
             path=_str(data, "path", "*"),
             method=method.upper() if isinstance(method, str) else None,
             count=_opt_int(data, "count", 1 if kind != "latency" else None),
+            after=_bool(data, "after"),
         )
         if kind == "latency":
             if "seconds" in data:
@@ -145,6 +152,7 @@ class Decision:
     status: int = 0
     reason: str = ""
     retry_after: float | None = None
+    after: bool = False
 
 
 @dataclass
@@ -226,9 +234,9 @@ class Faults:
                 if rule.kind != "latency" and rule.matches(method, path):
                     self._consume(rule)
                     if rule.kind == "drop":
-                        return Decision(delay, "drop")
+                        return Decision(delay, "drop", after=rule.after)
                     reason = "rate_limited" if rule.status == 429 else "server_error"
-                    return Decision(delay, "respond", rule.status, reason, rule.retry_after)
+                    return Decision(delay, "respond", rule.status, reason, rule.retry_after, rule.after)
             wait = self._over_limit(credential)
             if wait is not None:
                 self._count("rate_limited")
@@ -282,6 +290,8 @@ class FaultMiddleware:
         decision = self.faults.decide(scope["method"], path, _credential(scope))
         if decision.delay > 0:
             await asyncio.sleep(decision.delay)
+        if decision.after and decision.action != "pass":
+            await self.app(scope, receive, _discard)
         if decision.action == "drop":
             await _drop(scope, receive)
         elif decision.action == "respond":
@@ -324,6 +334,10 @@ def _credential(scope: Scope) -> str:
     return f"client:{client[0]}" if client else "anonymous"
 
 
+async def _discard(message: Message) -> None:
+    """The app's answer to a request whose answer is lost on the way back."""
+
+
 async def _drop(scope: Scope, receive: Receive) -> None:
     abort = scope.get("extensions", {}).get(ABORT_EXTENSION)
     if abort is None:
@@ -360,6 +374,13 @@ def _str(data: Mapping[str, Any], key: str, default: str) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or not value:
         raise FaultConfigError(f"{key}: must be a non-empty string")
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise FaultConfigError(f"{key}: must be true or false")
     return value
 
 
