@@ -1,0 +1,131 @@
+"""Values in and out of the event store: frozen dataclasses, enums mirroring the SQL enums."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from .errors import InvalidEvent
+
+_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_STREAM_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class SubdomainStatus(StrEnum):
+    """SQL enum subdomain_status: pending → dns_record_created → verifying → active | failed; removed."""
+
+    PENDING = "pending"
+    DNS_RECORD_CREATED = "dns_record_created"
+    VERIFYING = "verifying"
+    ACTIVE = "active"
+    FAILED = "failed"
+    REMOVED = "removed"
+
+
+class BootstrapState(StrEnum):
+    """SQL enum bootstrap_status: initiated → running → completed | failed | cancelled (final)."""
+
+    INITIATED = "initiated"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (BootstrapState.COMPLETED, BootstrapState.FAILED, BootstrapState.CANCELLED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewEvent:
+    """An event to append. `id` must be deterministic (see `event_id`) so retries deduplicate.
+
+    `expected_version` is optional optimistic concurrency: the version the stream must be at now
+    (0 for a new stream); left None, the store assigns the next version.
+    """
+
+    id: UUID
+    stream_id: UUID
+    event_type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    stream_type: str = "organization"
+    expected_version: int | None = None
+
+    def __post_init__(self) -> None:
+        # The same rules as the table's CHECKs, so a bad event fails at the caller, not in SQL.
+        if not _EVENT_TYPE.match(self.event_type):
+            raise InvalidEvent(f"event type {self.event_type!r} is not lowercase dotted (e.g. 'x.created')")
+        if not _STREAM_TYPE.match(self.stream_type):
+            raise InvalidEvent(f"stream type {self.stream_type!r} is not a lowercase word")
+        if not isinstance(self.data, Mapping) or not isinstance(self.metadata, Mapping):
+            raise InvalidEvent("event data and metadata must be mappings (JSON objects)")
+        if self.expected_version is not None and self.expected_version < 0:
+            raise InvalidEvent(f"expected_version must be >= 0, not {self.expected_version}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredEvent:
+    """An event as stored: `sequence` is its global position, `stream_version` its place in the stream."""
+
+    id: UUID
+    sequence: int
+    stream_id: UUID
+    stream_type: str
+    stream_version: int
+    event_type: str
+    data: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+    created_at: datetime
+    processed_at: datetime | None
+    processing_error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Organization:
+    """A row of organizations_projection. Fields are None until the event that sets them arrives."""
+
+    id: UUID
+    name: str | None
+    slug: str | None
+    subdomain_fqdn: str | None
+    subdomain_status: SubdomainStatus
+    dns_record_id: str | None
+    identity_org_id: str | None
+    admin_user_id: str | None
+    admin_email: str | None
+    workflow_id: str | None
+    bootstrap_status: BootstrapState
+    current_step: str | None
+    failed_step: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    subdomain_verified_at: datetime | None
+    last_applied_sequence: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrganizationPage:
+    """One page of `list_organizations`; `next_page_token` is None on the last page."""
+
+    items: Sequence[Organization]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BootstrapStatus:
+    """What `get_bootstrap_status` returns: the bootstrap's progress and its subdomain's state."""
+
+    organization_id: UUID
+    bootstrap_status: BootstrapState
+    current_step: str | None
+    failed_step: str | None
+    subdomain_status: SubdomainStatus
+    last_error: str | None
+    updated_at: datetime
