@@ -1,0 +1,79 @@
+"""The embedded server used by the local stack and by tests without DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from a4c.eventstore.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+
+@pytest.fixture
+def world_searchable_dir() -> Iterator[Path]:
+    # Not tmp_path: pytest's base temp dir is private, and as root the server runs as `nobody`.
+    path = Path(tempfile.mkdtemp(prefix="a4c-embedded-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+async def test_start_is_idempotent_and_stop_too(world_searchable_dir: Path) -> None:
+    server = EmbeddedPostgres(world_searchable_dir / "data")
+    try:
+        dsn = await _started(server)
+        assert server.start() == dsn
+        assert EmbeddedPostgres(world_searchable_dir / "data").start() == dsn, "a running server is adopted"
+        conn = await asyncpg.connect(dsn)
+        assert await conn.fetchval("SELECT current_setting('listen_addresses')") == "127.0.0.1"
+        if os.geteuid() == 0:
+            owner = (world_searchable_dir / "data").stat().st_uid
+            assert owner == pwd.getpwnam("nobody").pw_uid, "PostgreSQL refuses root: it runs as nobody"
+        await conn.close()
+    finally:
+        server.stop()
+    server.stop()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncpg.connect(dsn, timeout=5)
+    with pytest.raises(EmbeddedPostgresError, match="not running"):
+        _ = server.dsn
+
+
+async def test_a_restart_keeps_the_data(world_searchable_dir: Path) -> None:
+    async with EmbeddedPostgres(world_searchable_dir / "data") as server:
+        conn = await asyncpg.connect(server.dsn)
+        await conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('yes')")
+        await conn.close()
+    async with EmbeddedPostgres(world_searchable_dir / "data") as server:
+        conn = await asyncpg.connect(server.dsn)
+        assert await conn.fetchval("SELECT v FROM kept") == "yes"
+        await conn.close()
+
+
+def test_a_failed_start_names_the_log(world_searchable_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = EmbeddedPostgres(
+            world_searchable_dir / "data", port=taken.getsockname()[1], start_timeout=10
+        )
+        with pytest.raises(EmbeddedPostgresError) as failure:
+            server.start()
+    assert str(server.log_file) in str(failure.value)
+    assert "could not" in str(failure.value), "the log's tail is part of the message"
+    assert not (world_searchable_dir / "data" / "postmaster.pid").exists()
+
+
+async def _started(server: EmbeddedPostgres) -> str:
+    dsn = server.start()
+    assert dsn.startswith("postgresql://postgres@127.0.0.1:")
+    assert server.port is not None
+    assert str(server.port) in dsn
+    return dsn
