@@ -41,3 +41,15 @@ test: setup proto-check
 
 run: setup
 	@echo "make run: the local stack is not built yet (see the local-stack issue)." >&2; exit 1
+
+# One image per part (Dockerfile targets) with docker buildx; needs a Docker engine. Override on the command
+# line: REGISTRY, TAG, PLATFORMS, PYTHON_BASE (pin by digest), PUSH=1 to push instead of loading locally.
+images:
+	@tag="$${TAG:-$$(git describe --tags --always --dirty)}"; \
+	for part in dns identity provisioning worker; do \
+		docker buildx build --target "$$part" \
+			--build-arg PYTHON_BASE="$${PYTHON_BASE:-python:3.11-slim-bookworm}" \
+			--platform "$${PLATFORMS:-linux/amd64}" \
+			--tag "$${REGISTRY:-registry.example.com/a4c}/$$part:$$tag" \
+			$$([ -n "$$PUSH" ] && echo --push || echo --load) . || exit 1; \
+	done
