@@ -17,6 +17,7 @@ the test advances the clock, so "not yet propagated" is checked without sleeping
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
@@ -30,16 +31,23 @@ from a4c.sandbox.http import AsgiServer
 
 
 class ManualClock:
-    """A monotonic clock that moves only when a test says so."""
+    """A monotonic clock that moves only when a test says so. ``sleep`` stands in for
+    ``asyncio.sleep`` in code under test: it advances the clock at once and records the delay."""
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)  # still let other tasks run, as a real sleep would
 
 
 class CloudflareSandbox:

@@ -1,0 +1,101 @@
+"""Rate-limit discipline for the Cloudflare client: a request budget and jittered backoff.
+
+Cloudflare allows 1,200 requests per 5 minutes per token across all clients and, once exceeded,
+blocks every call for 5 minutes. So the client counts its own requests (retries included) in a
+sliding window and waits for a free slot instead of sending; after a 429 it pauses every caller
+until ``retry-after`` has passed. The budget is per process: with several replicas sharing a token,
+give each a share (CLOUDFLARE_MAX_REQUESTS_PER_5MIN) so their sum stays under Cloudflare's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+WINDOW_SECONDS = 300.0
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class BudgetExhausted(Exception):
+    """No request slot frees up before the caller's deadline; ``wait`` says when one will."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"client-side request budget exhausted; next slot in {wait:.1f}s")
+        self.wait = wait
+
+
+class RequestBudget:
+    """At most ``limit`` requests in any ``window`` seconds, shared by every call of the process."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = WINDOW_SECONDS,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    @property
+    def used(self) -> int:
+        self._expire(self._clock())
+        return len(self._sent)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back for ``seconds`` (the upstream said 429 + retry-after)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def acquire(self, deadline: float | None = None) -> None:
+        """Take one slot, waiting for it when that fits before ``deadline`` (a clock() value)."""
+        async with self._lock:  # one waiter at a time keeps slots first come, first served
+            while True:
+                now = self._clock()
+                wait = self._wait(now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+                if deadline is not None and now + wait > deadline:
+                    raise BudgetExhausted(wait)
+                await self._sleep(wait)
+
+    def _wait(self, now: float) -> float:
+        self._expire(now)
+        paused = self._paused_until - now
+        full = self._sent[0] + self.window - now if len(self._sent) >= self.limit else 0.0
+        return max(paused, full, 0.0)
+
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self.window:
+            self._sent.popleft()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: ``max_attempts`` in all, exponential backoff with jitter between them."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # Never wait longer than this for a retry-after (the official SDK's cap).
+    max_retry_after: float = 60.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Delay before attempt ``attempt + 1`` (attempt counts from 1): equal jitter, so retries of
+        many callers spread out yet never come back immediately."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)

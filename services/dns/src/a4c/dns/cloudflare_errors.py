@@ -1,0 +1,128 @@
+"""What can go wrong talking to Cloudflare, as a small hierarchy the servicer maps to gRPC once
+(a4c.dns.errors). Messages carry Cloudflare's codes and messages, never request headers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+# "An identical record already exists" (81057 is the older code).
+IDENTICAL_RECORD_CODES = frozenset({81057, 81058})
+CONFLICT_CODES = IDENTICAL_RECORD_CODES | {81053, 81054}
+# Missing, malformed or unknown credentials, whatever the HTTP status says.
+AUTH_CODES = frozenset({9103, 9106, 6003, 6111, 10000, 1000})
+NOT_FOUND_CODES = frozenset({81044, 7003, 7000})
+
+
+@dataclass(frozen=True)
+class ApiMessage:
+    code: int
+    message: str
+
+
+class CloudflareError(Exception):
+    """Base of every client error. ``status`` is the HTTP status (None: no answer at all),
+    ``errors`` Cloudflare's (code, message) list."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: tuple[ApiMessage, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+        # Set by the client when an earlier attempt failed in a way that may have been applied.
+        self.after_uncertain_attempt = False
+
+    @property
+    def code(self) -> int | None:
+        return self.errors[0].code if self.errors else None
+
+
+class InvalidRequest(CloudflareError):
+    """Cloudflare refused the input (400): bad name, content, TTL, comment..."""
+
+
+class Unauthenticated(CloudflareError):
+    """The token is missing, malformed, unknown or expired."""
+
+
+class PermissionDenied(CloudflareError):
+    """The token is valid but may not do this (403: e.g. no DNS:Edit on the zone)."""
+
+
+class NotFound(CloudflareError):
+    """No such zone or record."""
+
+
+class Conflict(CloudflareError):
+    """A record on that name conflicts (identical record, CNAME next to A/AAAA/CNAME)."""
+
+
+class RateLimited(CloudflareError):
+    """429 from Cloudflare, or the client-side budget has no slot before the deadline."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class Unavailable(CloudflareError):
+    """5xx, a transport error or a timeout: worth retrying later."""
+
+    retryable = True
+
+
+def parse_response(method: str, path: str, response: httpx.Response) -> dict[str, Any] | CloudflareError:
+    """The envelope of a successful answer, or the error it stands for."""
+    body = _json(response)
+    errors = tuple(
+        ApiMessage(int(e.get("code", 0)), str(e.get("message", "")))
+        for e in (body or {}).get("errors") or []
+        if isinstance(e, dict)
+    )
+    status = response.status_code
+    if 200 <= status < 300 and body is not None and body.get("success") is not False:
+        return body
+    detail = "; ".join(f"{e.code} {e.message}" for e in errors) or response.reason_phrase or "no detail"
+    text = f"cloudflare {method} {path}: HTTP {status}: {detail}"
+    codes = {e.code for e in errors}
+    if 200 <= status < 300:
+        return Unavailable(f"cloudflare {method} {path}: answer is not a Cloudflare envelope", status=status)
+    if status == 429:
+        return RateLimited(text, retry_after=_retry_after(response), status=status, errors=errors)
+    if status >= 500:
+        return Unavailable(text, status=status, errors=errors)
+    if status == 401 or (status == 400 and codes & AUTH_CODES):
+        return Unauthenticated(text, status=status, errors=errors)
+    if status == 403:
+        kind: type[CloudflareError] = Unauthenticated if codes & {9103} else PermissionDenied
+        return kind(text, status=status, errors=errors)
+    if codes & CONFLICT_CODES:
+        return Conflict(text, status=status, errors=errors)
+    if status == 404 or codes & NOT_FOUND_CODES:
+        return NotFound(text, status=status, errors=errors)
+    return InvalidRequest(text, status=status, errors=errors)
+
+
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:  # e.g. an HTML error page from the edge
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    try:
+        value = float(raw) if raw is not None else math.nan
+    except ValueError:  # an HTTP date: rare from Cloudflare; fall back to backoff
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
