@@ -123,6 +123,13 @@ def test_nothing_in_one_environment_names_the_other(rendered, env):
     assert f"a4c-{other}" not in text
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_authentication_is_never_disabled_in_a_cluster(rendered, env):
+    for _, template in pod_templates(rendered[env]):
+        for container in containers(template["spec"]):
+            assert "A4C_AUTH_DISABLED" not in resolved_env(rendered[env], container), container["name"]
+
+
 def test_the_base_alone_leaves_the_environment_unset(kustomize_build):
     docs = kustomize_build(K8S / "base")
     environment = next(c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("a4c-env"))
