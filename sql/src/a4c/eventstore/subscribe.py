@@ -36,6 +36,7 @@ Reader = Callable[[int, int, UUID | None], Awaitable[list[StoredEvent]]]
 if TYPE_CHECKING:
     _Listener = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 _RELISTEN_AFTER = 5.0
+_LISTEN_CONNECT_TIMEOUT = 10.0  # a black-holed listener address must not stall delivery for long
 
 
 class Subscription:
@@ -164,7 +165,7 @@ class Subscription:
 
     async def _connect_listener(self) -> _Listener:
         if self._listen_dsn is not None:
-            return await asyncpg.connect(self._listen_dsn)
+            return await asyncpg.connect(self._listen_dsn, timeout=_LISTEN_CONNECT_TIMEOUT)
         if self._pool is None:
             raise asyncpg.InterfaceError("no DSN or pool to listen on")
         return await self._pool.acquire()
