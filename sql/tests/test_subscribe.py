@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 
-from a4c.eventstore import EventStore, EventType, StoredEvent, Subscription
+import asyncpg
+
+from a4c.eventstore import NOTIFY_CHANNEL, EventStore, EventType, StoredEvent, Subscription
 from a4c.eventstore.testing import sample_event
 
 WRITERS, PER_WRITER = 8, 25
@@ -126,3 +129,24 @@ async def test_a_closed_subscription_ends_iteration(event_store: EventStore) -> 
     await subscription.aclose()
     assert await consumer == []
     assert not subscription.listening
+
+
+async def test_each_append_notifies_a_small_payload(event_store: EventStore, database_url: str) -> None:
+    """Other processes may LISTEN themselves: the channel and payload are part of the contract."""
+    payloads: asyncio.Queue[str] = asyncio.Queue()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.add_listener(NOTIFY_CHANNEL, lambda _c, _pid, _ch, payload: payloads.put_nowait(payload))
+        stored = await event_store.append(sample_event(uuid.uuid4(), EventType.CREATED))
+        async with asyncio.timeout(10):
+            while True:  # other tests' late commits may be queued first
+                note = json.loads(await payloads.get())
+                if note["sequence"] == stored.sequence:
+                    break
+    finally:
+        await conn.close()
+    assert note == {
+        "sequence": stored.sequence,
+        "stream_id": str(stored.stream_id),
+        "event_type": stored.event_type,
+    }
