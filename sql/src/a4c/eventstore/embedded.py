@@ -12,6 +12,7 @@ unprivileged user (`nobody` by default: PostgreSQL refuses to run as root) that 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.metadata
 import importlib.util
@@ -137,16 +138,12 @@ class EmbeddedPostgres:
         self.stop()
 
     async def __aenter__(self) -> EmbeddedPostgres:
-        import asyncio
-
         await asyncio.to_thread(self.start)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        import asyncio
-
         await asyncio.to_thread(self.stop)
 
     # -- internals --------------------------------------------------------------------------------
