@@ -16,8 +16,11 @@ import pytest
 import yaml
 from k8slib import ENVIRONMENTS, K8S, deployment_env
 
+from a4c.worker.search import REGISTRATION
+
 TEMPORAL = K8S / "temporal"
-SEARCH_ATTRIBUTES = {"OrganizationId", "OrgSlug", "BootstrapStatus"}
+# What the workflows set: the setup Job must register exactly these.
+SEARCH_ATTRIBUTES = set(REGISTRATION)
 
 
 def load(name: str) -> list[dict]:
