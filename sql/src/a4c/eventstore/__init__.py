@@ -28,6 +28,7 @@ from .models import (
     StoredEvent,
     SubdomainStatus,
 )
+from .reservations import SlugClaim, SlugClaims
 from .store import EventStore
 from .subscribe import Subscription
 
@@ -50,6 +51,8 @@ __all__ = [
     "NotFound",
     "Organization",
     "OrganizationPage",
+    "SlugClaim",
+    "SlugClaims",
     "StoredEvent",
     "SubdomainStatus",
     "Subscription",
