@@ -1,0 +1,315 @@
+"""The identity service's idempotent operations, built from single Zitadel calls.
+
+Every operation may be repeated by a retrying caller (the worker's activities) and must never create
+anything twice, so each one detects what already exists and reads it back:
+
+- create_organization: the caller's id is the Zitadel org id and the admin's user id is derived
+  from it, so a repeat finds both by id (fresh reads). After a create, the org is read back: Zitadel
+  has answered success without creating anything (#10330) and 409 for a replay of our own create.
+- grant_role: project grant to the tenant org first (when it does not own the project), then the
+  user grant; a 409 on either finds the existing grant and widens its roles when needed.
+- send_invitation / grant_role wait briefly for a user that was just created ("not found" right
+  after creation is eventual consistency, not an error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from a4c.identity.zitadel import ZitadelClient
+from a4c.identity.zitadel_errors import AlreadyExists, NotFound, ZitadelError
+from a4c.identity.zitadel_types import NewAdmin, Organization, User
+
+T = TypeVar("T")
+_ADMIN_ID_NAMESPACE = uuid.UUID("0b6c3f4e-5a1d-4c8e-9f1a-6a4c0d1e2f3a")
+
+
+class OperationError(Exception):
+    """A result Zitadel's own errors do not express; ``cause`` is the Zitadel error behind it."""
+
+    def __init__(self, message: str, cause: ZitadelError | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class OrganizationConflict(OperationError):
+    """Another organization holds the name (or another user the admin's username)."""
+
+
+class NotReadable(OperationError):
+    """Zitadel reported a change that cannot be read back within the consistency window."""
+
+
+class ObjectNotFound(OperationError):
+    """The organization or user named in the request does not exist."""
+
+
+class WrongOrganization(OperationError):
+    """The user exists but belongs to another organization than the request says."""
+
+
+@dataclass(frozen=True)
+class Admin:
+    email: str
+    given_name: str
+    family_name: str
+    username: str = ""
+
+    @property
+    def login(self) -> str:
+        return self.username or self.email  # Zitadel's default username is the email
+
+
+@dataclass(frozen=True)
+class OrganizationResult:
+    organization: Organization
+    admin_user_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Defaults and limits from the service's settings."""
+
+    project_id: str
+    admin_role_keys: tuple[str, ...]
+    invite_url_template: str
+    application_name: str
+    # How long a just-created object may stay unreadable before that is an error.
+    consistency_wait: float = 5.0
+
+
+def admin_user_id(org_id: str) -> str:
+    """The first admin's Zitadel user id, derived from the org id so a repeat finds it by id."""
+    return str(uuid.uuid5(_ADMIN_ID_NAMESPACE, org_id))
+
+
+def _same_name(org: Organization, name: str) -> bool:
+    return org.name.casefold() == name.casefold()
+
+
+class IdentityOperations:
+    def __init__(
+        self,
+        client: ZitadelClient,
+        policy: Policy,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._policy = policy
+        self._sleep = sleep
+        self._owners: dict[str, str] = {}  # project id -> owner org id; ownership never changes
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    # -- organizations -----------------------------------------------------------------------
+    async def create_organization(
+        self, org_id: str, name: str, admin: Admin, *, time_limit: float | None = None
+    ) -> OrganizationResult:
+        c, deadline = self._client, self._client.deadline(time_limit)
+        existing = await c.get_organization(org_id, time_limit=c.remaining(deadline))
+        if existing is not None:
+            return OrganizationResult(
+                existing, await self._admin_of(existing, admin, deadline), created=False
+            )
+        new_admin = NewAdmin(
+            admin_user_id(org_id), admin.email, admin.given_name, admin.family_name, admin.username
+        )
+        try:
+            await c.add_organization(org_id, name, new_admin, time_limit=c.remaining(deadline))
+        except AlreadyExists as exc:
+            # Reads by id are fresh: no need to wait for the org a 409 may be about.
+            found = await c.get_organization(org_id, time_limit=c.remaining(deadline))
+            if found is None:
+                raise OrganizationConflict(
+                    f"{exc.zitadel_message or 'already exists'}: {name!r}", exc
+                ) from exc
+            # Ours after all: a lost answer to an earlier attempt of this very call created it.
+            created = exc.after_uncertain_attempt and _same_name(found, name)
+            return OrganizationResult(found, await self._admin_of(found, admin, deadline), created)
+        found = await self._read_org(org_id, deadline)
+        if found is None:
+            raise NotReadable(f"Zitadel accepted organization {org_id} but it cannot be read back")
+        if not _same_name(found, name):
+            # The id was already taken and Zitadel answered success without creating ours (#10330).
+            return OrganizationResult(found, await self._admin_of(found, admin, deadline), created=False)
+        return OrganizationResult(found, new_admin.user_id, created=True)
+
+    async def get_organization(self, org_id: str, *, time_limit: float | None = None) -> Organization:
+        found = await self._client.get_organization(org_id, time_limit=time_limit)
+        if found is None:
+            raise ObjectNotFound(f"organization {org_id} not found")
+        return found
+
+    async def delete_organization(self, org_id: str, *, time_limit: float | None = None) -> bool:
+        """True when this call deleted it; False when it was already gone."""
+        try:
+            await self._client.delete_organization(org_id, time_limit=time_limit)
+        except NotFound as exc:
+            return exc.after_uncertain_attempt  # gone after a lost answer: that attempt deleted it
+        return True
+
+    async def _read_org(self, org_id: str, deadline: float) -> Organization | None:
+        c = self._client
+        return await self._eventually(
+            lambda: c.get_organization(org_id, time_limit=c.remaining(deadline)), deadline
+        )
+
+    async def _admin_of(self, org: Organization, admin: Admin, deadline: float) -> str:
+        """The admin's user id: ours by derivation, else (org made elsewhere) found by login name."""
+        c = self._client
+        derived = await c.get_user(admin_user_id(org.id), time_limit=c.remaining(deadline))
+        if derived is not None and derived.org_id == org.id:
+            return derived.id
+
+        async def search() -> list[User] | None:
+            return await c.find_users(org.id, admin.login, time_limit=c.remaining(deadline)) or None
+
+        users = await self._eventually(search, deadline)
+        if not users:
+            raise ObjectNotFound(f"organization {org.id} exists but has no user {admin.login!r}")
+        return users[0].id
+
+    # -- roles and invitations ---------------------------------------------------------------
+    async def grant_role(
+        self,
+        org_id: str,
+        user_id: str,
+        project_id: str,
+        role_keys: list[str],
+        *,
+        time_limit: float | None = None,
+    ) -> tuple[str, bool]:
+        """(user grant id, created). Role keys default to the configured admin roles."""
+        c, deadline = self._client, self._client.deadline(time_limit)
+        project = project_id or self._policy.project_id
+        keys = sorted(set(role_keys or self._policy.admin_role_keys))
+        await self._user_in(org_id, user_id, deadline)
+        owner = await self._owner(project, deadline)
+        project_grant = (
+            await self._ensure_project_grant(owner, project, org_id, keys, deadline)
+            if owner != org_id
+            else ""
+        )
+        try:
+            grant_id = await self._until_found(
+                lambda: c.add_user_grant(
+                    org_id, user_id, project, project_grant, keys, time_limit=c.remaining(deadline)
+                ),
+                deadline,
+            )
+            return grant_id, True
+        except AlreadyExists as exc:
+            existing = await self._eventually(
+                lambda: c.find_user_grant(org_id, user_id, project, time_limit=c.remaining(deadline)),
+                deadline,
+            )
+            if existing is None:
+                raise NotReadable(
+                    f"Zitadel reports a grant for user {user_id} that cannot be found", exc
+                ) from exc
+            if not set(keys) <= set(existing.role_keys):
+                wider = sorted(set(existing.role_keys) | set(keys))
+                await c.update_user_grant(
+                    org_id, user_id, existing.id, wider, time_limit=c.remaining(deadline)
+                )
+            return existing.id, exc.after_uncertain_attempt
+
+    async def send_invitation(
+        self,
+        org_id: str,
+        user_id: str,
+        url_template: str,
+        application_name: str,
+        *,
+        time_limit: float | None = None,
+    ) -> str:
+        """Ask Zitadel to mail the invitation; returns the address it goes to."""
+        c, deadline = self._client, self._client.deadline(time_limit)
+        user = await self._user_in(org_id, user_id, deadline)
+        template = url_template or self._policy.invite_url_template
+        application = application_name or self._policy.application_name
+        await self._until_found(
+            lambda: c.send_invite_code(user_id, template, application, time_limit=c.remaining(deadline)),
+            deadline,
+        )
+        return user.email
+
+    async def _user_in(self, org_id: str, user_id: str, deadline: float) -> User:
+        c = self._client
+        user = await self._eventually(lambda: c.get_user(user_id, time_limit=c.remaining(deadline)), deadline)
+        if user is None:
+            raise ObjectNotFound(f"user {user_id} not found")
+        if user.org_id != org_id:
+            raise WrongOrganization(f"user {user_id} belongs to organization {user.org_id}, not {org_id}")
+        return user
+
+    async def _owner(self, project_id: str, deadline: float) -> str:
+        if project_id not in self._owners:
+            c = self._client
+            self._owners[project_id] = await c.project_owner(project_id, time_limit=c.remaining(deadline))
+        return self._owners[project_id]
+
+    async def _ensure_project_grant(
+        self, owner: str, project: str, org_id: str, keys: list[str], deadline: float
+    ) -> str:
+        c = self._client
+        try:
+            return await c.add_project_grant(owner, project, org_id, keys, time_limit=c.remaining(deadline))
+        except AlreadyExists as exc:
+            grant = await self._eventually(
+                lambda: c.find_project_grant(org_id, project, time_limit=c.remaining(deadline)), deadline
+            )
+            if grant is None:
+                raise NotReadable(
+                    f"Zitadel reports project {project} granted to {org_id} but not found", exc
+                ) from exc
+            if not set(keys) <= set(grant.role_keys):
+                wider = sorted(set(grant.role_keys) | set(keys))
+                await c.update_project_grant(
+                    owner, project, grant.id, wider, time_limit=c.remaining(deadline)
+                )
+            return grant.id
+
+    # -- eventual consistency ----------------------------------------------------------------
+    async def _eventually(self, read: Callable[[], Awaitable[T | None]], deadline: float) -> T | None:
+        """Read until it finds something, for up to the consistency window (and the deadline)."""
+
+        async def attempt() -> T:
+            value = await read()
+            if value is None:
+                raise _Missing
+            return value
+
+        try:
+            return await self._poll(attempt, deadline)
+        except _Missing:
+            return None
+
+    async def _until_found(self, command: Callable[[], Awaitable[T]], deadline: float) -> T:
+        """Run a command on a user that may be too new to be found yet, retrying while it is not."""
+        return await self._poll(command, deadline)
+
+    async def _poll(self, attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
+        c = self._client
+        give_up = min(deadline, c.deadline(self._policy.consistency_wait))
+        delay = 0.05
+        while True:
+            try:
+                return await attempt()
+            except (_Missing, NotFound):
+                if c.remaining(give_up) < delay:
+                    raise
+            await self._sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+class _Missing(Exception):
+    """A read found nothing (yet)."""

@@ -1,0 +1,213 @@
+"""Zitadel API client for tenant onboarding (httpx, async, one pooled client passed in).
+
+Each method is one Zitadel call, in the API style that expresses it best: v2 REST for
+organizations, users and invite codes; v1 admin for the fresh read of an organization by id; v1
+management for grants, acting inside an org through ``x-zitadel-orgid``; the v2 Connect project
+service to learn which org owns the project. Every call takes ``time_limit`` (seconds, retries
+included; normally the caller's remaining gRPC deadline). The idempotent flows built on these calls
+live in :mod:`a4c.identity.operations`. Failures are the hierarchy in :mod:`a4c.identity.zitadel_errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from a4c.identity.zitadel_errors import NotFound
+from a4c.identity.zitadel_http import ZitadelTransport
+from a4c.identity.zitadel_types import CreatedOrganization, Grant, NewAdmin, Organization, User
+
+__all__ = ["CreatedOrganization", "Grant", "NewAdmin", "Organization", "User", "ZitadelClient"]
+
+DEFAULT_TIME_LIMIT = 30.0
+GET_PROJECT = "/zitadel.project.v2.ProjectService/GetProject"
+
+
+class ZitadelClient:
+    def __init__(
+        self, transport: ZitadelTransport, *, default_time_limit: float = DEFAULT_TIME_LIMIT
+    ) -> None:
+        self._t = transport
+        self._default = default_time_limit
+
+    def __repr__(self) -> str:
+        return f"ZitadelClient({self._t!r})"
+
+    def deadline(self, time_limit: float | None) -> float:
+        return self._t.clock() + (self._default if time_limit is None else time_limit)
+
+    def remaining(self, deadline: float) -> float:
+        return deadline - self._t.clock()
+
+    # -- organizations -----------------------------------------------------------------------
+    async def get_organization(self, org_id: str, *, time_limit: float | None = None) -> Organization | None:
+        """Read by id (v1 admin GetOrgByID reads fresh, unlike searches); None when unknown."""
+        try:
+            body = await self._t.call("GET", f"/admin/v1/orgs/{org_id}", deadline=self.deadline(time_limit))
+        except NotFound:
+            return None
+        return Organization.from_v1(body.get("org") or {})
+
+    async def add_organization(
+        self, org_id: str, name: str, admin: NewAdmin, *, time_limit: float | None = None
+    ) -> CreatedOrganization:
+        """AddOrganization: the org with our id, its admin (ORG_OWNER) and domain, in one write.
+        Repeatable: a replay answers 409, which the caller reads back."""
+        payload = {"name": name, "organizationId": org_id, "admins": [admin.to_api()]}
+        body = await self._t.call(
+            "POST", "/v2/organizations", json=payload, deadline=self.deadline(time_limit)
+        )
+        admins = tuple(
+            str(a.get("userId", "")) for a in body.get("createdAdmins") or [] if isinstance(a, dict)
+        )
+        return CreatedOrganization(str(body.get("organizationId") or org_id), admins)
+
+    async def delete_organization(self, org_id: str, *, time_limit: float | None = None) -> None:
+        await self._t.call("DELETE", f"/v2/organizations/{org_id}", deadline=self.deadline(time_limit))
+
+    # -- users -------------------------------------------------------------------------------
+    async def get_user(self, user_id: str, *, time_limit: float | None = None) -> User | None:
+        try:
+            body = await self._t.call("GET", f"/v2/users/{user_id}", deadline=self.deadline(time_limit))
+        except NotFound:
+            return None
+        return User.from_v2(body.get("user") or {})
+
+    async def find_users(self, org_id: str, username: str, *, time_limit: float | None = None) -> list[User]:
+        """Users of ``org_id`` with this username (case-insensitive). A search: it may lag behind."""
+        queries = [
+            {"organizationIdQuery": {"organizationId": org_id}},  # the search ignores x-zitadel-orgid
+            {"userNameQuery": {"userName": username, "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}},
+        ]
+        body = await self._t.call(
+            "POST", "/v2/users", json={"queries": queries}, deadline=self.deadline(time_limit)
+        )
+        return [User.from_v2(u) for u in body.get("result") or [] if isinstance(u, dict)]
+
+    async def send_invite_code(
+        self, user_id: str, url_template: str, application_name: str, *, time_limit: float | None = None
+    ) -> None:
+        """Zitadel mails the user an invitation. Not repeated after a lost answer: that would mail twice."""
+        send: dict[str, str] = {"applicationName": application_name}
+        if url_template:
+            send["urlTemplate"] = url_template
+        await self._t.call(
+            "POST",
+            f"/v2/users/{user_id}/invite_code",
+            json={"sendCode": send},
+            deadline=self.deadline(time_limit),
+            repeatable=False,
+        )
+
+    # -- projects and grants -----------------------------------------------------------------
+    async def project_owner(self, project_id: str, *, time_limit: float | None = None) -> str:
+        """The id of the organization that owns the project."""
+        payload = {"projectId": project_id}
+        body = await self._t.call("POST", GET_PROJECT, json=payload, deadline=self.deadline(time_limit))
+        return str((body.get("project") or {}).get("organizationId", ""))
+
+    async def add_project_grant(
+        self,
+        owner_org: str,
+        project_id: str,
+        org_id: str,
+        role_keys: list[str],
+        *,
+        time_limit: float | None = None,
+    ) -> str:
+        """Grant the project's ``role_keys`` to ``org_id`` (acting in the owner org); the grant id."""
+        body = await self._t.call(
+            "POST",
+            f"/management/v1/projects/{project_id}/grants",
+            json={"grantedOrgId": org_id, "roleKeys": role_keys},
+            org_id=owner_org,
+            deadline=self.deadline(time_limit),
+        )
+        return str(body.get("grantId", ""))
+
+    async def find_project_grant(
+        self, org_id: str, project_id: str, *, time_limit: float | None = None
+    ) -> Grant | None:
+        """The grant of ``project_id`` to ``org_id``, from the projects granted to it (a search)."""
+        body = await self._t.call(
+            "POST",
+            "/management/v1/granted_projects/_search",
+            json={},
+            org_id=org_id,
+            deadline=self.deadline(time_limit),
+        )
+        for project in body.get("result") or []:
+            if isinstance(project, dict) and project.get("projectId") == project_id:
+                return Grant.granted_project(project)
+        return None
+
+    async def update_project_grant(
+        self,
+        owner_org: str,
+        project_id: str,
+        grant_id: str,
+        role_keys: list[str],
+        *,
+        time_limit: float | None = None,
+    ) -> None:
+        await self._t.call(
+            "PUT",
+            f"/management/v1/projects/{project_id}/grants/{grant_id}",
+            json={"roleKeys": role_keys},
+            org_id=owner_org,
+            deadline=self.deadline(time_limit),
+        )
+
+    async def add_user_grant(
+        self,
+        org_id: str,
+        user_id: str,
+        project_id: str,
+        project_grant_id: str,
+        role_keys: list[str],
+        *,
+        time_limit: float | None = None,
+    ) -> str:
+        """Grant ``role_keys`` of the project to the user, inside ``org_id``; the user grant id."""
+        payload: dict[str, Any] = {"projectId": project_id, "roleKeys": role_keys}
+        if project_grant_id:
+            payload["projectGrantId"] = project_grant_id
+        body = await self._t.call(
+            "POST",
+            f"/management/v1/users/{user_id}/grants",
+            json=payload,
+            org_id=org_id,
+            deadline=self.deadline(time_limit),
+        )
+        return str(body.get("userGrantId", ""))
+
+    async def find_user_grant(
+        self, org_id: str, user_id: str, project_id: str, *, time_limit: float | None = None
+    ) -> Grant | None:
+        """The user's grant on the project inside ``org_id`` (a search: it may lag behind)."""
+        queries = [{"userIdQuery": {"userId": user_id}}, {"projectIdQuery": {"projectId": project_id}}]
+        body = await self._t.call(
+            "POST",
+            "/management/v1/users/grants/_search",
+            json={"queries": queries},
+            org_id=org_id,
+            deadline=self.deadline(time_limit),
+        )
+        grants = [Grant.user_grant(g) for g in body.get("result") or [] if isinstance(g, dict)]
+        return grants[0] if grants else None
+
+    async def update_user_grant(
+        self,
+        org_id: str,
+        user_id: str,
+        grant_id: str,
+        role_keys: list[str],
+        *,
+        time_limit: float | None = None,
+    ) -> None:
+        await self._t.call(
+            "PUT",
+            f"/management/v1/users/{user_id}/grants/{grant_id}",
+            json={"roleKeys": role_keys},
+            org_id=org_id,
+            deadline=self.deadline(time_limit),
+        )
