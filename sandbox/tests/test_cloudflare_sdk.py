@@ -60,7 +60,7 @@ async def test_sdk_paginates_through_every_page(
         await sdk.dns.records.create(zone_id=zone_id, type="TXT", name=name, content=f"n={i}", ttl=1)
 
     contents = [
-        r.content async for r in sdk.dns.records.list(zone_id=zone_id, name={"exact": name}, per_page=3)
+        r.content or "" async for r in sdk.dns.records.list(zone_id=zone_id, name={"exact": name}, per_page=3)
     ]
 
     assert sorted(contents) == sorted(f"n={i}" for i in range(7))

@@ -91,7 +91,8 @@ class RetryPolicy:
     max_attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 8.0
-    # Never wait longer than this for a retry-after (the official SDK's cap).
+    # One call never waits longer than this for a retry-after (the official SDK's cap); it fails
+    # with the retry-after instead, and the budget still holds every caller back that long.
     max_retry_after: float = 60.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:

@@ -214,9 +214,9 @@ class CloudflareClient:
         if not error.retryable or attempt >= self._retry.max_attempts:
             return None
         if isinstance(error, RateLimited) and error.retry_after is not None:
-            delay = min(error.retry_after, self._retry.max_retry_after)
-            self._budget.pause(delay)  # every caller waits: never hammer after a 429
-            return delay
+            # Every caller holds back for as long as Cloudflare said: never hammer after a 429.
+            self._budget.pause(error.retry_after)
+            return error.retry_after if error.retry_after <= self._retry.max_retry_after else None
         return self._retry.backoff(attempt, self._rng)
 
     async def _attempt(

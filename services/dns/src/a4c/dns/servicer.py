@@ -1,0 +1,175 @@
+"""a4c.api.dns.v1.DnsService: protos in, domain calls, protos out. Decisions live in records.py
+and propagation.py, the error mapping in errors.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.common.deadline import downstream_timeout
+from a4c.dns.cloudflare import DnsRecord
+from a4c.dns.errors import translated
+from a4c.dns.propagation import Expectation, PropagationChecker
+from a4c.dns.records import CreateSpec, Ownership, RecordManager
+from a4c.dns.validation import Checker, page_token, query_fingerprint
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+_TYPE_NAMES = {
+    dns_pb2.RECORD_TYPE_A: "A",
+    dns_pb2.RECORD_TYPE_AAAA: "AAAA",
+    dns_pb2.RECORD_TYPE_CNAME: "CNAME",
+    dns_pb2.RECORD_TYPE_TXT: "TXT",
+}
+_TYPE_VALUES = {name: value for value, name in _TYPE_NAMES.items()}
+
+
+class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
+    def __init__(
+        self,
+        records: RecordManager,
+        propagation: PropagationChecker,
+        *,
+        default_zone: str | None,
+        upstream_timeout: float = 30.0,
+    ) -> None:
+        self._records = records
+        self._propagation = propagation
+        self._default_zone = default_zone
+        self._upstream_timeout = upstream_timeout
+
+    def _time_limit(self, context: Context) -> float:
+        return downstream_timeout(context, default=self._upstream_timeout)
+
+    async def CreateRecord(
+        self, request: dns_pb2.CreateRecordRequest, context: Context
+    ) -> dns_pb2.CreateRecordResponse:
+        async def call() -> dns_pb2.CreateRecordResponse:
+            check = Checker()
+            zone = check.zone(request.zone, self._default_zone)
+            name = check.name(request.name, zone)
+            type_ = check.type(_TYPE_NAMES.get(request.type, ""))
+            proxied = check.proxied(type_, request.proxied)
+            spec = CreateSpec(
+                zone=zone,
+                name=name,
+                type=type_,
+                content=check.content(type_, request.content, name) if type_ else "",
+                ttl=check.ttl(request.ttl, proxied),
+                proxied=proxied,
+                owner=check.owner(request.owner, required=True),
+            )
+            check.done()
+            outcome = await self._records.create(spec, self._time_limit(context))
+            return dns_pb2.CreateRecordResponse(
+                record=to_proto(outcome.record), created=outcome.created, updated=outcome.updated
+            )
+
+        return await translated(context, call)
+
+    async def GetRecord(
+        self, request: dns_pb2.GetRecordRequest, context: Context
+    ) -> dns_pb2.GetRecordResponse:
+        async def call() -> dns_pb2.GetRecordResponse:
+            check = Checker()
+            zone = check.zone(request.zone, self._default_zone)
+            record_id = check.record_id(request.id)
+            check.done()
+            record = await self._records.get(zone, record_id, self._time_limit(context))
+            return dns_pb2.GetRecordResponse(record=to_proto(record))
+
+        return await translated(context, call)
+
+    async def ListRecords(
+        self, request: dns_pb2.ListRecordsRequest, context: Context
+    ) -> dns_pb2.ListRecordsResponse:
+        async def call() -> dns_pb2.ListRecordsResponse:
+            check = Checker()
+            zone = check.zone(request.zone, self._default_zone)
+            name = check.name(request.name, zone, required=False)
+            type_ = _TYPE_NAMES.get(request.type, "")
+            size = check.page_size(request.page_size)
+            fingerprint = query_fingerprint(zone, name, type_, size)
+            page = check.page_token(request.page_token, fingerprint)
+            check.done()
+            result = await self._records.list(zone, name, type_, page, size, self._time_limit(context))
+            next_token = page_token(page + 1, fingerprint) if page < result.total_pages else ""
+            return dns_pb2.ListRecordsResponse(
+                records=[to_proto(r) for r in result.records], next_page_token=next_token
+            )
+
+        return await translated(context, call)
+
+    async def DeleteRecord(
+        self, request: dns_pb2.DeleteRecordRequest, context: Context
+    ) -> dns_pb2.DeleteRecordResponse:
+        async def call() -> dns_pb2.DeleteRecordResponse:
+            check = Checker()
+            zone = check.zone(request.zone, self._default_zone)
+            record_id = check.record_id(request.id)
+            owner = check.owner(request.owner, required=False)
+            check.done()
+            deleted = await self._records.delete(zone, record_id, owner, self._time_limit(context))
+            return dns_pb2.DeleteRecordResponse(deleted=deleted)
+
+        return await translated(context, call)
+
+    async def CheckPropagation(
+        self, request: dns_pb2.CheckPropagationRequest, context: Context
+    ) -> dns_pb2.CheckPropagationResponse:
+        async def call() -> dns_pb2.CheckPropagationResponse:
+            check = Checker()
+            zone = check.zone(request.zone, self._default_zone)
+            name = check.name(request.name, zone)
+            type_ = check.type(_TYPE_NAMES.get(request.type, ""))
+            proxied = check.proxied(type_, request.proxied)
+            content = (
+                "" if proxied else check.content(type_, request.expected_content, name, "expected_content")
+            )
+            check.done()
+            expect = Expectation(name, type_, content, proxied)
+            result = await self._propagation.check(zone, expect, self._time_limit(context))
+            return dns_pb2.CheckPropagationResponse(
+                propagated=result.propagated,
+                answers=[
+                    dns_pb2.NameserverAnswer(
+                        nameserver=a.nameserver,
+                        matches=a.matches,
+                        rcode=a.rcode,
+                        answers=list(a.answers),
+                        detail=a.detail,
+                    )
+                    for a in result.answers
+                ],
+            )
+
+        return await translated(context, call)
+
+
+def to_proto(record: DnsRecord) -> dns_pb2.Record:
+    ownership = Ownership.of(record)
+    return dns_pb2.Record(
+        id=record.id,
+        zone=record.zone,
+        name=record.name,
+        type=_TYPE_VALUES.get(record.type, dns_pb2.RECORD_TYPE_UNSPECIFIED),
+        content=record.content,
+        ttl=record.ttl,
+        proxied=record.proxied,
+        owner=ownership.owner,
+        managed=ownership.managed,
+        created_at=_timestamp(record.created_on),
+        modified_at=_timestamp(record.modified_on),
+    )
+
+
+def _timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
