@@ -6,92 +6,30 @@ Thread-safe: the HTTP app runs in an event loop while the DNS server reads from 
 
 from __future__ import annotations
 
-import hashlib
+import json
+import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from a4c.sandbox.cloudflare.validation import NO_ROUTE, PROXIABLE_TYPES, ApiError, RecordSpec
+from a4c.sandbox.cloudflare.models import (
+    Record,
+    Zone,
+    ZoneSnapshot,
+    default_name_servers,
+    now_rfc3339,
+    zone_id_for,
+)
+from a4c.sandbox.cloudflare.validation import NO_ROUTE, ApiError, RecordSpec
 
+__all__ = ["Batch", "BatchResult", "CloudflareStore", "Record", "Zone", "ZoneSnapshot"]
+
+log = logging.getLogger(__name__)
 _ADDRESS_TYPES = ("A", "AAAA")
-
-
-@dataclass(frozen=True)
-class Zone:
-    id: str
-    name: str
-    name_servers: tuple[str, ...]
-    created_on: str
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": "active",
-            "paused": False,
-            "type": "full",
-            "development_mode": 0,
-            "name_servers": list(self.name_servers),
-            "original_name_servers": None,
-            "original_registrar": None,
-            "original_dnshost": None,
-            "created_on": self.created_on,
-            "modified_on": self.created_on,
-            "activated_on": self.created_on,
-            "meta": {"phishing_detected": False},
-            "owner": {"id": None, "type": "user", "email": None},
-            "account": {"id": "0" * 32, "name": "A4C sandbox"},
-            "permissions": ["#dns_records:edit", "#dns_records:read", "#zone:read"],
-            "plan": {"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "legacy_id": "free"},
-        }
-
-
-@dataclass(frozen=True)
-class Record:
-    id: str
-    zone_id: str
-    type: str
-    name: str
-    content: str
-    ttl: int
-    proxied: bool
-    comment: str | None
-    tags: tuple[str, ...]
-    created_on: str
-    modified_on: str
-
-    def to_api(self) -> dict[str, Any]:
-        # No zone_id, zone_name or locked: Cloudflare removed them from records in 2024.
-        data: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "type": self.type,
-            "content": self.content,
-            "proxiable": self.type in PROXIABLE_TYPES,
-            "proxied": self.proxied,
-            "ttl": self.ttl,
-            "settings": {},
-            "meta": {},
-            "comment": self.comment,
-            "tags": list(self.tags),
-            "created_on": self.created_on,
-            "modified_on": self.modified_on,
-        }
-        if self.comment is not None:
-            data["comment_modified_on"] = self.modified_on
-        return data
-
-
-@dataclass(frozen=True)
-class ZoneSnapshot:
-    """One zone's records after a change; ``serial`` grows with every change (the SOA serial)."""
-
-    zone: Zone
-    records: tuple[Record, ...]
-    serial: int
 
 
 @dataclass(frozen=True)
@@ -113,19 +51,6 @@ class BatchResult:
 
 
 Listener = Callable[[ZoneSnapshot], None]
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def zone_id_for(name: str) -> str:
-    # Stable across restarts so a local stack configured with CLOUDFLARE_ZONE_ID keeps working.
-    return hashlib.sha256(f"sandbox-zone:{name}".encode()).hexdigest()[:32]
-
-
-def default_name_servers(zone: str) -> tuple[str, ...]:
-    return (f"ns1.{zone}", f"ns2.{zone}")
 
 
 class CloudflareStore:
@@ -219,6 +144,20 @@ class CloudflareStore:
             listener(snapshot)
 
     # -- persistence -------------------------------------------------------------------------
+    def persist_to(self, path: Path) -> None:
+        """Load the records saved at ``path`` (if any), then save them there after every change."""
+        if path.exists():
+            self.load_json(json.loads(path.read_text()))
+            log.info("cloudflare sandbox state loaded from %s", path)
+
+        def save(_snapshot: ZoneSnapshot) -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.to_json(), indent=1, sort_keys=True))
+            os.replace(tmp, path)  # atomic: a crash never leaves half a file
+
+        self.subscribe(save)
+
     def to_json(self) -> dict[str, Any]:
         with self._lock:
             return {
