@@ -37,8 +37,7 @@ async def cloudflare() -> AsyncIterator[CloudflareSandbox]:
 @pytest.fixture
 def sandbox(cloudflare: CloudflareSandbox) -> Iterator[CloudflareSandbox]:
     yield cloudflare
-    cloudflare.faults.clear()
-    cloudflare.published.delay = 0.0
+    cloudflare.reset()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ tests (the DNS service, the worker, the local stack). Inside the running event l
 
 ``sandbox.api_url`` is the base URL for Cloudflare clients (the official SDK included),
 ``sandbox.nameserver`` the ``host:port`` of the authoritative server, ``sandbox.faults`` the fault
-injection (``sandbox.faults.clear()`` between tests), ``sandbox.store`` the emulator's records.
+injection, ``sandbox.store`` the emulator's records; ``sandbox.reset()`` between tests.
 With a :class:`ManualClock` and ``propagation_delay`` > 0, changes reach the nameserver only when
 the test advances the clock, so "not yet propagated" is checked without sleeping.
 """
@@ -68,6 +68,7 @@ class CloudflareSandbox:
         self.settings = settings or replace(CloudflareSettings(), rate_limit=None)
         self.emulator: CloudflareEmulator = create_app(self.settings)
         self.clock = clock
+        self._initial_delay = propagation_delay
         kwargs = {"clock": clock} if clock is not None else {}
         self.published = PublishedZones(propagation_delay, **kwargs).attach(self.emulator.store)
         self.http = AsgiServer(self.emulator.app, host=host, name="cloudflare-sandbox")
@@ -92,6 +93,11 @@ class CloudflareSandbox:
     @property
     def nameserver(self) -> str:
         return self.dns.address
+
+    def reset(self) -> None:
+        """Undo what a test changed besides records: faults, rate limit, propagation delay."""
+        self.faults.clear()
+        self.published.delay = self._initial_delay
 
     def zone_id(self, name: str) -> str:
         return next(z.id for z in self.store.zones() if z.name == name)

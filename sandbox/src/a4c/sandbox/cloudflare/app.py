@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from starlette.applications import Starlette
@@ -263,12 +263,5 @@ def _op_id(op: Mapping[str, Any]) -> str:
 
 
 def _as_body(record: Record) -> dict[str, Any]:
-    return {
-        "type": record.type,
-        "name": record.name,
-        "content": record.content,
-        "ttl": record.ttl,
-        "proxied": record.proxied,
-        "comment": record.comment,
-        "tags": list(record.tags),
-    }
+    """The stored record as a request body, for PATCH to merge into."""
+    return {f.name: getattr(record, f.name) for f in fields(RecordSpec)}

@@ -127,13 +127,13 @@ class CloudflareStore:
         current = work.get(record_id)
         if current is None:
             raise ApiError(404, 81044, "Record does not exist.")
-        updated = replace(current, **_fields(spec), modified_on=stamp)
+        updated = replace(current, **asdict(spec), modified_on=stamp)
         _check_conflicts(work, updated)
         work[record_id] = updated
         return updated
 
     def _add(self, work: dict[str, Record], zone_id: str, spec: RecordSpec, stamp: str) -> Record:
-        record = Record(uuid.uuid4().hex, zone_id, **_fields(spec), created_on=stamp, modified_on=stamp)
+        record = Record(uuid.uuid4().hex, zone_id, **asdict(spec), created_on=stamp, modified_on=stamp)
         _check_conflicts(work, record)
         work[record.id] = record
         return record
@@ -182,18 +182,6 @@ class CloudflareStore:
                 self._records[zone.id] = {r.id: r for r in records}
                 self._serials[zone.id] = max(int(saved.get("serial", 1)), 1) + 1
                 self._notify(zone.id)
-
-
-def _fields(spec: RecordSpec) -> dict[str, Any]:
-    return {
-        "type": spec.type,
-        "name": spec.name,
-        "content": spec.content,
-        "ttl": spec.ttl,
-        "proxied": spec.proxied,
-        "comment": spec.comment,
-        "tags": spec.tags,
-    }
 
 
 def _record_json(record: Record) -> dict[str, Any]:

@@ -45,15 +45,21 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     def _time_limit(self, context: Context) -> float:
         return downstream_timeout(context, default=self._upstream_timeout)
 
+    def _target(
+        self, check: Checker, request: dns_pb2.CreateRecordRequest | dns_pb2.CheckPropagationRequest
+    ) -> tuple[str, str, str, bool]:
+        """Zone, name, type and proxied of the record a request is about, validated."""
+        zone = check.zone(request.zone, self._default_zone)
+        name = check.name(request.name, zone)
+        type_ = check.type(_TYPE_NAMES.get(request.type, ""))
+        return zone, name, type_, check.proxied(type_, request.proxied)
+
     async def CreateRecord(
         self, request: dns_pb2.CreateRecordRequest, context: Context
     ) -> dns_pb2.CreateRecordResponse:
         async def call() -> dns_pb2.CreateRecordResponse:
             check = Checker()
-            zone = check.zone(request.zone, self._default_zone)
-            name = check.name(request.name, zone)
-            type_ = check.type(_TYPE_NAMES.get(request.type, ""))
-            proxied = check.proxied(type_, request.proxied)
+            zone, name, type_, proxied = self._target(check, request)
             spec = CreateSpec(
                 zone=zone,
                 name=name,
@@ -91,7 +97,7 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
             check = Checker()
             zone = check.zone(request.zone, self._default_zone)
             name = check.name(request.name, zone, required=False)
-            type_ = _TYPE_NAMES.get(request.type, "")
+            type_ = check.type(_TYPE_NAMES.get(request.type, "")) if request.type else ""
             size = check.page_size(request.page_size)
             fingerprint = query_fingerprint(zone, name, type_, size)
             page = check.page_token(request.page_token, fingerprint)
@@ -123,10 +129,7 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     ) -> dns_pb2.CheckPropagationResponse:
         async def call() -> dns_pb2.CheckPropagationResponse:
             check = Checker()
-            zone = check.zone(request.zone, self._default_zone)
-            name = check.name(request.name, zone)
-            type_ = check.type(_TYPE_NAMES.get(request.type, ""))
-            proxied = check.proxied(type_, request.proxied)
+            zone, name, type_, proxied = self._target(check, request)
             content = (
                 "" if proxied else check.content(type_, request.expected_content, name, "expected_content")
             )

@@ -75,7 +75,7 @@ class Checker:
 
     def type(self, raw: str) -> str:
         if raw not in RECORD_TYPES:
-            self.fail("type", f"is required: one of {', '.join(RECORD_TYPES)}")
+            self.fail("type", f"must be one of {', '.join(RECORD_TYPES)} (RECORD_TYPE_*)")
         return raw
 
     def content(self, type_: str, raw: str, name: str, field_name: str = "content") -> str:
