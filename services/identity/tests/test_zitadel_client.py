@@ -1,4 +1,7 @@
-"""The Zitadel client against the sandbox emulator over loopback: errors, retries, deadlines, auth."""
+"""The Zitadel client against the sandbox emulator over loopback: errors, retries, deadlines, auth.
+
+The emulator (``zitadel``, from conftest) issues access tokens that live 600 s.
+"""
 
 from __future__ import annotations
 
@@ -31,20 +34,9 @@ from a4c.identity.zitadel_errors import (
 from a4c.identity.zitadel_http import ZitadelTransport
 from a4c.identity.zitadel_types import NewAdmin
 from a4c.sandbox.testing import ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
+from a4c.sandbox.zitadel.testing import RunningZitadel
 
 FAST = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_retry_after=1.0)
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[RunningZitadel]:
-    async with run_zitadel(access_token_ttl_seconds=600) as running:
-        yield running
-
-
-@pytest.fixture
-def zitadel(server: RunningZitadel) -> RunningZitadel:
-    return server.reset()
 
 
 @pytest.fixture

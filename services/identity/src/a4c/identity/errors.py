@@ -1,0 +1,92 @@
+"""The one translation from the identity service's failures to gRPC status (google.rpc details).
+
+Bad input → INVALID_ARGUMENT with field violations; an org name taken by another org →
+ALREADY_EXISTS; a user in another org → FAILED_PRECONDITION; Zitadel's answers by kind
+(InvalidArgument/FailedPrecondition as such, 409 → ALREADY_EXISTS, 401/403 → UNAUTHENTICATED/
+PERMISSION_DENIED, 429 → RESOURCE_EXHAUSTED with RetryInfo, 5xx and timeouts → UNAVAILABLE), each
+with Zitadel's error id and HTTP status in the ErrorInfo metadata. Messages never hold credentials
+(the client never puts them in).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from a4c.common.errors import abort
+from a4c.identity import operations as ops
+from a4c.identity import zitadel_errors as z
+from a4c.identity.validation import InvalidInput
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "identity.a4c"
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+_ZITADEL: list[tuple[type[z.ZitadelError], grpc.StatusCode, str]] = [
+    (z.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED, "ZITADEL_RATE_LIMITED"),
+    (z.Unavailable, grpc.StatusCode.UNAVAILABLE, "ZITADEL_UNAVAILABLE"),
+    (z.Aborted, grpc.StatusCode.ABORTED, "ZITADEL_ABORTED"),
+    (z.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED, "ZITADEL_CREDENTIALS_REJECTED"),
+    (z.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED, "ZITADEL_PERMISSION_DENIED"),
+    (z.NotFound, grpc.StatusCode.NOT_FOUND, "ZITADEL_NOT_FOUND"),
+    (z.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS, "ZITADEL_ALREADY_EXISTS"),
+    (z.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION, "ZITADEL_FAILED_PRECONDITION"),
+    (z.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT, "ZITADEL_INVALID_ARGUMENT"),
+]
+_OPERATIONS: list[tuple[type[ops.OperationError], grpc.StatusCode, str]] = [
+    (ops.OrganizationConflict, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ALREADY_EXISTS"),
+    (ops.ObjectNotFound, grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+    (ops.WrongOrganization, grpc.StatusCode.FAILED_PRECONDITION, "USER_IN_ANOTHER_ORGANIZATION"),
+    (ops.NotReadable, grpc.StatusCode.UNAVAILABLE, "ZITADEL_NOT_YET_CONSISTENT"),
+]
+
+
+def _metadata(error: z.ZitadelError | None) -> dict[str, str]:
+    if error is None:
+        return {}
+    metadata = {"http_status": str(error.status or 0)}
+    if error.error_id:
+        metadata["zitadel_error_id"] = error.error_id
+    return metadata
+
+
+async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call``; end the RPC with the matching rich status when it fails."""
+    try:
+        return await call()
+    except InvalidInput as exc:
+        await abort(
+            context, grpc.StatusCode.INVALID_ARGUMENT, "invalid request", field_violations=exc.violations
+        )
+    except ops.OperationError as exc:
+        code, reason = next(((c, r) for kind, c, r in _OPERATIONS if isinstance(exc, kind)), _INTERNAL)
+        metadata = _metadata(exc.cause)
+        await abort(context, code, str(exc), reason=reason, domain=DOMAIN, metadata=metadata)
+    except z.ZitadelError as exc:
+        code, reason = next(((c, r) for kind, c, r in _ZITADEL if isinstance(exc, kind)), _INTERNAL)
+        if code in (
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            grpc.StatusCode.INTERNAL,
+        ):
+            log.warning("zitadel call failed: %s", exc)
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            log.error("zitadel rejected the service's credentials: %s", exc)
+        retry_delay = exc.retry_after if isinstance(exc, z.RateLimited) else None
+        await abort(
+            context,
+            code,
+            str(exc),
+            reason=reason,
+            domain=DOMAIN,
+            metadata=_metadata(exc),
+            retry_delay=retry_delay,
+        )
+
+
+_INTERNAL = (grpc.StatusCode.INTERNAL, "ZITADEL_UNEXPECTED")

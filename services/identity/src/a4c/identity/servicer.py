@@ -1,0 +1,162 @@
+"""a4c.api.identity.v1.IdentityService: requests in, operations called, responses out.
+
+Only translation lives here: proto ↔ domain, the caller's deadline → a time limit, failures →
+status (errors.translated). The rules are in operations.py; the checks in validation.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
+from a4c.common.deadline import downstream_timeout
+from a4c.identity.errors import translated
+from a4c.identity.operations import Admin, IdentityOperations
+from a4c.identity.validation import Checker
+from a4c.identity.zitadel_types import Organization
+
+log = logging.getLogger(__name__)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _organization(org: Organization) -> identity_pb2.Organization:
+    message = identity_pb2.Organization(id=org.id, name=org.name, state=org.state)
+    if org.created_at is not None:
+        created = timestamp_pb2.Timestamp()
+        created.FromDatetime(org.created_at)
+        message.created_at.CopyFrom(created)
+    return message
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, operations: IdentityOperations, *, default_timeout: float) -> None:
+        self._ops = operations
+        self._default_timeout = default_timeout
+
+    def _time_limit(self, context: Context) -> float:
+        return downstream_timeout(context, default=self._default_timeout)
+
+    async def CreateOrganization(
+        self, request: identity_pb2.CreateOrganizationRequest, context: Context
+    ) -> identity_pb2.CreateOrganizationResponse:
+        def check() -> Admin:
+            checker = Checker()
+            checker.id("organization_id", request.organization_id)
+            checker.text("name", request.name)
+            a = request.admin
+            if request.HasField("admin"):
+                checker.email("admin.email", a.email)
+                checker.text("admin.given_name", a.given_name)
+                checker.text("admin.family_name", a.family_name)
+                checker.username("admin.username", a.username)
+            else:
+                checker.add("admin", "is required")
+            checker.done()
+            return Admin(a.email.strip(), a.given_name.strip(), a.family_name.strip(), a.username.strip())
+
+        async def run() -> identity_pb2.CreateOrganizationResponse:
+            admin = check()
+            result = await self._ops.create_organization(
+                request.organization_id, request.name.strip(), admin, time_limit=self._time_limit(context)
+            )
+            log.info(
+                "organization %s",
+                "created" if result.created else "already existed",
+                extra={"organization_id": request.organization_id, "request_id": request.request_id},
+            )
+            return identity_pb2.CreateOrganizationResponse(
+                organization=_organization(result.organization),
+                admin_user_id=result.admin_user_id,
+                created=result.created,
+            )
+
+        return await translated(context, run)
+
+    async def GetOrganization(
+        self, request: identity_pb2.GetOrganizationRequest, context: Context
+    ) -> identity_pb2.GetOrganizationResponse:
+        async def run() -> identity_pb2.GetOrganizationResponse:
+            checker = Checker()
+            checker.id("organization_id", request.organization_id)
+            checker.done()
+            org = await self._ops.get_organization(
+                request.organization_id, time_limit=self._time_limit(context)
+            )
+            return identity_pb2.GetOrganizationResponse(organization=_organization(org))
+
+        return await translated(context, run)
+
+    async def DeleteOrganization(
+        self, request: identity_pb2.DeleteOrganizationRequest, context: Context
+    ) -> identity_pb2.DeleteOrganizationResponse:
+        async def run() -> identity_pb2.DeleteOrganizationResponse:
+            checker = Checker()
+            checker.id("organization_id", request.organization_id)
+            checker.done()
+            deleted = await self._ops.delete_organization(
+                request.organization_id, time_limit=self._time_limit(context)
+            )
+            log.info(
+                "organization %s",
+                "deleted" if deleted else "was already gone",
+                extra={"organization_id": request.organization_id, "request_id": request.request_id},
+            )
+            return identity_pb2.DeleteOrganizationResponse(deleted=deleted)
+
+        return await translated(context, run)
+
+    async def GrantRole(
+        self, request: identity_pb2.GrantRoleRequest, context: Context
+    ) -> identity_pb2.GrantRoleResponse:
+        async def run() -> identity_pb2.GrantRoleResponse:
+            checker = Checker()
+            checker.id("organization_id", request.organization_id)
+            checker.id("user_id", request.user_id)
+            checker.id("project_id", request.project_id, required=False)
+            checker.role_keys("role_keys", list(request.role_keys))
+            checker.done()
+            grant_id, created = await self._ops.grant_role(
+                request.organization_id,
+                request.user_id,
+                request.project_id,
+                list(request.role_keys),
+                time_limit=self._time_limit(context),
+            )
+            log.info(
+                "role grant %s",
+                "created" if created else "already existed",
+                extra={"organization_id": request.organization_id, "user_id": request.user_id},
+            )
+            return identity_pb2.GrantRoleResponse(grant_id=grant_id, created=created)
+
+        return await translated(context, run)
+
+    async def SendInvitation(
+        self, request: identity_pb2.SendInvitationRequest, context: Context
+    ) -> identity_pb2.SendInvitationResponse:
+        async def run() -> identity_pb2.SendInvitationResponse:
+            checker = Checker()
+            checker.id("organization_id", request.organization_id)
+            checker.id("user_id", request.user_id)
+            checker.url_template("url_template", request.url_template)
+            checker.text("application_name", request.application_name, required=False)
+            checker.done()
+            email = await self._ops.send_invitation(
+                request.organization_id,
+                request.user_id,
+                request.url_template,
+                request.application_name.strip(),
+                time_limit=self._time_limit(context),
+            )
+            log.info(
+                "invitation sent",
+                extra={"organization_id": request.organization_id, "user_id": request.user_id},
+            )
+            return identity_pb2.SendInvitationResponse(sent=True, email=email)
+
+        return await translated(context, run)

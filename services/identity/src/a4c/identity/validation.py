@@ -1,0 +1,82 @@
+"""Request checks: every bad field is reported at once, before anything reaches Zitadel.
+
+Ids end up in Zitadel URL paths, so they are held to a safe alphabet (Zitadel's generated ids are
+digits; A4C's are UUIDs). Invitation links must be http(s) and carry the code.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from a4c.common.errors import FieldViolation
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")
+ROLE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TEMPLATE_FIELD = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+MAX_TEXT = 200
+
+
+class InvalidInput(ValueError):
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+        self.violations = violations
+
+
+class Checker:
+    """Collects violations; ``done()`` raises them all together."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def id(self, field: str, value: str, *, required: bool = True) -> None:
+        if not value:
+            if required:
+                self.add(field, "is required")
+        elif not ID_PATTERN.match(value):
+            self.add(field, "must be 1-200 letters, digits, '-' or '_'")
+
+    def text(self, field: str, value: str, *, required: bool = True) -> None:
+        if not value.strip():
+            if required:
+                self.add(field, "is required")
+        elif len(value) > MAX_TEXT:
+            self.add(field, f"must be at most {MAX_TEXT} characters")
+
+    def email(self, field: str, value: str) -> None:
+        if not value:
+            self.add(field, "is required")
+        elif len(value) > MAX_TEXT or not _EMAIL.match(value):
+            self.add(field, "is not an email address")
+
+    def username(self, field: str, value: str) -> None:
+        if value and (len(value) > MAX_TEXT or any(c.isspace() for c in value)):
+            self.add(field, "must be at most 200 characters without spaces")
+
+    def role_keys(self, field: str, keys: list[str]) -> None:
+        for index, key in enumerate(keys):
+            if not ROLE_KEY_PATTERN.match(key):
+                self.add(f"{field}[{index}]", "is not a role key (letters, digits, '_', '.', ':', '-')")
+
+    def url_template(self, field: str, value: str) -> None:
+        problem = check_url_template(value) if value else None
+        if problem:
+            self.add(field, problem)
+
+    def done(self) -> None:
+        if self.violations:
+            raise InvalidInput(self.violations)
+
+
+def check_url_template(template: str) -> str | None:
+    """Why ``template`` cannot be an invitation link, or None when it can."""
+    if "{{.Code}}" not in template.replace(" ", ""):
+        return "must contain {{.Code}}"
+    parts = urlsplit(_TEMPLATE_FIELD.sub("x", template))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL"
+    return None

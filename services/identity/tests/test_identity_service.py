@@ -1,0 +1,252 @@
+"""Issue 4 acceptance: the identity service over gRPC against the sandbox Zitadel, over sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import grpc
+import pytest
+
+from a4c.api.identity.v1 import identity_pb2 as pb
+from a4c.api.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from a4c.common.errors import details_of
+from a4c.identity.operations import admin_user_id
+from a4c.sandbox.zitadel.testing import RunningZitadel
+
+from .conftest import TEMPLATE
+
+
+def new_org(
+    name: str = "Acme Health", org_id: str = "", email: str = "ada@acme.test"
+) -> pb.CreateOrganizationRequest:
+    return pb.CreateOrganizationRequest(
+        organization_id=org_id or str(uuid.uuid4()),
+        name=name,
+        admin=pb.Admin(email=email, given_name="Ada", family_name="Lovelace"),
+        request_id="req-1",
+    )
+
+
+async def created_org(identity: IdentityServiceStub, **kw: str) -> pb.CreateOrganizationResponse:
+    reply: pb.CreateOrganizationResponse = await identity.CreateOrganization(new_org(**kw), timeout=10)
+    return reply
+
+
+async def test_create_organization_twice_makes_one_org_and_says_so(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    request = new_org()
+
+    first = await identity.CreateOrganization(request, timeout=10)
+    second = await identity.CreateOrganization(request, timeout=10)
+
+    assert (first.created, second.created) == (True, False)
+    assert first.organization.id == second.organization.id == request.organization_id
+    assert first.admin_user_id == second.admin_user_id == admin_user_id(request.organization_id)
+    assert first.organization.name == "Acme Health"
+    assert first.organization.state == "ACTIVE"
+    assert first.organization.created_at.seconds > 0
+    with zitadel.store.read() as state:
+        assert [o.name for o in state.orgs.values()].count("Acme Health") == 1
+        admin = state.users[first.admin_user_id]
+        assert (admin.org_id, admin.email, admin.email_verified) == (
+            request.organization_id,
+            "ada@acme.test",
+            True,
+        )
+        owners = [m for m in state.members if m.org_id == request.organization_id]
+        assert [(m.user_id, m.roles) for m in owners] == [(first.admin_user_id, ["ORG_OWNER"])]
+
+
+async def test_the_same_name_under_another_id_is_already_exists(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    await created_org(identity, name="Globex")
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await identity.CreateOrganization(new_org("GLOBEX", email="other@globex.test"), timeout=10)
+
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    details = details_of(caught.value)
+    assert details.reason == "ORGANIZATION_ALREADY_EXISTS"
+    assert details.metadata["zitadel_error_id"] == "ORG-lapo2m"
+    assert details.metadata["http_status"] == "409"
+    with zitadel.store.read() as state:
+        assert len(state.orgs) == 2  # the platform org and Globex
+
+
+async def test_a_duplicate_id_answered_with_success_is_read_back_not_believed(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    """Two callers race for one id under #10330: both miss it when they look, both create; Zitadel
+    answers the loser with success. The read-back tells the loser it did not create anything."""
+    zitadel.store.behaviour.duplicate_org_id_quirk = True
+    slow_create = {"kind": "latency", "seconds": 0.5, "method": "POST", "path": "/v2/organizations"}
+    zitadel.faults.configure({"faults": [slow_create]})
+    org_id = str(uuid.uuid4())
+
+    first, second = await asyncio.gather(
+        identity.CreateOrganization(new_org("Initech", org_id, "a@initech.test"), timeout=10),
+        identity.CreateOrganization(new_org("Initrode", org_id, "b@initrode.test"), timeout=10),
+    )
+
+    assert zitadel.store.quirk_hits == 1  # the loser really was answered "success"
+    assert sorted([first.created, second.created]) == [False, True]
+    winner = first if first.created else second
+    loser = second if first.created else first
+    assert loser.organization.name == winner.organization.name  # the org that exists, not the one asked for
+    assert loser.admin_user_id == winner.admin_user_id
+    with zitadel.store.read() as state:
+        assert sum(o.id == org_id for o in state.orgs.values()) == 1
+
+
+async def test_get_organization_and_not_found(identity: IdentityServiceStub) -> None:
+    created = await created_org(identity, name="Hooli")
+
+    found = await identity.GetOrganization(pb.GetOrganizationRequest(organization_id=created.organization.id))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await identity.GetOrganization(pb.GetOrganizationRequest(organization_id=str(uuid.uuid4())))
+
+    assert found.organization == created.organization
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_grant_role_twice_makes_one_grant(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    org = await created_org(identity)
+    request = pb.GrantRoleRequest(
+        organization_id=org.organization.id, user_id=org.admin_user_id, role_keys=["provider_admin"]
+    )
+
+    first = await identity.GrantRole(request, timeout=10)
+    second = await identity.GrantRole(request, timeout=10)
+
+    assert (first.created, second.created) == (True, False)
+    assert first.grant_id == second.grant_id
+    with zitadel.store.read() as state:
+        assert [(g.user_id, g.role_keys) for g in state.user_grants.values()] == [
+            (org.admin_user_id, ["provider_admin"])
+        ]
+        # The tenant org does not own the project: it was granted the project first, once.
+        (project_grant,) = state.project_grants.values()
+        assert (project_grant.granted_org_id, project_grant.role_keys) == (
+            org.organization.id,
+            ["provider_admin"],
+        )
+
+
+async def test_grant_role_defaults_to_the_admin_roles_and_widens_an_existing_grant(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    org = await created_org(identity)
+    base = pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
+
+    default = await identity.GrantRole(base, timeout=10)
+    wider = pb.GrantRoleRequest(
+        organization_id=base.organization_id, user_id=base.user_id, role_keys=["provider_user"]
+    )
+    widened = await identity.GrantRole(wider, timeout=10)
+
+    assert (default.created, widened.created) == (True, False)
+    with zitadel.store.read() as state:
+        (grant,) = state.user_grants.values()
+        assert sorted(grant.role_keys) == ["provider_admin", "provider_user"]
+
+
+async def test_grant_role_refuses_users_of_other_orgs_and_unknown_roles(
+    identity: IdentityServiceStub,
+) -> None:
+    acme = await created_org(identity, name="Acme")
+    globex = await created_org(identity, name="Globex", email="g@globex.test")
+
+    with pytest.raises(grpc.aio.AioRpcError) as other_org:
+        await identity.GrantRole(
+            pb.GrantRoleRequest(organization_id=acme.organization.id, user_id=globex.admin_user_id),
+            timeout=10,
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as unknown_role:
+        await identity.GrantRole(
+            pb.GrantRoleRequest(
+                organization_id=acme.organization.id, user_id=acme.admin_user_id, role_keys=["superuser"]
+            ),
+            timeout=10,
+        )
+
+    assert other_org.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert details_of(other_org.value).reason == "USER_IN_ANOTHER_ORGANIZATION"
+    assert unknown_role.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # Zitadel: 400 FailedPrecondition
+    assert details_of(unknown_role.value).metadata["zitadel_error_id"] == "COMMAND-4m9vS"
+
+
+async def test_send_invitation_stores_exactly_one_email_with_the_right_link(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    org = await created_org(identity)
+    request = pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
+
+    reply = await identity.SendInvitation(request, timeout=10)
+
+    assert (reply.sent, reply.email) == (True, "ada@acme.test")
+    (email,) = zitadel.emails()
+    assert email["kind"] == "invite_code"
+    assert email["to"] == "ada@acme.test"
+    assert email["applicationName"] == "A4C Test"
+    expected = TEMPLATE.replace("{{.UserID}}", org.admin_user_id).replace("{{.OrgID}}", org.organization.id)
+    assert email["link"] == expected.replace("{{.Code}}", email["code"])
+
+
+async def test_send_invitation_uses_the_requests_template_and_application(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    org = await created_org(identity)
+
+    await identity.SendInvitation(
+        pb.SendInvitationRequest(
+            organization_id=org.organization.id,
+            user_id=org.admin_user_id,
+            url_template="https://custom.test/join/{{.Code}}",
+            application_name="Portal",
+        ),
+        timeout=10,
+    )
+
+    (email,) = zitadel.emails()
+    assert email["link"] == f"https://custom.test/join/{email['code']}"
+    assert email["subject"] == "Invitation to Portal"
+
+
+async def test_an_invitation_right_after_creation_waits_for_the_user(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    zitadel.store.behaviour.user_lag_seconds = 0.3  # commands answer NotFound for a new user
+    org = await created_org(identity)
+
+    reply = await identity.SendInvitation(
+        pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id), timeout=10
+    )
+    grant = await identity.GrantRole(
+        pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id), timeout=10
+    )
+
+    assert reply.sent
+    assert grant.created
+    assert len(zitadel.emails()) == 1
+
+
+async def test_delete_organization_twice_second_is_deleted_false(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    org = await created_org(identity)
+    request = pb.DeleteOrganizationRequest(organization_id=org.organization.id, request_id="cleanup-1")
+
+    first = await identity.DeleteOrganization(request, timeout=10)
+    second = await identity.DeleteOrganization(request, timeout=10)
+
+    assert (first.deleted, second.deleted) == (True, False)
+    with zitadel.store.read() as state:
+        assert org.organization.id not in state.orgs
+        assert org.admin_user_id not in state.users
+    again = await created_org(identity)  # the name is free again
+    assert again.created
