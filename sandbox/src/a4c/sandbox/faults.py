@@ -34,17 +34,30 @@ abort the transport.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import hashlib
 import json
-import math
-import random
-import threading
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+from a4c.sandbox.fault_rules import Decision, FaultConfigError, FaultKind, FaultRule, Faults, RateLimit
+
+__all__ = [
+    "ABORT_EXTENSION",
+    "CONTROL_PATH",
+    "ASGIApp",
+    "Decision",
+    "ErrorBody",
+    "FaultConfigError",
+    "FaultKind",
+    "FaultMiddleware",
+    "FaultRule",
+    "Faults",
+    "Message",
+    "RateLimit",
+    "Receive",
+    "Scope",
+    "Send",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -59,216 +72,6 @@ ErrorBody = Callable[[int, str], Any]
 CONTROL_PATH = "/_sandbox/faults"
 # Scope extension set by a4c.sandbox.http: a callable that aborts the TCP connection.
 ABORT_EXTENSION = "a4c.sandbox.abort"
-
-FaultKind = Literal["latency", "status", "drop"]
-
-
-class FaultConfigError(ValueError):
-    """A fault rule or rate limit that cannot be applied; the message names the field."""
-
-
-@dataclass
-class FaultRule:
-    """One injected behaviour for requests matching ``method`` and the ``path`` pattern."""
-
-    kind: FaultKind
-    path: str = "*"
-    method: str | None = None
-    # Requests left to affect; None means until cleared (the default for latency only).
-    count: int | None = None
-    status: int = 0
-    retry_after: float | None = None
-    # Status and drop rules: let the request reach the app first and lose its answer (the change
-    # is applied, the client never hears of it), to test that retries never act twice.
-    after: bool = False
-    min_seconds: float = 0.0
-    max_seconds: float = 0.0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.count is not None and self.count <= 0:
-            return False
-        if self.method is not None and self.method != method:
-            return False
-        return fnmatch.fnmatchcase(path, self.path)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
-        """Parse and validate one rule as documented in the module docstring."""
-        kind = data.get("kind")
-        if kind not in ("latency", "status", "drop"):
-            raise FaultConfigError("kind: must be one of latency, status, drop")
-        method = data.get("method")
-        rule = cls(
-            kind=kind,
-            path=_str(data, "path", "*"),
-            method=method.upper() if isinstance(method, str) else None,
-            count=_opt_int(data, "count", 1 if kind != "latency" else None),
-            after=_bool(data, "after"),
-        )
-        if kind == "latency":
-            if "seconds" in data:
-                rule.min_seconds = rule.max_seconds = _seconds(data, "seconds")
-            else:
-                rule.min_seconds = _seconds(data, "min_seconds")
-                rule.max_seconds = _seconds(data, "max_seconds")
-            if rule.max_seconds < rule.min_seconds:
-                raise FaultConfigError("max_seconds: must not be below min_seconds")
-        elif kind == "status":
-            status = data.get("status")
-            if not isinstance(status, int) or not (status == 429 or 500 <= status <= 599):
-                raise FaultConfigError("status: must be 429 or a 5xx code")
-            rule.status = status
-            if status == 429:
-                rule.retry_after = _seconds(data, "retry_after", 1.0)
-        return rule
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``limit`` requests per credential in any ``window_seconds``; once exceeded, every call
-    is refused for ``block_seconds`` when that is set (Cloudflare blocks for five minutes)."""
-
-    limit: int
-    window_seconds: float
-    block_seconds: float = 0.0
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RateLimit:
-        limit = data.get("limit")
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise FaultConfigError("rate_limit.limit: must be a positive integer")
-        window = _seconds(data, "window_seconds")
-        if window <= 0:
-            raise FaultConfigError("rate_limit.window_seconds: must be positive")
-        return cls(limit, window, _seconds(data, "block_seconds", 0.0))
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the middleware does with one request: wait ``delay`` then answer, drop, or pass on."""
-
-    delay: float = 0.0
-    action: Literal["pass", "respond", "drop"] = "pass"
-    status: int = 0
-    reason: str = ""
-    retry_after: float | None = None
-    after: bool = False
-
-
-@dataclass
-class _Window:
-    stamps: deque[float] = field(default_factory=deque)
-    blocked_until: float = 0.0
-
-
-class Faults:
-    """The fault state of one emulator. Thread-safe: tests may change it while the server runs
-    in another thread."""
-
-    def __init__(
-        self,
-        rules: Iterable[FaultRule] = (),
-        rate_limit: RateLimit | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = list(rules)
-        self._initial_rate_limit = rate_limit
-        self._rate_limit = rate_limit
-        self._windows: dict[str, _Window] = {}
-        self._clock = clock
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self.injected: dict[str, int] = {}
-
-    def add(self, *rules: FaultRule) -> None:
-        with self._lock:
-            self._rules.extend(rules)
-
-    def set_rate_limit(self, rate_limit: RateLimit | None) -> None:
-        with self._lock:
-            self._rate_limit = rate_limit
-            self._windows.clear()
-
-    def clear(self) -> None:
-        """Drop every rule and the rate-limit history; the rate limit from start stays in force."""
-        with self._lock:
-            self._rules.clear()
-            self._rate_limit = self._initial_rate_limit
-            self._windows.clear()
-            self.injected.clear()
-
-    def configure(self, data: Mapping[str, Any]) -> None:
-        """Apply a control-endpoint body: validated as a whole before anything changes."""
-        raw_rules = data.get("faults", [])
-        if not isinstance(raw_rules, list) or not all(isinstance(r, Mapping) for r in raw_rules):
-            raise FaultConfigError("faults: must be a list of objects")
-        rules = [FaultRule.from_json(r) for r in raw_rules]
-        raw_limit = data.get("rate_limit", ...)
-        if raw_limit is not ... and raw_limit is not None and not isinstance(raw_limit, Mapping):
-            raise FaultConfigError("rate_limit: must be an object or null")
-        limit = RateLimit.from_json(raw_limit) if isinstance(raw_limit, Mapping) else None
-        self.add(*rules)
-        if raw_limit is not ...:
-            self.set_rate_limit(limit)
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "faults": [asdict(r) for r in self._rules if r.count is None or r.count > 0],
-                "rate_limit": asdict(self._rate_limit) if self._rate_limit else None,
-                "injected": dict(self.injected),
-            }
-
-    def decide(self, method: str, path: str, credential: str) -> Decision:
-        """Consume the matching rules for one request and say what to do with it."""
-        with self._lock:
-            delay = 0.0
-            for rule in self._rules:
-                if rule.kind == "latency" and rule.matches(method, path):
-                    delay = self._rng.uniform(rule.min_seconds, rule.max_seconds)
-                    self._consume(rule)
-                    break
-            for rule in self._rules:
-                if rule.kind != "latency" and rule.matches(method, path):
-                    self._consume(rule)
-                    if rule.kind == "drop":
-                        return Decision(delay, "drop", after=rule.after)
-                    reason = "rate_limited" if rule.status == 429 else "server_error"
-                    return Decision(delay, "respond", rule.status, reason, rule.retry_after, rule.after)
-            wait = self._over_limit(credential)
-            if wait is not None:
-                self._count("rate_limited")
-                return Decision(delay, "respond", 429, "rate_limited", float(max(1, math.ceil(wait))))
-            return Decision(delay)
-
-    def _consume(self, rule: FaultRule) -> None:
-        if rule.count is not None:
-            rule.count -= 1
-        self._count(rule.kind if rule.kind != "status" else str(rule.status))
-
-    def _count(self, what: str) -> None:
-        self.injected[what] = self.injected.get(what, 0) + 1
-
-    def _over_limit(self, credential: str) -> float | None:
-        """Sliding window per credential; returns the seconds to wait when over the limit."""
-        limit = self._rate_limit
-        if limit is None:
-            return None
-        now = self._clock()
-        window = self._windows.setdefault(credential, _Window())
-        if now < window.blocked_until:
-            return window.blocked_until - now
-        while window.stamps and window.stamps[0] <= now - limit.window_seconds:
-            window.stamps.popleft()
-        if len(window.stamps) >= limit.limit:
-            if limit.block_seconds > 0:
-                window.blocked_until = now + limit.block_seconds
-                return limit.block_seconds
-            return window.stamps[0] + limit.window_seconds - now
-        window.stamps.append(now)
-        return None
 
 
 class FaultMiddleware:
@@ -368,33 +171,3 @@ async def _send_json(send: Send, status: int, body: Any, headers: Mapping[str, s
 def _format_seconds(seconds: float) -> str:
     # Upstreams send whole seconds; tests use fractions to stay fast (the official SDKs accept both).
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
-
-
-def _str(data: Mapping[str, Any], key: str, default: str) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise FaultConfigError(f"{key}: must be a non-empty string")
-    return value
-
-
-def _bool(data: Mapping[str, Any], key: str) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise FaultConfigError(f"{key}: must be true or false")
-    return value
-
-
-def _opt_int(data: Mapping[str, Any], key: str, default: int | None) -> int | None:
-    value = data.get(key, default)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise FaultConfigError(f"{key}: must be a positive integer")
-    return value
-
-
-def _seconds(data: Mapping[str, Any], key: str, default: float | None = None) -> float:
-    value = data.get(key, default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-        raise FaultConfigError(f"{key}: must be a number of seconds >= 0")
-    return float(value)
