@@ -1,10 +1,12 @@
 """One Cloudflare sandbox (API + authoritative DNS) for the session; faults cleared after each test.
+One Zitadel API emulator for the session too, reset to a fresh instance for each test (``zitadel``).
 
 Tests share it, so each uses names of its own (``unique``) and never assumes an empty zone.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 from a4c.sandbox.testing import CloudflareSandbox, ManualClock
+from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
 
 ZONE = "firstovertheline.com"
 
@@ -44,3 +47,21 @@ def zone_id(sandbox: CloudflareSandbox) -> str:
 def unique() -> Callable[[str], str]:
     """``unique("acme")`` -> a fresh FQDN in the test zone."""
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:10]}.{ZONE}"
+
+
+@pytest.fixture(scope="session")
+async def zitadel_server() -> AsyncIterator[RunningZitadel]:
+    """The Zitadel API emulator; the access tokens it issues live 60 s of its clock."""
+    async with run_zitadel(access_token_ttl_seconds=60) as running:
+        yield running
+
+
+@pytest.fixture
+def zitadel_clock() -> ManualClock:
+    return ManualClock(time.time())  # wall-clock start: the emulator stamps dates with it
+
+
+@pytest.fixture
+def zitadel(zitadel_server: RunningZitadel, zitadel_clock: ManualClock) -> RunningZitadel:
+    """A freshly seeded emulator whose lag and token expiry move only with ``zitadel_clock``."""
+    return zitadel_server.reset(zitadel_clock)

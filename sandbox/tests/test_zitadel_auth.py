@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,26 +13,10 @@ import pytest
 
 from a4c.sandbox.testing import ManualClock
 from a4c.sandbox.zitadel.auth import JWT_BEARER
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
+from a4c.sandbox.zitadel.testing import RunningZitadel
 
 ORGS_SEARCH = "/v2/organizations/_search"
 CONNECT_LIST = "/zitadel.org.v2.OrganizationService/ListOrganizations"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(time.time())
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[RunningZitadel]:
-    async with run_zitadel(access_token_ttl_seconds=60) as running:
-        yield running
-
-
-@pytest.fixture
-def zitadel(server: RunningZitadel, clock: ManualClock) -> RunningZitadel:
-    return server.reset(clock)
 
 
 @pytest.fixture
@@ -98,14 +81,14 @@ async def test_discovery_names_the_token_endpoint(
 
 
 async def test_a_key_file_assertion_buys_an_expiring_access_token(
-    zitadel: RunningZitadel, anonymous: httpx.AsyncClient, clock: ManualClock, tmp_path: Path
+    zitadel: RunningZitadel, anonymous: httpx.AsyncClient, zitadel_clock: ManualClock, tmp_path: Path
 ) -> None:
     key = json.loads(zitadel.write_key_file(tmp_path / "key.json").read_text())
     assert key["type"] == "serviceaccount"
     assert key["key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
     assert (tmp_path / "key.json").stat().st_mode & 0o077 == 0  # private: owner only
 
-    answer = await exchange(anonymous, assertion(key, zitadel.url, clock()))
+    answer = await exchange(anonymous, assertion(key, zitadel.url, zitadel_clock()))
     assert answer.status_code == 200
     token = answer.json()
     assert (token["token_type"], token["expires_in"]) == ("Bearer", 60)
@@ -113,17 +96,17 @@ async def test_a_key_file_assertion_buys_an_expiring_access_token(
     assert (await anonymous.post(CONNECT_LIST, json={}, headers=auth)).status_code == 200
     assert zitadel.store.token_grants == 1
 
-    clock.advance(60)
+    zitadel_clock.advance(60)
     expired = await anonymous.post(CONNECT_LIST, json={}, headers=auth)
     assert (expired.status_code, expired.json()["code"]) == (401, "unauthenticated")
 
 
 async def test_bad_assertions_are_refused_with_oauth_errors(
-    zitadel: RunningZitadel, anonymous: httpx.AsyncClient, clock: ManualClock
+    zitadel: RunningZitadel, anonymous: httpx.AsyncClient, zitadel_clock: ManualClock
 ) -> None:
     key = zitadel.emulator.create_key()
     other = zitadel.emulator.create_key()
-    now = clock()
+    now = zitadel_clock()
 
     wrong_audience = await exchange(anonymous, assertion(key, "https://elsewhere.example", now))
     expired = await exchange(anonymous, assertion(key, zitadel.url, now - 1000, exp=int(now) - 500))
@@ -151,7 +134,7 @@ async def test_keys_are_issued_only_for_machine_users(
 
 
 async def test_a_user_without_instance_roles_is_permission_denied(
-    zitadel: RunningZitadel, anonymous: httpx.AsyncClient, clock: ManualClock
+    zitadel: RunningZitadel, anonymous: httpx.AsyncClient, zitadel_clock: ManualClock
 ) -> None:
     with zitadel.store.write() as state:
         state.users[zitadel.config.service_user_id].instance_roles = []

@@ -7,20 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
+from a4c.sandbox.zitadel.testing import RunningZitadel
 
 TENANT = {"x-zitadel-orgid": "org-t"}
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[RunningZitadel]:
-    async with run_zitadel() as running:
-        yield running
-
-
-@pytest.fixture
-def zitadel(server: RunningZitadel) -> RunningZitadel:
-    return server.reset()
 
 
 @pytest.fixture

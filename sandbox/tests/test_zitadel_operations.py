@@ -14,17 +14,6 @@ from a4c.sandbox.zitadel.config import ConfigError
 from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
 
 
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[RunningZitadel]:
-    async with run_zitadel() as running:
-        yield running
-
-
-@pytest.fixture
-def zitadel(server: RunningZitadel) -> RunningZitadel:
-    return server.reset()
-
-
 @pytest.fixture
 async def api(zitadel: RunningZitadel) -> AsyncIterator[httpx.AsyncClient]:
     async with zitadel.client() as client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,25 +10,9 @@ import httpx
 import pytest
 
 from a4c.sandbox.testing import ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
+from a4c.sandbox.zitadel.testing import RunningZitadel
 
 ADD_ORG_CONNECT = "/zitadel.org.v2.OrganizationService/AddOrganization"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(time.time())
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[RunningZitadel]:
-    async with run_zitadel() as running:
-        yield running
-
-
-@pytest.fixture
-def zitadel(server: RunningZitadel, clock: ManualClock) -> RunningZitadel:
-    return server.reset(clock)
 
 
 @pytest.fixture
@@ -186,7 +169,7 @@ async def test_the_default_organization_cannot_be_deleted(
 
 
 async def test_search_lags_behind_creation_and_deletion(
-    zitadel: RunningZitadel, api: httpx.AsyncClient, clock: ManualClock
+    zitadel: RunningZitadel, api: httpx.AsyncClient, zitadel_clock: ManualClock
 ) -> None:
     zitadel.store.behaviour.search_lag_seconds = 2.0
     search = {"queries": [{"nameQuery": {"name": "hooli", "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}}]}
@@ -194,14 +177,14 @@ async def test_search_lags_behind_creation_and_deletion(
 
     assert "result" not in (await api.post("/v2/organizations/_search", json=search)).json()
     assert (await api.get("/admin/v1/orgs/org-hooli")).status_code == 200  # reads by id are fresh
-    clock.advance(2.0)
+    zitadel_clock.advance(2.0)
     assert [o["id"] for o in (await api.post("/v2/organizations/_search", json=search)).json()["result"]] == [
         "org-hooli"
     ]
 
     await api.delete("/v2/organizations/org-hooli")
     assert (await api.post("/v2/organizations/_search", json=search)).json()["details"]["totalResult"] == "1"
-    clock.advance(2.0)
+    zitadel_clock.advance(2.0)
     assert "totalResult" not in (await api.post("/v2/organizations/_search", json=search)).json()["details"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,25 +9,9 @@ import httpx
 import pytest
 
 from a4c.sandbox.testing import ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
+from a4c.sandbox.zitadel.testing import RunningZitadel
 
 TEMPLATE = "https://app.test/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}&login={{.LoginName}}"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(time.time())
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[RunningZitadel]:
-    async with run_zitadel() as running:
-        yield running
-
-
-@pytest.fixture
-def zitadel(server: RunningZitadel, clock: ManualClock) -> RunningZitadel:
-    return server.reset(clock)
 
 
 @pytest.fixture
@@ -168,13 +151,13 @@ async def test_initialized_users_and_unknown_template_fields_are_refused(api: ht
 
 
 async def test_commands_do_not_find_a_user_inside_the_user_lag(
-    zitadel: RunningZitadel, api: httpx.AsyncClient, clock: ManualClock
+    zitadel: RunningZitadel, api: httpx.AsyncClient, zitadel_clock: ManualClock
 ) -> None:
     zitadel.store.behaviour.user_lag_seconds = 1.0
     await api.post("/v2/users/human", json=human("lag@acme.test", userId="lag"))
 
     early = await api.post("/v2/users/lag/invite_code", json={"sendCode": {}})
-    clock.advance(1.0)
+    zitadel_clock.advance(1.0)
     later = await api.post("/v2/users/lag/invite_code", json={"sendCode": {}})
 
     assert early.status_code == 404
