@@ -15,16 +15,16 @@ anything twice, so each one detects what already exists and reads it back:
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
+from a4c.identity.consistency import Consistency
 from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import AlreadyExists, NotFound, ZitadelError
-from a4c.identity.zitadel_types import NewAdmin, Organization, User
+from a4c.identity.zitadel_types import Grant, NewAdmin, Organization, User
 
-T = TypeVar("T")
 _ADMIN_ID_NAMESPACE = uuid.UUID("0b6c3f4e-5a1d-4c8e-9f1a-6a4c0d1e2f3a")
 
 
@@ -92,6 +92,11 @@ def _same_name(org: Organization, name: str) -> bool:
     return org.name.casefold() == name.casefold()
 
 
+def _widened(grant: Grant, keys: list[str]) -> list[str]:
+    """The grant's roles plus ``keys`` when some are missing; empty when it already has them all."""
+    return [] if set(keys) <= set(grant.role_keys) else sorted(set(grant.role_keys) | set(keys))
+
+
 class IdentityOperations:
     def __init__(
         self,
@@ -102,7 +107,7 @@ class IdentityOperations:
     ) -> None:
         self._client = client
         self._policy = policy
-        self._sleep = sleep
+        self._wait = Consistency(client, policy.consistency_wait, sleep=sleep)
         self._owners: dict[str, str] = {}  # project id -> owner org id; ownership never changes
 
     @property
@@ -158,7 +163,7 @@ class IdentityOperations:
 
     async def _read_org(self, org_id: str, deadline: float) -> Organization | None:
         c = self._client
-        return await self._eventually(
+        return await self._wait.read(
             lambda: c.get_organization(org_id, time_limit=c.remaining(deadline)), deadline
         )
 
@@ -172,7 +177,7 @@ class IdentityOperations:
         async def search() -> list[User] | None:
             return await c.find_users(org.id, admin.login, time_limit=c.remaining(deadline)) or None
 
-        users = await self._eventually(search, deadline)
+        users = await self._wait.read(search, deadline)
         if not users:
             raise ObjectNotFound(f"organization {org.id} exists but has no user {admin.login!r}")
         return users[0].id
@@ -199,7 +204,7 @@ class IdentityOperations:
             else ""
         )
         try:
-            grant_id = await self._until_found(
+            grant_id = await self._wait.until_found(
                 lambda: c.add_user_grant(
                     org_id, user_id, project, project_grant, keys, time_limit=c.remaining(deadline)
                 ),
@@ -207,20 +212,14 @@ class IdentityOperations:
             )
             return grant_id, True
         except AlreadyExists as exc:
-            existing = await self._eventually(
-                lambda: c.find_user_grant(org_id, user_id, project, time_limit=c.remaining(deadline)),
+            existing_id = await self._adopt(
+                exc,
+                functools.partial(c.find_user_grant, org_id, user_id, project),
+                functools.partial(c.update_user_grant, org_id, user_id),
+                keys,
                 deadline,
             )
-            if existing is None:
-                raise NotReadable(
-                    f"Zitadel reports a grant for user {user_id} that cannot be found", exc
-                ) from exc
-            if not set(keys) <= set(existing.role_keys):
-                wider = sorted(set(existing.role_keys) | set(keys))
-                await c.update_user_grant(
-                    org_id, user_id, existing.id, wider, time_limit=c.remaining(deadline)
-                )
-            return existing.id, exc.after_uncertain_attempt
+            return existing_id, exc.after_uncertain_attempt
 
     async def send_invitation(
         self,
@@ -236,7 +235,7 @@ class IdentityOperations:
         user = await self._user_in(org_id, user_id, deadline)
         template = url_template or self._policy.invite_url_template
         application = application_name or self._policy.application_name
-        await self._until_found(
+        await self._wait.until_found(
             lambda: c.send_invite_code(user_id, template, application, time_limit=c.remaining(deadline)),
             deadline,
         )
@@ -244,7 +243,7 @@ class IdentityOperations:
 
     async def _user_in(self, org_id: str, user_id: str, deadline: float) -> User:
         c = self._client
-        user = await self._eventually(lambda: c.get_user(user_id, time_limit=c.remaining(deadline)), deadline)
+        user = await self._wait.read(lambda: c.get_user(user_id, time_limit=c.remaining(deadline)), deadline)
         if user is None:
             raise ObjectNotFound(f"user {user_id} not found")
         if user.org_id != org_id:
@@ -264,52 +263,29 @@ class IdentityOperations:
         try:
             return await c.add_project_grant(owner, project, org_id, keys, time_limit=c.remaining(deadline))
         except AlreadyExists as exc:
-            grant = await self._eventually(
-                lambda: c.find_project_grant(org_id, project, time_limit=c.remaining(deadline)), deadline
+            return await self._adopt(
+                exc,
+                functools.partial(c.find_project_grant, org_id, project),
+                functools.partial(c.update_project_grant, owner, project),
+                keys,
+                deadline,
             )
-            if grant is None:
-                raise NotReadable(
-                    f"Zitadel reports project {project} granted to {org_id} but not found", exc
-                ) from exc
-            if not set(keys) <= set(grant.role_keys):
-                wider = sorted(set(grant.role_keys) | set(keys))
-                await c.update_project_grant(
-                    owner, project, grant.id, wider, time_limit=c.remaining(deadline)
-                )
-            return grant.id
 
-    # -- eventual consistency ----------------------------------------------------------------
-    async def _eventually(self, read: Callable[[], Awaitable[T | None]], deadline: float) -> T | None:
-        """Read until it finds something, for up to the consistency window (and the deadline)."""
-
-        async def attempt() -> T:
-            value = await read()
-            if value is None:
-                raise _Missing
-            return value
-
-        try:
-            return await self._poll(attempt, deadline)
-        except _Missing:
-            return None
-
-    async def _until_found(self, command: Callable[[], Awaitable[T]], deadline: float) -> T:
-        """Run a command on a user that may be too new to be found yet, retrying while it is not."""
-        return await self._poll(command, deadline)
-
-    async def _poll(self, attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
-        c = self._client
-        give_up = min(deadline, c.deadline(self._policy.consistency_wait))
-        delay = 0.05
-        while True:
-            try:
-                return await attempt()
-            except (_Missing, NotFound):
-                if c.remaining(give_up) < delay:
-                    raise
-            await self._sleep(delay)
-            delay = min(delay * 2, 0.5)
-
-
-class _Missing(Exception):
-    """A read found nothing (yet)."""
+    async def _adopt(
+        self,
+        conflict: AlreadyExists,
+        find: Callable[..., Awaitable[Grant | None]],
+        widen: Callable[..., Awaitable[None]],
+        keys: list[str],
+        deadline: float,
+    ) -> str:
+        """After a 409 on a grant: find the grant that exists, add the roles it lacks; its id.
+        ``find(time_limit=)`` and ``widen(grant_id, role_keys, time_limit=)`` are client calls."""
+        left = self._client.remaining
+        existing = await self._wait.read(lambda: find(time_limit=left(deadline)), deadline)
+        if existing is None:
+            raise NotReadable(f"{conflict.zitadel_message or 'a grant exists'} but cannot be found", conflict)
+        wider = _widened(existing, keys)
+        if wider:
+            await widen(existing.id, wider, time_limit=left(deadline))
+        return existing.id

@@ -33,6 +33,12 @@ def _organization(org: Organization) -> identity_pb2.Organization:
     return message
 
 
+def _outcome(event: str, request: Any) -> None:
+    """One INFO line per change, with the ids a caller can search for (never names or emails)."""
+    fields = ("organization_id", "user_id", "request_id")
+    log.info(event, extra={f: getattr(request, f) for f in fields if getattr(request, f, "")})
+
+
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(self, operations: IdentityOperations, *, default_timeout: float) -> None:
         self._ops = operations
@@ -44,31 +50,20 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def CreateOrganization(
         self, request: identity_pb2.CreateOrganizationRequest, context: Context
     ) -> identity_pb2.CreateOrganizationResponse:
-        def check() -> Admin:
-            checker = Checker()
-            checker.id("organization_id", request.organization_id)
-            checker.text("name", request.name)
+        async def run() -> identity_pb2.CreateOrganizationResponse:
             a = request.admin
+            checker = Checker().id("organization_id", request.organization_id).text("name", request.name)
             if request.HasField("admin"):
-                checker.email("admin.email", a.email)
-                checker.text("admin.given_name", a.given_name)
-                checker.text("admin.family_name", a.family_name)
-                checker.username("admin.username", a.username)
+                checker.email("admin.email", a.email).text("admin.given_name", a.given_name)
+                checker.text("admin.family_name", a.family_name).username("admin.username", a.username)
             else:
                 checker.add("admin", "is required")
             checker.done()
-            return Admin(a.email.strip(), a.given_name.strip(), a.family_name.strip(), a.username.strip())
-
-        async def run() -> identity_pb2.CreateOrganizationResponse:
-            admin = check()
+            admin = Admin(a.email.strip(), a.given_name.strip(), a.family_name.strip(), a.username.strip())
             result = await self._ops.create_organization(
                 request.organization_id, request.name.strip(), admin, time_limit=self._time_limit(context)
             )
-            log.info(
-                "organization %s",
-                "created" if result.created else "already existed",
-                extra={"organization_id": request.organization_id, "request_id": request.request_id},
-            )
+            _outcome("organization created" if result.created else "organization already existed", request)
             return identity_pb2.CreateOrganizationResponse(
                 organization=_organization(result.organization),
                 admin_user_id=result.admin_user_id,
@@ -81,9 +76,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.GetOrganizationRequest, context: Context
     ) -> identity_pb2.GetOrganizationResponse:
         async def run() -> identity_pb2.GetOrganizationResponse:
-            checker = Checker()
-            checker.id("organization_id", request.organization_id)
-            checker.done()
+            Checker().id("organization_id", request.organization_id).done()
             org = await self._ops.get_organization(
                 request.organization_id, time_limit=self._time_limit(context)
             )
@@ -95,17 +88,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.DeleteOrganizationRequest, context: Context
     ) -> identity_pb2.DeleteOrganizationResponse:
         async def run() -> identity_pb2.DeleteOrganizationResponse:
-            checker = Checker()
-            checker.id("organization_id", request.organization_id)
-            checker.done()
+            Checker().id("organization_id", request.organization_id).done()
             deleted = await self._ops.delete_organization(
                 request.organization_id, time_limit=self._time_limit(context)
             )
-            log.info(
-                "organization %s",
-                "deleted" if deleted else "was already gone",
-                extra={"organization_id": request.organization_id, "request_id": request.request_id},
-            )
+            _outcome("organization deleted" if deleted else "organization was already gone", request)
             return identity_pb2.DeleteOrganizationResponse(deleted=deleted)
 
         return await translated(context, run)
@@ -114,12 +101,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.GrantRoleRequest, context: Context
     ) -> identity_pb2.GrantRoleResponse:
         async def run() -> identity_pb2.GrantRoleResponse:
-            checker = Checker()
-            checker.id("organization_id", request.organization_id)
-            checker.id("user_id", request.user_id)
+            checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
             checker.id("project_id", request.project_id, required=False)
-            checker.role_keys("role_keys", list(request.role_keys))
-            checker.done()
+            checker.role_keys("role_keys", list(request.role_keys)).done()
             grant_id, created = await self._ops.grant_role(
                 request.organization_id,
                 request.user_id,
@@ -127,11 +111,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                 list(request.role_keys),
                 time_limit=self._time_limit(context),
             )
-            log.info(
-                "role grant %s",
-                "created" if created else "already existed",
-                extra={"organization_id": request.organization_id, "user_id": request.user_id},
-            )
+            _outcome("role grant created" if created else "role grant already existed", request)
             return identity_pb2.GrantRoleResponse(grant_id=grant_id, created=created)
 
         return await translated(context, run)
@@ -140,12 +120,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.SendInvitationRequest, context: Context
     ) -> identity_pb2.SendInvitationResponse:
         async def run() -> identity_pb2.SendInvitationResponse:
-            checker = Checker()
-            checker.id("organization_id", request.organization_id)
-            checker.id("user_id", request.user_id)
+            checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
             checker.url_template("url_template", request.url_template)
-            checker.text("application_name", request.application_name, required=False)
-            checker.done()
+            checker.text("application_name", request.application_name, required=False).done()
             email = await self._ops.send_invitation(
                 request.organization_id,
                 request.user_id,
@@ -153,10 +130,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                 request.application_name.strip(),
                 time_limit=self._time_limit(context),
             )
-            log.info(
-                "invitation sent",
-                extra={"organization_id": request.organization_id, "user_id": request.user_id},
-            )
+            _outcome("invitation sent", request)
             return identity_pb2.SendInvitationResponse(sent=True, email=email)
 
         return await translated(context, run)

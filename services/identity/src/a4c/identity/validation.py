@@ -30,42 +30,49 @@ class Checker:
     def __init__(self) -> None:
         self.violations: list[FieldViolation] = []
 
-    def add(self, field: str, description: str) -> None:
+    def add(self, field: str, description: str) -> Checker:
         self.violations.append(FieldViolation(field, description))
+        return self
 
-    def id(self, field: str, value: str, *, required: bool = True) -> None:
+    def id(self, field: str, value: str, *, required: bool = True) -> Checker:
         if not value:
             if required:
                 self.add(field, "is required")
         elif not ID_PATTERN.match(value):
             self.add(field, "must be 1-200 letters, digits, '-' or '_'")
+        return self
 
-    def text(self, field: str, value: str, *, required: bool = True) -> None:
+    def text(self, field: str, value: str, *, required: bool = True) -> Checker:
         if not value.strip():
             if required:
                 self.add(field, "is required")
         elif len(value) > MAX_TEXT:
             self.add(field, f"must be at most {MAX_TEXT} characters")
+        return self
 
-    def email(self, field: str, value: str) -> None:
+    def email(self, field: str, value: str) -> Checker:
         if not value:
             self.add(field, "is required")
         elif len(value) > MAX_TEXT or not _EMAIL.match(value):
             self.add(field, "is not an email address")
+        return self
 
-    def username(self, field: str, value: str) -> None:
+    def username(self, field: str, value: str) -> Checker:
         if value and (len(value) > MAX_TEXT or any(c.isspace() for c in value)):
             self.add(field, "must be at most 200 characters without spaces")
+        return self
 
-    def role_keys(self, field: str, keys: list[str]) -> None:
+    def role_keys(self, field: str, keys: list[str]) -> Checker:
         for index, key in enumerate(keys):
             if not ROLE_KEY_PATTERN.match(key):
                 self.add(f"{field}[{index}]", "is not a role key (letters, digits, '_', '.', ':', '-')")
+        return self
 
-    def url_template(self, field: str, value: str) -> None:
+    def url_template(self, field: str, value: str) -> Checker:
         problem = check_url_template(value) if value else None
         if problem:
             self.add(field, problem)
+        return self
 
     def done(self) -> None:
         if self.violations:

@@ -145,17 +145,12 @@ class ZitadelClient:
         owner_org: str,
         project_id: str,
         grant_id: str,
-        role_keys: list[str],
+        keys: list[str],
         *,
         time_limit: float | None = None,
     ) -> None:
-        await self._t.call(
-            "PUT",
-            f"/management/v1/projects/{project_id}/grants/{grant_id}",
-            json={"roleKeys": role_keys},
-            org_id=owner_org,
-            deadline=self.deadline(time_limit),
-        )
+        path = f"/management/v1/projects/{project_id}/grants/{grant_id}"
+        await self._set_roles(path, owner_org, keys, time_limit)
 
     async def add_user_grant(
         self,
@@ -196,18 +191,12 @@ class ZitadelClient:
         return grants[0] if grants else None
 
     async def update_user_grant(
-        self,
-        org_id: str,
-        user_id: str,
-        grant_id: str,
-        role_keys: list[str],
-        *,
-        time_limit: float | None = None,
+        self, org_id: str, user_id: str, grant_id: str, keys: list[str], *, time_limit: float | None = None
     ) -> None:
+        await self._set_roles(f"/management/v1/users/{user_id}/grants/{grant_id}", org_id, keys, time_limit)
+
+    async def _set_roles(self, path: str, org_id: str, keys: list[str], time_limit: float | None) -> None:
+        """PUT a grant's complete role list (v1 management, inside ``org_id``): idempotent."""
         await self._t.call(
-            "PUT",
-            f"/management/v1/users/{user_id}/grants/{grant_id}",
-            json={"roleKeys": role_keys},
-            org_id=org_id,
-            deadline=self.deadline(time_limit),
+            "PUT", path, json={"roleKeys": keys}, org_id=org_id, deadline=self.deadline(time_limit)
         )
