@@ -76,6 +76,22 @@ async def test_the_same_name_under_another_id_is_already_exists(
         assert len(state.orgs) == 2  # the platform org and Globex
 
 
+async def test_an_admin_username_taken_elsewhere_is_told_apart_from_a_taken_name(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    await created_org(identity, name="Umbrella", email="shared@person.test")
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await identity.CreateOrganization(new_org("Other Corp", email="SHARED@person.test"), timeout=10)
+
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    details = details_of(caught.value)
+    assert details.reason == "ADMIN_USERNAME_TAKEN"
+    assert details.metadata["zitadel_error_id"] == "V3-DKcYh"
+    with zitadel.store.read() as state:
+        assert "Other Corp" not in [o.name for o in state.orgs.values()]
+
+
 async def test_a_duplicate_id_answered_with_success_is_read_back_not_believed(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:

@@ -39,6 +39,7 @@ _ZITADEL: list[tuple[type[z.ZitadelError], grpc.StatusCode, str]] = [
     (z.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT, "ZITADEL_INVALID_ARGUMENT"),
 ]
 _OPERATIONS: list[tuple[type[ops.OperationError], grpc.StatusCode, str]] = [
+    (ops.AdminUsernameTaken, grpc.StatusCode.ALREADY_EXISTS, "ADMIN_USERNAME_TAKEN"),
     (ops.OrganizationConflict, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ALREADY_EXISTS"),
     (ops.ObjectNotFound, grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
     (ops.WrongOrganization, grpc.StatusCode.FAILED_PRECONDITION, "USER_IN_ANOTHER_ORGANIZATION"),

@@ -37,7 +37,12 @@ class OperationError(Exception):
 
 
 class OrganizationConflict(OperationError):
-    """Another organization holds the name (or another user the admin's username)."""
+    """Another organization holds the name."""
+
+
+class AdminUsernameTaken(OrganizationConflict):
+    """Another user (of any organization) already has the admin's username: usernames are unique
+    in the instance, so one person cannot be the first admin of two tenants under one login."""
 
 
 class NotReadable(OperationError):
@@ -133,9 +138,7 @@ class IdentityOperations:
             # Reads by id are fresh: no need to wait for the org a 409 may be about.
             found = await c.get_organization(org_id, time_limit=c.remaining(deadline))
             if found is None:
-                raise OrganizationConflict(
-                    f"{exc.zitadel_message or 'already exists'}: {name!r}", exc
-                ) from exc
+                raise await self._conflict(name, admin, exc, deadline) from exc
             # Ours after all: a lost answer to an earlier attempt of this very call created it.
             created = exc.after_uncertain_attempt and _same_name(found, name)
             return OrganizationResult(found, await self._admin_of(found, admin, deadline), created)
@@ -146,6 +149,16 @@ class IdentityOperations:
             # The id was already taken and Zitadel answered success without creating ours (#10330).
             return OrganizationResult(found, await self._admin_of(found, admin, deadline), created=False)
         return OrganizationResult(found, new_admin.user_id, created=True)
+
+    async def _conflict(
+        self, name: str, admin: Admin, exc: AlreadyExists, deadline: float
+    ) -> OrganizationConflict:
+        """Say which of the org's name and the admin's username is taken (Zitadel's 409 says it in
+        words only)."""
+        c = self._client
+        if await c.find_users(admin.login, time_limit=c.remaining(deadline)):
+            return AdminUsernameTaken(f"the admin username {admin.login!r} is already taken", exc)
+        return OrganizationConflict(f"another organization is already named {name!r}", exc)
 
     async def get_organization(self, org_id: str, *, time_limit: float | None = None) -> Organization:
         found = await self._client.get_organization(org_id, time_limit=time_limit)
@@ -175,7 +188,7 @@ class IdentityOperations:
             return derived.id
 
         async def search() -> list[User] | None:
-            return await c.find_users(org.id, admin.login, time_limit=c.remaining(deadline)) or None
+            return await c.find_users(admin.login, org_id=org.id, time_limit=c.remaining(deadline)) or None
 
         users = await self._wait.read(search, deadline)
         if not users:

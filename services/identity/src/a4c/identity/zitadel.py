@@ -72,12 +72,16 @@ class ZitadelClient:
             return None
         return User.from_v2(body.get("user") or {})
 
-    async def find_users(self, org_id: str, username: str, *, time_limit: float | None = None) -> list[User]:
-        """Users of ``org_id`` with this username (case-insensitive). A search: it may lag behind."""
-        queries = [
-            {"organizationIdQuery": {"organizationId": org_id}},  # the search ignores x-zitadel-orgid
-            {"userNameQuery": {"userName": username, "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}},
+    async def find_users(
+        self, username: str, *, org_id: str | None = None, time_limit: float | None = None
+    ) -> list[User]:
+        """Users with this username (any case), in ``org_id`` or the whole instance. A search: it may
+        lag behind, and it ignores x-zitadel-orgid (hence the explicit org query)."""
+        queries: list[dict[str, Any]] = [
+            {"userNameQuery": {"userName": username, "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}}
         ]
+        if org_id:
+            queries.append({"organizationIdQuery": {"organizationId": org_id}})
         body = await self._t.call(
             "POST", "/v2/users", json={"queries": queries}, deadline=self.deadline(time_limit)
         )
