@@ -1,0 +1,20 @@
+"""`python -m a4c.provisioning`: serve the provisioning control API until SIGTERM."""
+
+from __future__ import annotations
+
+from a4c.common.main import run_service
+from a4c.provisioning.config import ENV_HELP
+from a4c.provisioning.server import build
+
+DESCRIPTION = (
+    "A4C provisioning service: starts, watches, cancels and retries organization bootstraps (Temporal) "
+    "and serves the organization read models (PostgreSQL event store) over gRPC."
+)
+
+
+def main() -> None:
+    run_service("python -m a4c.provisioning", DESCRIPTION, ENV_HELP, build)
+
+
+if __name__ == "__main__":
+    main()

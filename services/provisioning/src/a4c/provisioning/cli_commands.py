@@ -1,0 +1,194 @@
+"""The `a4c` subcommands: one gRPC call (or stream) each, printed by cli_output.
+
+Unary calls are retried on UNAVAILABLE: every one of them is idempotent (bootstrap carries a request
+id, cancel and retry-subdomain are no-ops when repeated). A watch that loses its connection resumes
+after the last sequence it printed, so nothing is shown twice or skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO, TypeVar
+
+import grpc
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.provisioning import cli_output as show
+
+T = TypeVar("T")
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+WATCH_RECONNECTS = 10
+
+BOOTSTRAP_CHOICES = ("initiated", "running", "completed", "failed", "cancelled")
+SUBDOMAIN_CHOICES = ("pending", "dns_record_created", "verifying", "active", "failed", "removed")
+
+
+def organization_ref(value: str) -> dict[str, str]:
+    """The request's `organization` oneof from a slug or an organization id."""
+    try:
+        return {"organization_id": str(uuid.UUID(value))}
+    except ValueError:
+        return {"slug": value}
+
+
+class Commands:
+    def __init__(
+        self, stub: provisioning_pb2_grpc.ProvisioningServiceAsyncStub, out: TextIO, args: argparse.Namespace
+    ):
+        self._stub = stub
+        self._out = out
+        self._json: bool = args.json
+        self._timeout: float = args.timeout
+
+    async def _call(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
+        for delay in RETRY_DELAYS:
+            try:
+                return await method(request, timeout=self._timeout)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+            await asyncio.sleep(delay)  # backoff before retrying an unavailable service
+        return await method(request, timeout=self._timeout)
+
+    async def bootstrap(self, args: argparse.Namespace) -> int:
+        request = pb.BootstrapOrganizationRequest(
+            name=args.name,
+            slug=args.slug,
+            admin=pb.Admin(
+                email=args.admin_email, given_name=args.admin_given_name, family_name=args.admin_family_name
+            ),
+            request_id=args.request_id or str(uuid.uuid4()),
+        )
+        reply: pb.BootstrapOrganizationResponse = await self._call(self._stub.BootstrapOrganization, request)
+        if self._json and not args.watch:
+            show.print_json(show.as_dict(reply), self._out)
+        elif not self._json:
+            verb = "already started" if reply.already_existed else "started"
+            self._out.write(f"bootstrap {verb}: {args.slug} → {reply.subdomain_fqdn}\n")
+            self._out.write(f"organization {reply.organization_id}, workflow {reply.workflow_id}\n")
+        if args.watch:
+            return await self._watch({"organization_id": reply.organization_id}, 0)
+        return 0
+
+    async def status(self, args: argparse.Namespace) -> int:
+        request = pb.GetBootstrapRequest(**organization_ref(args.organization))
+        reply: pb.GetBootstrapResponse = await self._call(self._stub.GetBootstrap, request)
+        if self._json:
+            show.print_json(show.as_dict(reply.bootstrap), self._out)
+        else:
+            show.bootstrap(reply.bootstrap, self._out)
+        return 0
+
+    async def watch(self, args: argparse.Namespace) -> int:
+        return await self._watch(organization_ref(args.organization), args.after)
+
+    async def _watch(self, ref: dict[str, str], after: int) -> int:
+        last, reconnects = after, 0
+        while True:
+            try:
+                async for item in self._stub.WatchBootstrap(
+                    pb.WatchBootstrapRequest(**ref, after_sequence=last)
+                ):
+                    last = item.event.sequence
+                    if self._json:
+                        show.print_json(show.as_dict(item), self._out)
+                    else:
+                        self._out.write(show.progress_line(item) + "\n")
+                        self._out.flush()
+                break
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or reconnects >= WATCH_RECONNECTS:
+                    raise
+                reconnects += 1
+                await asyncio.sleep(RETRY_DELAYS[min(reconnects, len(RETRY_DELAYS)) - 1])
+        return await self._outcome(ref)
+
+    async def _outcome(self, ref: dict[str, str]) -> int:
+        """Summary after a watch; exit 0 only for a completed bootstrap with an active subdomain."""
+        reply: pb.GetBootstrapResponse = await self._call(
+            self._stub.GetBootstrap, pb.GetBootstrapRequest(**ref)
+        )
+        view = reply.bootstrap
+        succeeded = (
+            view.status == pb.BOOTSTRAP_STATUS_COMPLETED
+            and view.subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
+        )
+        if not self._json:
+            self._out.write(
+                f"bootstrap {show.bootstrap_status(view.status)}; subdomain {view.subdomain_fqdn} "
+                f"{show.subdomain_status(view.subdomain_status)}\n"
+            )
+            if view.error:
+                self._out.write(f"error: {view.error}\n")
+        return 0 if succeeded else 1
+
+    async def orgs(self, args: argparse.Namespace) -> int:
+        items: list[pb.Organization] = []
+        token = ""
+        while True:
+            request = pb.ListOrganizationsRequest(
+                subdomain_status=_enum(pb.SubdomainStatus, "SUBDOMAIN_STATUS_", args.subdomain_status),
+                bootstrap_status=_enum(pb.BootstrapStatus, "BOOTSTRAP_STATUS_", args.bootstrap_status),
+                page_size=args.page_size,
+                page_token=token,
+            )
+            reply: pb.ListOrganizationsResponse = await self._call(self._stub.ListOrganizations, request)
+            items += reply.organizations
+            token = reply.next_page_token
+            if not token or (args.limit and len(items) >= args.limit):
+                break
+        items = items[: args.limit] if args.limit else items
+        if self._json:
+            show.print_json([show.as_dict(o) for o in items], self._out)
+        else:
+            show.organizations(items, self._out)
+        return 0
+
+    async def events(self, args: argparse.Namespace) -> int:
+        items: list[pb.Event] = []
+        token = ""
+        while True:
+            request = pb.ListOrganizationEventsRequest(
+                **organization_ref(args.organization), page_size=1000, page_token=token
+            )
+            reply: pb.ListOrganizationEventsResponse = await self._call(
+                self._stub.ListOrganizationEvents, request
+            )
+            items += reply.events
+            token = reply.next_page_token
+            if not token:
+                break
+        if self._json:
+            show.print_json([show.as_dict(e) for e in items], self._out)
+        else:
+            show.events(items, self._out)
+        return 0
+
+    async def cancel(self, args: argparse.Namespace) -> int:
+        request = pb.CancelBootstrapRequest(**organization_ref(args.organization), reason=args.reason)
+        reply: pb.CancelBootstrapResponse = await self._call(self._stub.CancelBootstrap, request)
+        if self._json:
+            show.print_json(show.as_dict(reply), self._out)
+        elif reply.cancel_requested:
+            self._out.write("cancellation requested; compensation will undo what was done\n")
+        else:
+            self._out.write(f"nothing to cancel: the bootstrap is {show.bootstrap_status(reply.status)}\n")
+        return 0
+
+    async def retry_subdomain(self, args: argparse.Namespace) -> int:
+        request = pb.RetrySubdomainRequest(**organization_ref(args.organization))
+        reply: pb.RetrySubdomainResponse = await self._call(self._stub.RetrySubdomain, request)
+        if self._json:
+            show.print_json(show.as_dict(reply), self._out)
+        else:
+            self._out.write(f"subdomain workflow {reply.workflow_id} running (run {reply.run_id})\n")
+        return 0
+
+
+def _enum(enum: Any, prefix: str, value: str | None) -> Any:
+    """The enum number for a lowercase choice such as "active" (0, any, when not given)."""
+    return 0 if value is None else enum.Value(prefix + value.upper())

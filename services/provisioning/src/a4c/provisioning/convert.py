@@ -1,0 +1,136 @@
+"""Domain values → protobuf messages (and the enum maps both ways), for the servicer only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.eventstore import BootstrapState, EventType, Organization, StoredEvent, SubdomainStatus
+from a4c.provisioning.control import BootstrapView
+from a4c.provisioning.steps import STEP_OF_EVENT, StepView
+from a4c.provisioning.watch import WatchItem
+
+BOOTSTRAP_STATUS = {
+    BootstrapState.INITIATED: pb.BOOTSTRAP_STATUS_INITIATED,
+    BootstrapState.RUNNING: pb.BOOTSTRAP_STATUS_RUNNING,
+    BootstrapState.COMPLETED: pb.BOOTSTRAP_STATUS_COMPLETED,
+    BootstrapState.FAILED: pb.BOOTSTRAP_STATUS_FAILED,
+    BootstrapState.CANCELLED: pb.BOOTSTRAP_STATUS_CANCELLED,
+}
+SUBDOMAIN_STATUS = {
+    SubdomainStatus.PENDING: pb.SUBDOMAIN_STATUS_PENDING,
+    SubdomainStatus.DNS_RECORD_CREATED: pb.SUBDOMAIN_STATUS_DNS_RECORD_CREATED,
+    SubdomainStatus.VERIFYING: pb.SUBDOMAIN_STATUS_VERIFYING,
+    SubdomainStatus.ACTIVE: pb.SUBDOMAIN_STATUS_ACTIVE,
+    SubdomainStatus.FAILED: pb.SUBDOMAIN_STATUS_FAILED,
+    SubdomainStatus.REMOVED: pb.SUBDOMAIN_STATUS_REMOVED,
+}
+BOOTSTRAP_FILTER = {value: key for key, value in BOOTSTRAP_STATUS.items()}
+SUBDOMAIN_FILTER = {value: key for key, value in SUBDOMAIN_STATUS.items()}
+STEP_STATE = {
+    "pending": pb.STEP_STATE_PENDING,
+    "running": pb.STEP_STATE_RUNNING,
+    "completed": pb.STEP_STATE_COMPLETED,
+    "failed": pb.STEP_STATE_FAILED,
+    "compensated": pb.STEP_STATE_COMPENSATED,
+}
+# What the projection's current_step (an event type) means as a step, where it is not a step's end.
+_OUTCOME_STEP = {
+    EventType.TEMPORAL_INITIATED.value: "",
+    EventType.BOOTSTRAP_CANCELLED.value: "cancelled",
+    EventType.BOOTSTRAP_COMPENSATED.value: "compensated",
+}
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(dict(value))
+    return message
+
+
+def current_step(organization: Organization) -> str:
+    """The projection's current_step (an event type) as a step name, e.g. "grant_admin_role"."""
+    event_type = organization.current_step or ""
+    if event_type == EventType.BOOTSTRAP_FAILED:
+        return organization.failed_step or "failed"
+    return STEP_OF_EVENT.get(event_type) or _OUTCOME_STEP.get(event_type, event_type)
+
+
+def organization(org: Organization) -> pb.Organization:
+    return pb.Organization(
+        id=str(org.id),
+        name=org.name or "",
+        slug=org.slug or "",
+        subdomain_fqdn=org.subdomain_fqdn or "",
+        subdomain_status=SUBDOMAIN_STATUS[org.subdomain_status],
+        dns_record_id=org.dns_record_id or "",
+        identity_organization_id=org.identity_org_id or "",
+        admin_user_id=org.admin_user_id or "",
+        bootstrap_status=BOOTSTRAP_STATUS[org.bootstrap_status],
+        current_step=current_step(org),
+        last_error=org.last_error or "",
+        created_at=timestamp(org.created_at),
+        updated_at=timestamp(org.updated_at),
+        subdomain_verified_at=timestamp(org.subdomain_verified_at),
+    )
+
+
+def event(stored: StoredEvent) -> pb.Event:
+    return pb.Event(
+        id=str(stored.id),
+        sequence=stored.sequence,
+        stream_id=str(stored.stream_id),
+        stream_version=stored.stream_version,
+        event_type=stored.event_type,
+        data=struct(stored.data),
+        metadata=struct(stored.metadata),
+        created_at=timestamp(stored.created_at),
+    )
+
+
+def step(view: StepView) -> pb.Step:
+    return pb.Step(
+        name=view.name,
+        state=STEP_STATE.get(view.state, pb.STEP_STATE_UNSPECIFIED),
+        started_at=timestamp(view.started_at),
+        finished_at=timestamp(view.finished_at),
+        error=view.error,
+    )
+
+
+def bootstrap(view: BootstrapView) -> pb.Bootstrap:
+    org = view.organization
+    return pb.Bootstrap(
+        organization_id=str(org.id),
+        name=org.name or "",
+        slug=org.slug or "",
+        workflow_id=view.workflow_id,
+        status=BOOTSTRAP_STATUS[view.status],
+        current_step=view.steps.current_step or current_step(org),
+        steps=[step(s) for s in view.steps.steps],
+        subdomain_status=SUBDOMAIN_STATUS[org.subdomain_status],
+        subdomain_fqdn=org.subdomain_fqdn or "",
+        error=org.last_error or "",
+        created_at=timestamp(org.created_at),
+        updated_at=timestamp(org.updated_at),
+    )
+
+
+def watch_response(item: WatchItem) -> pb.WatchBootstrapResponse:
+    return pb.WatchBootstrapResponse(
+        event=event(item.event),
+        bootstrap_status=BOOTSTRAP_STATUS[item.bootstrap],
+        subdomain_status=SUBDOMAIN_STATUS[item.subdomain],
+    )

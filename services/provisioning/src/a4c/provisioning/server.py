@@ -1,0 +1,102 @@
+"""Wiring: settings, an event store and a Temporal client in; a gRPC server (or a run_service Service) out.
+
+Nothing is a module global: `build` (used by `python -m a4c.provisioning` and by other members' tests)
+opens the store and the client; tests may instead pass their own to `connect_dependencies` /
+`build_bindings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from a4c.api.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
+from a4c.common import server as common_server
+from a4c.common.config import SettingsError
+from a4c.common.main import Service
+from a4c.common.server import GrpcServer, ServiceBinding
+from a4c.eventstore import EventStore, NotFound, SlugClaims
+from a4c.provisioning.config import Settings
+from a4c.provisioning.deps import Dependencies
+from a4c.provisioning.hub import EventHub
+from a4c.provisioning.servicer import ProvisioningServicer
+from a4c.provisioning.temporal import Workflows
+
+SERVICE_NAME = provisioning_pb2.DESCRIPTOR.services_by_name["ProvisioningService"].full_name
+
+
+@dataclass
+class Provisioning:
+    """Everything one service instance owns; `close()` releases it (the hub's listener first)."""
+
+    deps: Dependencies
+    hub: EventHub
+    bindings: list[ServiceBinding]
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.deps.store.close()
+
+
+async def connect_dependencies(settings: Settings, store: EventStore, client: Client) -> Dependencies:
+    """The use cases' dependencies; the base domain comes from the database unless configured."""
+    base_domain = settings.base_domain
+    if base_domain is None:
+        try:
+            base_domain = await store.get_base_domain(settings.environment)
+        except NotFound:
+            raise SettingsError(
+                "A4C_ENVIRONMENT",
+                f"the database has no base domain for {settings.environment!r}; set A4C_BASE_DOMAIN",
+            ) from None
+    return Dependencies(
+        settings=settings,
+        store=store,
+        claims=SlugClaims(store.pool),
+        workflows=Workflows(client, settings.task_queue),
+        base_domain=base_domain,
+    )
+
+
+def build_bindings(deps: Dependencies, hub: EventHub) -> list[ServiceBinding]:
+    servicer = ProvisioningServicer(deps, hub)
+    return [
+        ServiceBinding(
+            SERVICE_NAME, provisioning_pb2_grpc.add_ProvisioningServiceServicer_to_server, servicer
+        )
+    ]
+
+
+async def open_provisioning(settings: Settings, *, client: Client | None = None) -> Provisioning:
+    """Connect to the database and Temporal (lazily: the service starts while Temporal is still coming up)."""
+    store = await EventStore.connect(settings.database_url)
+    try:
+        if client is None:
+            client = await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
+            )
+        deps = await connect_dependencies(settings, store, client)
+    except BaseException:
+        await store.close()
+        raise
+    hub = EventHub(store)
+    return Provisioning(deps, hub, build_bindings(deps, hub))
+
+
+def create_server(provisioning: Provisioning) -> GrpcServer:
+    """A bound (not yet started) server; `settings.server.port` 0 picks a free port (`.port`)."""
+    return common_server.create_server(provisioning.deps.settings.server, provisioning.bindings)
+
+
+async def build(env: Mapping[str, str]) -> Service:
+    """Settings from `env` (a SettingsError names the bad variable), then the service to run."""
+    settings = Settings.from_env(env)
+    provisioning = await open_provisioning(settings)
+    return Service(
+        bindings=provisioning.bindings,
+        settings=settings.server,
+        secrets=settings.secrets,
+        on_stop=provisioning.close,
+    )

@@ -1,0 +1,150 @@
+"""ProvisioningService over gRPC: requests → domain calls → responses, nothing else.
+
+Validation lives in validation.py, behaviour in bootstrap.py / control.py / organizations.py /
+watch.py, and every error leaves through errors.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import grpc
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.common.deadline import downstream_timeout
+from a4c.common.errors import FieldViolation
+from a4c.provisioning import convert, organizations
+from a4c.provisioning.bootstrap import Bootstrapper
+from a4c.provisioning.control import Control
+from a4c.provisioning.deps import Dependencies
+from a4c.provisioning.errors import InvalidRequest, grpc_errors, grpc_stream_errors
+from a4c.provisioning.hub import EventHub
+from a4c.provisioning.temporal import QUERY_TIMEOUT
+from a4c.provisioning.validation import organization_ref, validate_bootstrap
+from a4c.provisioning.watch import Watcher
+
+Context = grpc.aio.ServicerContext[Any, Any]
+E = TypeVar("E")
+REASON_MAX = 500
+
+
+def _filter(value: int, mapping: dict[Any, E], field: str) -> E | None:
+    if value == 0:
+        return None
+    if value not in mapping:
+        raise InvalidRequest([FieldViolation(field, f"unknown value {value}")])
+    return mapping[value]
+
+
+class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
+    def __init__(self, deps: Dependencies, hub: EventHub) -> None:
+        self._deps = deps
+        self._bootstrapper = Bootstrapper(deps)
+        self._control = Control(deps)
+        self._watcher = Watcher(deps.store, hub, deps.workflows)
+
+    @grpc_errors
+    async def BootstrapOrganization(
+        self, request: pb.BootstrapOrganizationRequest, context: Context
+    ) -> pb.BootstrapOrganizationResponse:
+        org = validate_bootstrap(
+            name=request.name,
+            slug=request.slug,
+            has_admin=request.HasField("admin"),
+            admin_email=request.admin.email,
+            admin_given_name=request.admin.given_name,
+            admin_family_name=request.admin.family_name,
+            request_id=request.request_id,
+            reserved=self._deps.settings.reserved_slugs,
+        )
+        done = await self._bootstrapper.bootstrap(org)
+        return pb.BootstrapOrganizationResponse(
+            organization_id=done.organization_id,
+            workflow_id=done.workflow_id,
+            subdomain_fqdn=done.subdomain_fqdn,
+            already_existed=done.already_existed,
+        )
+
+    @grpc_errors
+    async def GetBootstrap(
+        self, request: pb.GetBootstrapRequest, context: Context
+    ) -> pb.GetBootstrapResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        view = await self._control.get_bootstrap(
+            ref, downstream_timeout(context, default=QUERY_TIMEOUT, margin=0.5)
+        )
+        return pb.GetBootstrapResponse(bootstrap=convert.bootstrap(view))
+
+    @grpc_stream_errors
+    async def WatchBootstrap(
+        self, request: pb.WatchBootstrapRequest, context: Context
+    ) -> AsyncIterator[pb.WatchBootstrapResponse]:
+        ref = organization_ref(request.organization_id, request.slug)
+        if request.after_sequence < 0:
+            raise InvalidRequest([FieldViolation("after_sequence", "must not be negative")])
+        organization = await organizations.find(self._deps.store, ref)
+        async for item in self._watcher.watch(organization.id, request.after_sequence):
+            yield convert.watch_response(item)
+
+    @grpc_errors
+    async def CancelBootstrap(
+        self, request: pb.CancelBootstrapRequest, context: Context
+    ) -> pb.CancelBootstrapResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        reason = request.reason.strip()
+        if len(reason) > REASON_MAX or not reason.isprintable():
+            raise InvalidRequest(
+                [FieldViolation("reason", f"must be at most {REASON_MAX} printable characters")]
+            )
+        outcome = await self._control.cancel(ref, reason)
+        return pb.CancelBootstrapResponse(
+            cancel_requested=outcome.cancel_requested, status=convert.BOOTSTRAP_STATUS[outcome.status]
+        )
+
+    @grpc_errors
+    async def RetrySubdomain(
+        self, request: pb.RetrySubdomainRequest, context: Context
+    ) -> pb.RetrySubdomainResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        started = await self._control.retry_subdomain(ref)
+        return pb.RetrySubdomainResponse(workflow_id=started.workflow_id, run_id=started.run_id)
+
+    @grpc_errors
+    async def GetOrganization(
+        self, request: pb.GetOrganizationRequest, context: Context
+    ) -> pb.GetOrganizationResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        found = await organizations.find(self._deps.store, ref)
+        return pb.GetOrganizationResponse(organization=convert.organization(found))
+
+    @grpc_errors
+    async def ListOrganizations(
+        self, request: pb.ListOrganizationsRequest, context: Context
+    ) -> pb.ListOrganizationsResponse:
+        page = await organizations.list_organizations(
+            self._deps.store,
+            subdomain_status=_filter(request.subdomain_status, convert.SUBDOMAIN_FILTER, "subdomain_status"),
+            bootstrap_status=_filter(request.bootstrap_status, convert.BOOTSTRAP_FILTER, "bootstrap_status"),
+            size=request.page_size,
+            token=request.page_token,
+        )
+        return pb.ListOrganizationsResponse(
+            organizations=[convert.organization(o) for o in page.items],
+            next_page_token=page.next_page_token or "",
+        )
+
+    @grpc_errors
+    async def ListOrganizationEvents(
+        self, request: pb.ListOrganizationEventsRequest, context: Context
+    ) -> pb.ListOrganizationEventsResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        organizations.page_size(request.page_size, organizations.EVENTS_PAGE)  # bad input before any read
+        found = await organizations.find(self._deps.store, ref)
+        page = await organizations.list_events(
+            self._deps.store, found.id, size=request.page_size, token=request.page_token
+        )
+        return pb.ListOrganizationEventsResponse(
+            events=[convert.event(e) for e in page.events], next_page_token=page.next_page_token
+        )

@@ -1,0 +1,151 @@
+"""A real provisioning service for tests: production wiring on a port-0 server, and what tests inspect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.common.client import open_channel
+from a4c.common.errors import StatusDetails, details_of
+from a4c.common.server import GrpcServer
+from a4c.eventstore import EventStore, EventType, NewEvent
+from a4c.eventstore.testing import sample_data
+from a4c.provisioning.config import Settings
+from a4c.provisioning.server import Provisioning, create_server, open_provisioning
+from a4c.worker.models import bootstrap_workflow_id
+
+TOKEN = "provisioning-test-token-0123456789"
+BASE_DOMAIN = "firstovertheline.com"
+
+
+def service_env(database_url: str, task_queue: str, **overrides: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "A4C_AUTH_TOKENS": TOKEN,
+        "A4C_GRPC_HOST": "127.0.0.1",
+        "A4C_GRPC_PORT": "0",
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        **overrides,
+    }
+
+
+@dataclass
+class Running:
+    provisioning: Provisioning
+    server: GrpcServer
+    channel: grpc.aio.Channel
+    stub: provisioning_pb2_grpc.ProvisioningServiceAsyncStub
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    @property
+    def store(self) -> EventStore:
+        return self.provisioning.deps.store
+
+    @property
+    def temporal(self) -> Client:
+        return self.provisioning.deps.workflows.client
+
+
+@contextlib.asynccontextmanager
+async def running_provisioning(env: Mapping[str, str], client: Client) -> AsyncIterator[Running]:
+    provisioning = await open_provisioning(Settings.from_env(env), client=client)
+    server = create_server(provisioning)
+    await server.start()
+    channel = open_channel(f"127.0.0.1:{server.port}", token=TOKEN)
+    try:
+        yield Running(provisioning, server, channel, provisioning_pb2_grpc.ProvisioningServiceStub(channel))
+    finally:
+        await channel.close()
+        await server.stop(0)
+        await provisioning.close()
+
+
+def bootstrap_request(slug: str, **changes: Any) -> pb.BootstrapOrganizationRequest:
+    """A valid request for `slug`; keyword arguments replace fields (admin_* fields of the admin)."""
+    fields: dict[str, Any] = {"name": "Acme Health", "slug": slug, "request_id": ""}
+    admin = {"email": "ada@acme-health.example", "given_name": "Ada", "family_name": "Lovelace"}
+    for key, value in changes.items():
+        if key.startswith("admin_"):
+            admin[key.removeprefix("admin_")] = value
+        else:
+            fields[key] = value
+    return pb.BootstrapOrganizationRequest(admin=pb.Admin(**admin), **fields)
+
+
+async def rpc_error(call: Awaitable[Any]) -> StatusDetails:
+    """The details of the error `call` must fail with."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return details_of(error)
+    raise AssertionError("the call succeeded")
+
+
+async def workflow_exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def workflow_ids_for_slug(client: Client, slug: str) -> list[str]:
+    return [w.id async for w in client.list_workflows(f"OrgSlug = '{slug}'")]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Await a condition observed from outside (e.g. Temporal visibility), polling briefly."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def org_events(organization_id: uuid.UUID, slug: str, types: list[EventType]) -> list[NewEvent]:
+    """Contract-shaped events for one organization, as the workflow would append them."""
+    return [
+        NewEvent(
+            id=uuid.uuid4(),
+            stream_id=organization_id,
+            event_type=kind,
+            data=sample_data(organization_id, kind, slug=slug),
+            metadata={"seeded": True},
+        )
+        for kind in types
+    ]
+
+
+def unique(prefix: str) -> str:
+    """A slug nobody else in the session uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def bootstrap_id(organization_id: uuid.UUID | str) -> str:
+    return bootstrap_workflow_id(str(organization_id))
+
+
+COMPLETED_BOOTSTRAP = [
+    EventType.TEMPORAL_INITIATED,
+    EventType.ZITADEL_CREATED,
+    EventType.CREATED,
+    EventType.USER_ROLE_ASSIGNED,
+    EventType.USER_INVITATION_SENT,
+    EventType.BOOTSTRAP_COMPLETED,
+]
