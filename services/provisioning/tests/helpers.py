@@ -26,6 +26,9 @@ from a4c.worker.models import bootstrap_workflow_id
 
 TOKEN = "provisioning-test-token-0123456789"
 BASE_DOMAIN = "firstovertheline.com"
+# Streaming calls need the token as call metadata: the kit's channel interceptor only covers unary calls
+# (grpc.aio files an interceptor under its first matching kind, and _BearerToken is unary-unary first).
+AUTH = (("authorization", f"Bearer {TOKEN}"),)
 
 
 def service_env(database_url: str, task_queue: str, **overrides: str) -> dict[str, str]:

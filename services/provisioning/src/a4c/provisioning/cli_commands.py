@@ -43,16 +43,18 @@ class Commands:
         self._out = out
         self._json: bool = args.json
         self._timeout: float = args.timeout
+        # The token travels as call metadata on every call, streams included (see cli.run).
+        self._metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
 
     async def _call(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
         for delay in RETRY_DELAYS:
             try:
-                return await method(request, timeout=self._timeout)
+                return await method(request, timeout=self._timeout, metadata=self._metadata)
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.UNAVAILABLE:
                     raise
             await asyncio.sleep(delay)  # backoff before retrying an unavailable service
-        return await method(request, timeout=self._timeout)
+        return await method(request, timeout=self._timeout, metadata=self._metadata)
 
     async def bootstrap(self, args: argparse.Namespace) -> int:
         request = pb.BootstrapOrganizationRequest(
@@ -90,9 +92,8 @@ class Commands:
         last, reconnects = after, 0
         while True:
             try:
-                async for item in self._stub.WatchBootstrap(
-                    pb.WatchBootstrapRequest(**ref, after_sequence=last)
-                ):
+                request = pb.WatchBootstrapRequest(**ref, after_sequence=last)
+                async for item in self._stub.WatchBootstrap(request, metadata=self._metadata):
                     last = item.event.sequence
                     if self._json:
                         show.print_json(show.as_dict(item), self._out)
