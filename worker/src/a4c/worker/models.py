@@ -8,6 +8,7 @@ provisioning service fills these from its configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 TASK_QUEUE = "a4c-provisioning"
 
@@ -131,7 +132,7 @@ class EventToRecord:
     organization_id: str
     event_type: str
     step: str
-    data: dict[str, object] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     # The workflow that owns the event stream position for dedup: defaults to the caller's id.
     dedup_scope: str = ""
 

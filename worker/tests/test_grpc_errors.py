@@ -1,0 +1,48 @@
+"""gRPC status codes map to Temporal's retry decision exactly as the worker issue lists them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from a4c.common.errors import rich_status
+from a4c.worker.grpc_errors import to_application_error
+
+
+def failed_call(status: grpc.Status) -> grpc.aio.AioRpcError:
+    metadata = grpc.aio.Metadata(*status.trailing_metadata)
+    return grpc.aio.AioRpcError(status.code, grpc.aio.Metadata(), metadata, details=status.details)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "INVALID_ARGUMENT",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "FAILED_PRECONDITION",
+        "PERMISSION_DENIED",
+        "UNAUTHENTICATED",
+    ],
+)
+def test_permanent_codes_stop_retries(code: str) -> None:
+    error = to_application_error(failed_call(rich_status(grpc.StatusCode[code], "no", reason="UPSTREAM")))
+    assert error.non_retryable
+    assert error.type == code
+    assert "no" in error.message
+
+
+@pytest.mark.parametrize(
+    "code", ["UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL"]
+)
+def test_transient_codes_are_left_to_the_retry_policy(code: str) -> None:
+    error = to_application_error(failed_call(rich_status(grpc.StatusCode[code], "later")))
+    assert not error.non_retryable
+    assert error.type == code
+
+
+def test_retry_info_sets_the_next_retry_delay() -> None:
+    status = rich_status(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down", retry_delay=2.5)
+    assert to_application_error(failed_call(status)).next_retry_delay == timedelta(seconds=2.5)
