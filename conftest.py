@@ -5,6 +5,7 @@ the session works in databases of its own (see a4c.eventstore.testing), dropped 
 
     async def test_x(event_store): ...                       # EventStore on the session database
     async def test_y(fresh_database): dsn = await fresh_database()   # an empty migrated database
+    async def test_z(system): ...                            # the whole system (a4c.sandbox.system)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest_asyncio
 
 from a4c.eventstore import EventStore
 from a4c.eventstore.testing import DatabaseFactory, database_server
+from a4c.sandbox.system import System, running_system
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +48,27 @@ async def fresh_database(database_server_url: str) -> AsyncIterator[Callable[...
     factory = DatabaseFactory(database_server_url)
     yield factory.create
     await factory.drop_all()
+
+
+# The sandbox DNS publishes changes this many seconds late: longer than a bootstrap takes, so tests
+# also see the subdomain verify *after* the bootstrap completed, as in production.
+PROPAGATION_DELAY = 2.0
+
+
+@pytest_asyncio.fixture(scope="session")
+async def system(database_url: str) -> AsyncIterator[System]:
+    """Emulators, DNS and identity services, Temporal dev server and event store, one per session.
+
+    No worker runs: tests start `system.in_process_worker()` (or worker processes) themselves.
+    """
+    from a4c.dns.server import build as dns_build
+    from a4c.identity.server import build as identity_build
+
+    async with running_system(
+        database_url,
+        dns_build=dns_build,
+        identity_build=identity_build,
+        propagation_delay=PROPAGATION_DELAY,
+        with_worker=False,
+    ) as running:
+        yield running

@@ -1,8 +1,4 @@
-"""One running system for the worker tests: emulators, services, Temporal dev server, database.
-
-The sandbox DNS publishes changes after PROPAGATION_DELAY seconds, longer than a bootstrap takes,
-so every test also sees the subdomain verify *after* the bootstrap completed, as in production.
-"""
+"""The worker tests run on the session's `system` (root conftest) with a worker of their own."""
 
 from __future__ import annotations
 
@@ -10,23 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from a4c.dns.server import build as dns_build
-from a4c.identity.server import build as identity_build
-from a4c.sandbox.system import System, running_system
-
-PROPAGATION_DELAY = 2.0
-
-
-@pytest_asyncio.fixture(scope="session")
-async def system(database_url: str) -> AsyncIterator[System]:
-    async with running_system(
-        database_url,
-        dns_build=dns_build,
-        identity_build=identity_build,
-        propagation_delay=PROPAGATION_DELAY,
-        with_worker=False,
-    ) as running:
-        yield running
+from a4c.sandbox.system import System
 
 
 @pytest_asyncio.fixture
