@@ -57,7 +57,9 @@ COPY protos protos
 COPY services/common services/common
 COPY services/provisioning services/provisioning
 COPY sql sql
-RUN uv sync --frozen --no-dev --package a4c-provisioning && python -m compileall -q protos services sql
+# The provisioning service starts workflows with the worker's contract (a4c.worker.models/search).
+COPY worker worker
+RUN uv sync --frozen --no-dev --package a4c-provisioning && python -m compileall -q protos services sql worker
 
 FROM workspace AS worker-build
 RUN --mount=type=cache,target=/root/.cache/uv \

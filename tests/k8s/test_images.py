@@ -157,7 +157,10 @@ def test_each_image_copies_exactly_its_members_dependency_closure(part):
 def test_no_part_ships_the_sandbox_or_another_part(part):
     closure = member_closure(f"a4c-{part}")
     assert "a4c-sandbox" not in closure
-    assert not closure & {f"a4c-{other}" for other in PARTS if other != part}
+    # Provisioning starts the worker's workflows with their input dataclasses (a4c.worker.models):
+    # the one allowed cross-part dependency until that contract moves to a member of its own.
+    allowed = {"a4c-worker"} if part == "provisioning" else set()
+    assert not (closure - allowed) & {f"a4c-{other}" for other in PARTS if other != part}
 
 
 @pytest.mark.parametrize("part", PARTS)
