@@ -12,7 +12,8 @@ PROTOS = Path(__file__).resolve().parents[1]
 
 def load_checker() -> ModuleType:
     spec = importlib.util.spec_from_file_location("check_drift", PROTOS / "check_drift.py")
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
