@@ -1,0 +1,210 @@
+"""The provisioning service on the whole system: emulators, DNS and identity services, worker, Temporal.
+
+The sandbox DNS publishes a record PROPAGATION_DELAY seconds after it changes, longer than a bootstrap
+takes, so the subdomain verifies *after* the bootstrap completed, as in production, and a watch has to
+follow it past the bootstrap's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.dns.server import build as dns_build
+from a4c.identity.server import build as identity_build
+from a4c.sandbox.system import ZONE, System, running_system
+
+from .cli_runner import a4c, bootstrap_args
+from .helpers import (
+    AUTH,
+    Running,
+    bootstrap_request,
+    eventually,
+    rpc_error,
+    running_provisioning,
+    service_env,
+    unique,
+)
+
+PROPAGATION_DELAY = 2.0
+BOOTSTRAP_EVENTS = [
+    "organization.zitadel.created",
+    "organization.created",
+    "user.role.assigned",
+    "user.invitation.sent",
+    "organization.bootstrap.completed",
+]
+SUBDOMAIN_EVENTS = [
+    "organization.subdomain.dns_record_created",
+    "organization.subdomain.verification_started",
+    "organization.subdomain.verified",
+]
+# A whole run must end well within this; it only turns a hang into a failure.
+HANG_GUARD = 60
+
+
+@pytest.fixture(scope="module")
+async def system(database_url: str) -> AsyncIterator[System]:
+    async with running_system(
+        database_url, dns_build=dns_build, identity_build=identity_build, propagation_delay=PROPAGATION_DELAY
+    ) as running:
+        yield running
+
+
+def system_env(system: System, **overrides: str) -> dict[str, str]:
+    """Fast verification (checks every 100 ms, 20 s deadline) and the emulator's role."""
+    roles = system.zitadel.config.role_keys
+    settings = {
+        "A4C_BASE_DOMAIN": ZONE,
+        "A4C_ADMIN_ROLE_KEYS": roles[0] if roles else "provider_admin",
+        "A4C_VERIFY_FIRST_CHECK_SECONDS": "0.05",
+        "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": "0.1",
+        "A4C_VERIFY_MAX_INTERVAL_SECONDS": "0.5",
+        "A4C_VERIFY_DEADLINE_SECONDS": "20",
+        "A4C_STEP_ATTEMPT_SECONDS": "5",
+        "A4C_STEP_TOTAL_SECONDS": "30",
+    }
+    return service_env(system.database_url, system.task_queue, **{**settings, **overrides})
+
+
+@pytest.fixture(scope="module")
+async def service(system: System) -> AsyncIterator[Running]:
+    async with running_provisioning(system_env(system), system.client) as running:
+        yield running
+
+
+async def watch(
+    service: Running, after_sequence: int = 0, **organization: str
+) -> list[pb.WatchBootstrapResponse]:
+    request = pb.WatchBootstrapRequest(after_sequence=after_sequence, **organization)
+    return [item async for item in service.stub.WatchBootstrap(request, metadata=AUTH)]
+
+
+def types_of(items: list[pb.WatchBootstrapResponse]) -> list[str]:
+    return [i.event.event_type for i in items]
+
+
+async def test_a_bootstrap_completes_and_a_hundred_watchers_see_every_event_once_in_order(
+    system: System, service: Running
+) -> None:
+    slug = unique("e2e")
+    async with asyncio.timeout(HANG_GUARD):
+        reply = await service.stub.BootstrapOrganization(bootstrap_request(slug))
+        results = await asyncio.gather(
+            *(watch(service, organization_id=reply.organization_id) for _ in range(100))
+        )
+
+    stored = await service.store.read_stream(uuid.UUID(reply.organization_id))
+    for received in results:
+        assert [r.event.id for r in received] == [str(e.id) for e in stored]
+    types = types_of(results[0])
+    assert [t for t in types if t in BOOTSTRAP_EVENTS] == BOOTSTRAP_EVENTS
+    assert [t for t in types if t in SUBDOMAIN_EVENTS] == SUBDOMAIN_EVENTS
+    assert types.count("organization.temporal_initiated") == 1
+    assert types.index("organization.bootstrap.completed") < types.index("organization.subdomain.verified")
+    last = results[0][-1]
+    assert (last.bootstrap_status, last.subdomain_status) == (
+        pb.BOOTSTRAP_STATUS_COMPLETED,
+        pb.SUBDOMAIN_STATUS_ACTIVE,
+    )
+
+    view = (await service.stub.GetBootstrap(pb.GetBootstrapRequest(slug=slug))).bootstrap
+    assert (view.status, view.subdomain_status) == (pb.BOOTSTRAP_STATUS_COMPLETED, pb.SUBDOMAIN_STATUS_ACTIVE)
+    assert {s.state for s in view.steps} == {pb.STEP_STATE_COMPLETED}
+    org = (await service.stub.GetOrganization(pb.GetOrganizationRequest(slug=slug))).organization
+    assert org.identity_organization_id
+    assert org.admin_user_id
+    assert org.dns_record_id
+    assert org.HasField("subdomain_verified_at")
+    zone_id = system.cloudflare.zone_id(ZONE)
+    assert [r.name for r in system.cloudflare.store.records(zone_id) if r.name == reply.subdomain_fqdn] == [
+        reply.subdomain_fqdn
+    ]
+
+
+async def test_a_refused_request_reaches_nothing_upstream(system: System, service: Running) -> None:
+    slug = unique("refused")
+    details = await rpc_error(service.stub.BootstrapOrganization(bootstrap_request(slug, admin_email="nope")))
+    assert details.fields == {"admin.email"}
+    zone_id = system.cloudflare.zone_id(ZONE)
+    assert not [r for r in system.cloudflare.store.records(zone_id) if r.name.startswith(f"{slug}.")]
+    with system.zitadel.store.read() as state:
+        assert not [o for o in state.orgs.values() if slug in o.name]
+
+
+async def test_the_cli_bootstraps_with_watch_to_the_end(service: Running) -> None:
+    slug = unique("cliwatch")
+    async with asyncio.timeout(HANG_GUARD):
+        result = await a4c(service, *bootstrap_args(slug, "--watch"))
+
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == f"bootstrap started: {slug} → {slug}.{ZONE}"
+    for text in ("identity organization and admin user created", "admin role granted", "bootstrap completed"):
+        assert any(text in line for line in lines)
+    assert "subdomain active  [bootstrap completed, subdomain active]" in lines[-2]
+    assert lines[-1] == f"bootstrap completed; subdomain {slug}.{ZONE} active"
+
+
+async def test_a_cancelled_bootstrap_compensates_and_the_watch_ends_with_it(
+    system: System, service: Running
+) -> None:
+    # Slow identity calls keep the bootstrap running long enough to cancel it mid-way.
+    system.zitadel.faults.configure({"faults": [{"kind": "latency", "seconds": 0.3}]})
+    try:
+        slug = unique("cancelled")
+        async with asyncio.timeout(HANG_GUARD):
+            reply = await service.stub.BootstrapOrganization(bootstrap_request(slug))
+            watching = asyncio.create_task(watch(service, organization_id=reply.organization_id))
+
+            async def recorded() -> bool:
+                stream = await service.store.read_stream(uuid.UUID(reply.organization_id))
+                return "organization.created" in [e.event_type for e in stream]
+
+            await eventually(recorded)
+            cancelled = await service.stub.CancelBootstrap(
+                pb.CancelBootstrapRequest(slug=slug, reason="operator changed their mind")
+            )
+            received = await watching
+    finally:
+        system.zitadel.faults.clear()
+
+    assert cancelled.cancel_requested
+    types = types_of(received)
+    assert "organization.bootstrap.cancelled" in types
+    assert types[-1] == "organization.bootstrap.compensated"
+    assert received[-1].bootstrap_status == pb.BOOTSTRAP_STATUS_CANCELLED
+    view = (await service.stub.GetBootstrap(pb.GetBootstrapRequest(slug=slug))).bootstrap
+    assert view.status == pb.BOOTSTRAP_STATUS_CANCELLED
+    with system.zitadel.store.read() as state:
+        assert not [o for o in state.orgs.values() if o.id == reply.organization_id]
+
+
+async def test_a_failed_subdomain_is_retried_and_a_watch_follows_it_to_active(
+    system: System, service: Running
+) -> None:
+    # A one-second deadline is shorter than the sandbox's propagation delay: verification fails.
+    async with running_provisioning(
+        system_env(system, A4C_VERIFY_DEADLINE_SECONDS="1"), system.client
+    ) as hasty:
+        slug = unique("retried")
+        async with asyncio.timeout(HANG_GUARD):
+            await hasty.stub.BootstrapOrganization(bootstrap_request(slug))
+            first = await watch(hasty, slug=slug)
+    assert first[-1].subdomain_status == pb.SUBDOMAIN_STATUS_FAILED
+    assert first[-1].bootstrap_status == pb.BOOTSTRAP_STATUS_COMPLETED
+
+    async with asyncio.timeout(HANG_GUARD):
+        retried = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))
+        # Settled as failed, but the retried subdomain workflow runs: the watch waits for its events.
+        after = await watch(service, first[-1].event.sequence, slug=slug)
+
+    assert retried.workflow_id.startswith("org-subdomain-")
+    assert types_of(after)[-1] == "organization.subdomain.verified"
+    assert after[-1].subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
+    org = (await service.stub.GetOrganization(pb.GetOrganizationRequest(slug=slug))).organization
+    assert org.subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
