@@ -3,6 +3,7 @@ and propagation.py, the error mapping in errors.py."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from a4c.dns.propagation import Expectation, PropagationChecker
 from a4c.dns.records import CreateSpec, Ownership, RecordManager
 from a4c.dns.validation import Checker, page_token, query_fingerprint
 
+log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
 
 _TYPE_NAMES = {
@@ -71,6 +73,15 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
             )
             check.done()
             outcome = await self._records.create(spec, self._time_limit(context))
+            log.info(
+                "record %s %s %s: created=%s updated=%s",
+                outcome.record.id,
+                spec.type,
+                spec.name,
+                outcome.created,
+                outcome.updated,
+                extra={"owner": spec.owner, "request_id": request.request_id},
+            )
             return dns_pb2.CreateRecordResponse(
                 record=to_proto(outcome.record), created=outcome.created, updated=outcome.updated
             )
@@ -120,6 +131,12 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
             owner = check.owner(request.owner, required=False)
             check.done()
             deleted = await self._records.delete(zone, record_id, owner, self._time_limit(context))
+            log.info(
+                "record %s: deleted=%s",
+                record_id,
+                deleted,
+                extra={"owner": owner, "request_id": request.request_id},
+            )
             return dns_pb2.DeleteRecordResponse(deleted=deleted)
 
         return await translated(context, call)
