@@ -22,7 +22,6 @@ from a4c.eventstore import EventStore, EventType, NewEvent
 from a4c.eventstore.testing import sample_data
 from a4c.provisioning.config import Settings
 from a4c.provisioning.server import Provisioning, create_server, open_provisioning
-from a4c.provisioning.validation import slug_problem
 from a4c.worker.models import bootstrap_workflow_id
 
 TOKEN = "provisioning-test-token-0123456789"
@@ -79,16 +78,8 @@ async def running_provisioning(env: Mapping[str, str], client: Client) -> AsyncI
 
 def bootstrap_request(slug: str, **changes: Any) -> pb.BootstrapOrganizationRequest:
     """A valid request for `slug`; keyword arguments replace fields (admin_* fields of the admin)."""
-    # The identity platform keeps organization names and admin user names (emails) unique: derive both
-    # from the slug where the slug allows it.
-    valid = slug_problem(slug, frozenset()) is None
-    fields: dict[str, Any] = {
-        "name": f"Acme Health {slug}" if valid else "Acme Health",
-        "slug": slug,
-        "request_id": "",
-    }
-    email = f"ada@{slug}.example" if valid else "ada@acme-health.example"
-    admin = {"email": email, "given_name": "Ada", "family_name": "Lovelace"}
+    fields: dict[str, Any] = {"name": "Acme Health", "slug": slug, "request_id": ""}
+    admin = {"email": "ada@acme-health.example", "given_name": "Ada", "family_name": "Lovelace"}
     for key, value in changes.items():
         if key.startswith("admin_"):
             admin[key.removeprefix("admin_")] = value

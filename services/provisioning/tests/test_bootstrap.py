@@ -53,10 +53,10 @@ async def test_a_bootstrap_starts_the_workflow_then_records_it(service: Running)
     assert initiated.event_type == EventType.TEMPORAL_INITIATED
     assert initiated.data == {
         "workflow_id": reply.workflow_id,
-        "name": f"Acme Health {slug}",
+        "name": "Acme Health",
         "slug": slug,
         "subdomain_fqdn": reply.subdomain_fqdn,
-        "admin_email": f"ada@{slug}.example",
+        "admin_email": "ada@acme-health.example",
     }
     assert initiated.processing_error is None
     row = await service.store.get_organization(organization_id)
