@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -22,6 +23,7 @@ from a4c.eventstore import EventStore, EventType, NewEvent
 from a4c.eventstore.testing import sample_data
 from a4c.provisioning.config import Settings
 from a4c.provisioning.server import Provisioning, create_server, open_provisioning
+from a4c.provisioning.validation import slug_problem
 from a4c.worker.models import bootstrap_workflow_id
 
 TOKEN = "provisioning-test-token-0123456789"
@@ -78,8 +80,16 @@ async def running_provisioning(env: Mapping[str, str], client: Client) -> AsyncI
 
 def bootstrap_request(slug: str, **changes: Any) -> pb.BootstrapOrganizationRequest:
     """A valid request for `slug`; keyword arguments replace fields (admin_* fields of the admin)."""
-    fields: dict[str, Any] = {"name": "Acme Health", "slug": slug, "request_id": ""}
-    admin = {"email": "ada@acme-health.example", "given_name": "Ada", "family_name": "Lovelace"}
+    # The identity platform keeps organization names and admin user names (emails) unique: derive both
+    # from the slug where the slug allows it.
+    valid = slug_problem(slug, frozenset()) is None
+    fields: dict[str, Any] = {
+        "name": f"Acme Health {slug}" if valid else "Acme Health",
+        "slug": slug,
+        "request_id": "",
+    }
+    email = f"ada@{slug}.example" if valid else "ada@acme-health.example"
+    admin = {"email": email, "given_name": "Ada", "family_name": "Lovelace"}
     for key, value in changes.items():
         if key.startswith("admin_"):
             admin[key.removeprefix("admin_")] = value
@@ -152,3 +162,22 @@ COMPLETED_BOOTSTRAP = [
     EventType.USER_INVITATION_SENT,
     EventType.BOOTSTRAP_COMPLETED,
 ]
+SUBDOMAIN_ACTIVE = [
+    EventType.SUBDOMAIN_DNS_RECORD_CREATED,
+    EventType.SUBDOMAIN_VERIFICATION_STARTED,
+    EventType.SUBDOMAIN_VERIFIED,
+]
+SUBDOMAIN_FAILED = [*SUBDOMAIN_ACTIVE[:2], EventType.SUBDOMAIN_VERIFICATION_FAILED]
+
+
+async def insert_claim(
+    service: Running, slug: str, organization_id: uuid.UUID, *, age: timedelta = timedelta(0)
+) -> None:
+    """A claim as another replica would have left it (unconfirmed, `age` old), written behind the service."""
+    await service.store.pool.execute(
+        "INSERT INTO slug_claims (slug, organization_id, fingerprint, claimed_at) "
+        "VALUES ($1, $2, 'another-request', now() - $3::interval)",
+        slug,
+        organization_id,
+        age,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import grpc
 from temporalio.client import WorkflowExecutionStatus
@@ -18,6 +19,7 @@ from .helpers import (
     bootstrap_id,
     bootstrap_request,
     eventually,
+    insert_claim,
     rpc_error,
     running_provisioning,
     service_env,
@@ -53,10 +55,10 @@ async def test_a_bootstrap_starts_the_workflow_then_records_it(service: Running)
     assert initiated.event_type == EventType.TEMPORAL_INITIATED
     assert initiated.data == {
         "workflow_id": reply.workflow_id,
-        "name": "Acme Health",
+        "name": f"Acme Health {slug}",
         "slug": slug,
         "subdomain_fqdn": reply.subdomain_fqdn,
-        "admin_email": "ada@acme-health.example",
+        "admin_email": f"ada@{slug}.example",
     }
     assert initiated.processing_error is None
     row = await service.store.get_organization(organization_id)
@@ -135,6 +137,18 @@ async def test_a_retried_request_returns_the_same_bootstrap(service: Running) ->
     assert len(await service.store.read_stream(uuid.UUID(first.organization_id))) == 1
 
 
+async def test_the_same_values_sent_again_under_a_new_request_id_are_the_same_bootstrap(
+    service: Running,
+) -> None:
+    slug = unique("resent")  # e.g. a re-run CLI command: it makes a new request id every time
+    first = await service.stub.BootstrapOrganization(bootstrap_request(slug, request_id=f"a-{uuid.uuid4()}"))
+    again = await service.stub.BootstrapOrganization(bootstrap_request(slug, request_id=f"b-{uuid.uuid4()}"))
+
+    assert again.organization_id == first.organization_id
+    assert (first.already_existed, again.already_existed) == (False, True)
+    await one_workflow_for(service, slug)
+
+
 async def test_a_finished_bootstrap_is_not_started_again(service: Running) -> None:
     request = bootstrap_request(unique("closed"), request_id=f"closed-{uuid.uuid4()}")
     first = await service.stub.BootstrapOrganization(request)
@@ -173,12 +187,7 @@ async def test_a_request_id_reused_for_another_slug_or_other_values_is_refused(s
 
 async def test_a_stale_claim_whose_start_never_happened_is_taken_over(service: Running) -> None:
     slug, abandoned = unique("stale"), uuid.uuid4()
-    await service.store.pool.execute(
-        "INSERT INTO slug_claims (slug, organization_id, fingerprint, claimed_at) "
-        "VALUES ($1, $2, 'crashed', now() - interval '1 hour')",
-        slug,
-        abandoned,
-    )
+    await insert_claim(service, slug, abandoned, age=timedelta(hours=1))  # its owner crashed before starting
 
     reply = await service.stub.BootstrapOrganization(bootstrap_request(slug))
 
@@ -190,12 +199,7 @@ async def test_a_stale_claim_whose_start_never_happened_is_taken_over(service: R
 
 async def test_a_stale_claim_whose_workflow_did_start_keeps_its_slug(service: Running) -> None:
     slug, owner = unique("started"), uuid.uuid4()
-    await service.store.pool.execute(
-        "INSERT INTO slug_claims (slug, organization_id, fingerprint, claimed_at) "
-        "VALUES ($1, $2, 'crashed-after-start', now() - interval '1 hour')",
-        slug,
-        owner,
-    )
+    await insert_claim(service, slug, owner, age=timedelta(hours=1))  # its owner crashed after starting
     await service.temporal.start_workflow(
         "BootstrapOrganizationWorkflow", id=bootstrap_id(owner), task_queue="nobody"
     )
@@ -211,11 +215,7 @@ async def test_a_stale_claim_whose_workflow_did_start_keeps_its_slug(service: Ru
 
 async def test_a_fresh_claim_of_another_request_is_respected(service: Running) -> None:
     slug = unique("fresh")
-    await service.store.pool.execute(
-        "INSERT INTO slug_claims (slug, organization_id, fingerprint) VALUES ($1, $2, 'in-flight')",
-        slug,
-        uuid.uuid4(),
-    )
+    await insert_claim(service, slug, uuid.uuid4())  # another request, starting right now
     details = await rpc_error(service.stub.BootstrapOrganization(bootstrap_request(slug)))
     assert (details.code, details.fields, details.reason) == (
         grpc.StatusCode.ALREADY_EXISTS,

@@ -73,7 +73,12 @@ CASES = [
     slug("api-a4c", "slug-reserved-api-a4c"),
     slug("admin", "slug-reserved-admin"),
     slug("status", "slug-reserved-status"),
-    Case("slug-taken-by-bootstrap", {"slug": TAKEN_BY_BOOTSTRAP}, {"slug"}, grpc.StatusCode.ALREADY_EXISTS),
+    Case(  # another organization: the same values would be the same request, returned as already started
+        "slug-taken-by-bootstrap",
+        {"slug": TAKEN_BY_BOOTSTRAP, "name": "Someone Else"},
+        {"slug"},
+        grpc.StatusCode.ALREADY_EXISTS,
+    ),
     Case("slug-taken-by-projection", {"slug": TAKEN_BY_PROJECTION}, {"slug"}, grpc.StatusCode.ALREADY_EXISTS),
     Case("name-empty", {"name": ""}, {"name"}),
     Case("name-blank", {"name": "   \t "}, {"name"}),

@@ -13,6 +13,8 @@ from a4c.worker.models import SubdomainInput
 
 from .helpers import (
     COMPLETED_BOOTSTRAP,
+    SUBDOMAIN_ACTIVE,
+    SUBDOMAIN_FAILED,
     Running,
     bootstrap_request,
     org_events,
@@ -20,8 +22,6 @@ from .helpers import (
     unique,
     workflow_exists,
 )
-
-SUBDOMAIN_CREATED = [EventType.SUBDOMAIN_DNS_RECORD_CREATED, EventType.SUBDOMAIN_VERIFICATION_STARTED]
 
 
 async def seed(service: Running, types: list[EventType]) -> tuple[uuid.UUID, str]:
@@ -64,9 +64,7 @@ async def test_a_cancellation_reason_must_be_printable(service: Running) -> None
 async def test_a_failed_subdomain_of_a_completed_bootstrap_is_provisioned_again_once(
     service: Running,
 ) -> None:
-    organization_id, slug = await seed(
-        service, [*COMPLETED_BOOTSTRAP, *SUBDOMAIN_CREATED, EventType.SUBDOMAIN_VERIFICATION_FAILED]
-    )
+    organization_id, slug = await seed(service, [*COMPLETED_BOOTSTRAP, *SUBDOMAIN_FAILED])
     first = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))
     second = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))
 
@@ -92,8 +90,8 @@ async def test_a_subdomain_retry_is_refused_unless_the_bootstrap_completed_and_t
     cases = [
         (COMPLETED_BOOTSTRAP[:3], "BOOTSTRAP_NOT_COMPLETED"),
         ([*COMPLETED_BOOTSTRAP[:3], EventType.BOOTSTRAP_FAILED], "BOOTSTRAP_NOT_COMPLETED"),
-        ([*COMPLETED_BOOTSTRAP, *SUBDOMAIN_CREATED], "SUBDOMAIN_NOT_RETRYABLE"),
-        ([*COMPLETED_BOOTSTRAP, *SUBDOMAIN_CREATED, EventType.SUBDOMAIN_VERIFIED], "SUBDOMAIN_NOT_RETRYABLE"),
+        ([*COMPLETED_BOOTSTRAP, *SUBDOMAIN_ACTIVE[:2]], "SUBDOMAIN_NOT_RETRYABLE"),
+        ([*COMPLETED_BOOTSTRAP, *SUBDOMAIN_ACTIVE], "SUBDOMAIN_NOT_RETRYABLE"),
     ]
     for types, reason in cases:
         organization_id, slug = await seed(service, types)
@@ -104,7 +102,7 @@ async def test_a_subdomain_retry_is_refused_unless_the_bootstrap_completed_and_t
 
 async def test_a_removed_subdomain_can_be_retried(service: Running) -> None:
     _, slug = await seed(
-        service, [*COMPLETED_BOOTSTRAP, *SUBDOMAIN_CREATED, EventType.SUBDOMAIN_DNS_RECORD_DELETED]
+        service, [*COMPLETED_BOOTSTRAP, *SUBDOMAIN_ACTIVE[:2], EventType.SUBDOMAIN_DNS_RECORD_DELETED]
     )
     reply = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))
     assert reply.run_id

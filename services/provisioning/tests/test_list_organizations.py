@@ -13,17 +13,20 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.eventstore import EventType, NewEvent
 from a4c.eventstore.testing import DatabaseFactory
 
-from .helpers import COMPLETED_BOOTSTRAP, Running, org_events, rpc_error, running_provisioning, service_env
+from .helpers import (
+    COMPLETED_BOOTSTRAP,
+    SUBDOMAIN_ACTIVE,
+    SUBDOMAIN_FAILED,
+    Running,
+    org_events,
+    rpc_error,
+    running_provisioning,
+    service_env,
+)
 
 # Five kinds of organization, by index modulo 5: (events after the bootstrap's, bootstrap, subdomain).
-SUBDOMAIN_OK = [
-    EventType.SUBDOMAIN_DNS_RECORD_CREATED,
-    EventType.SUBDOMAIN_VERIFICATION_STARTED,
-    EventType.SUBDOMAIN_VERIFIED,
-]
-SUBDOMAIN_FAILED = [*SUBDOMAIN_OK[:2], EventType.SUBDOMAIN_VERIFICATION_FAILED]
 KINDS = [
-    (COMPLETED_BOOTSTRAP + SUBDOMAIN_OK, pb.BOOTSTRAP_STATUS_COMPLETED, pb.SUBDOMAIN_STATUS_ACTIVE),
+    (COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE, pb.BOOTSTRAP_STATUS_COMPLETED, pb.SUBDOMAIN_STATUS_ACTIVE),
     (COMPLETED_BOOTSTRAP + SUBDOMAIN_FAILED, pb.BOOTSTRAP_STATUS_COMPLETED, pb.SUBDOMAIN_STATUS_FAILED),
     (COMPLETED_BOOTSTRAP[:2], pb.BOOTSTRAP_STATUS_RUNNING, pb.SUBDOMAIN_STATUS_PENDING),
     (

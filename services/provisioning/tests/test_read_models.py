@@ -17,6 +17,7 @@ from a4c.worker.models import BOOTSTRAP_STEPS, BOOTSTRAP_WORKFLOW, BootstrapInpu
 
 from .helpers import (
     COMPLETED_BOOTSTRAP,
+    SUBDOMAIN_FAILED,
     Running,
     bootstrap_request,
     org_events,
@@ -25,12 +26,6 @@ from .helpers import (
     service_env,
     unique,
 )
-
-SUBDOMAIN_FAILED = [
-    EventType.SUBDOMAIN_DNS_RECORD_CREATED,
-    EventType.SUBDOMAIN_VERIFICATION_STARTED,
-    EventType.SUBDOMAIN_VERIFICATION_FAILED,
-]
 
 
 async def seed(service: Running, types: list[EventType]) -> tuple[uuid.UUID, str]:

@@ -21,6 +21,7 @@ from a4c.worker.models import BOOTSTRAP_WORKFLOW
 from .helpers import (
     AUTH,
     COMPLETED_BOOTSTRAP,
+    SUBDOMAIN_ACTIVE,
     Running,
     bootstrap_id,
     eventually,
@@ -31,12 +32,7 @@ from .helpers import (
     unique,
 )
 
-SUBDOMAIN_OK = [
-    EventType.SUBDOMAIN_DNS_RECORD_CREATED,
-    EventType.SUBDOMAIN_VERIFICATION_STARTED,
-    EventType.SUBDOMAIN_VERIFIED,
-]
-# Status after each event of COMPLETED_BOOTSTRAP + SUBDOMAIN_OK.
+# Status after each event of COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE.
 EXPECTED_STATUSES = [
     (pb.BOOTSTRAP_STATUS_INITIATED, pb.SUBDOMAIN_STATUS_PENDING),
     (pb.BOOTSTRAP_STATUS_RUNNING, pb.SUBDOMAIN_STATUS_PENDING),
@@ -75,7 +71,7 @@ async def test_a_hundred_watchers_each_get_every_event_once_in_order_over_one_li
     watched: Running,
 ) -> None:
     organization_id, slug = uuid.uuid4(), unique("watched")
-    events = org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_OK)
+    events = org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE)
     await watched.store.append(events[0])  # the organization must exist before it can be watched
     request = pb.WatchBootstrapRequest(organization_id=str(organization_id))
     watchers = [asyncio.create_task(collect(watched, request)) for _ in range(100)]
@@ -103,7 +99,7 @@ async def test_a_watch_from_a_sequence_delivers_only_later_events_with_their_sta
     watched: Running,
 ) -> None:
     organization_id, slug = uuid.uuid4(), unique("resume")
-    await watched.store.append_many(org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_OK))
+    await watched.store.append_many(org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE))
     stored = await watched.store.read_stream(organization_id)
 
     received = await collect(watched, pb.WatchBootstrapRequest(slug=slug, after_sequence=stored[2].sequence))
@@ -114,11 +110,11 @@ async def test_a_watch_from_a_sequence_delivers_only_later_events_with_their_sta
 
 async def test_a_settled_organization_is_replayed_and_the_watch_ends(watched: Running) -> None:
     organization_id, slug = uuid.uuid4(), unique("settled")
-    await watched.store.append_many(org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_OK))
+    await watched.store.append_many(org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE))
 
     received = await collect(watched, pb.WatchBootstrapRequest(slug=slug))
 
-    assert [r.event.event_type for r in received] == [str(t) for t in COMPLETED_BOOTSTRAP + SUBDOMAIN_OK]
+    assert [r.event.event_type for r in received] == [str(t) for t in COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE]
 
 
 async def test_the_watch_stays_open_while_a_settled_organizations_workflow_still_runs(
@@ -192,7 +188,7 @@ async def test_a_watcher_that_falls_behind_rereads_instead_of_losing_events(
     hub = EventHub(watched.store, queue_size=2)
     watcher = Watcher(watched.store, hub, Workflows(temporal.client, "unused"))
     organization_id, slug = uuid.uuid4(), unique("slow")
-    events: list[NewEvent] = org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_OK)
+    events: list[NewEvent] = org_events(organization_id, slug, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE)
     await watched.store.append(events[0])
     try:
         stream = watcher.watch(organization_id, 0)

@@ -5,7 +5,7 @@ Order and why:
    else a new uuid4.
 2. The slug claim (event store, migration 0004) decides atomically, across replicas, which request
    owns the slug. A request that is the same as the claim's (same organization id, or the same
-   values without a request id) continues with the claim's organization; anything else is
+   values: name, slug and admin) continues with the claim's organization; anything else is
    ALREADY_EXISTS. An unconfirmed claim whose workflow never started is taken over once stale.
 3. Start the workflow (the running one is returned; a closed one is not restarted).
 4. Only then append `temporal_initiated` (deterministic id: every caller appends the same event once)
@@ -109,8 +109,9 @@ class Bootstrapper:
                         "request_id", "was already used for a request with other values", "REQUEST_ID_REUSED"
                     )
                 return wanted
-            if org.request_id is None and claim.fingerprint == digest:
-                return claim.organization_id  # the same request sent again without a request id
+            if claim.fingerprint == digest:
+                # The same values again (a resent command has a new request id, or none): same request.
+                return claim.organization_id
             if not await self._released(claim):
                 raise AlreadyExists("slug", "is already taken by another organization", "SLUG_TAKEN")
         raise AlreadyExists("slug", "is being claimed by another request; retry", "SLUG_CONTENDED")

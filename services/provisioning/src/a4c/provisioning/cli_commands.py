@@ -127,22 +127,25 @@ class Commands:
                 self._out.write(f"error: {view.error}\n")
         return 0 if succeeded else 1
 
-    async def orgs(self, args: argparse.Namespace) -> int:
-        items: list[pb.Organization] = []
-        token = ""
+    async def _pages(
+        self, method: Callable[..., Awaitable[Any]], request: Any, field: str, limit: int = 0
+    ) -> list[Any]:
+        """Every item of a paged list call (up to `limit`, 0 for all), following next_page_token."""
+        items: list[Any] = []
         while True:
-            request = pb.ListOrganizationsRequest(
-                subdomain_status=_enum(pb.SubdomainStatus, "SUBDOMAIN_STATUS_", args.subdomain_status),
-                bootstrap_status=_enum(pb.BootstrapStatus, "BOOTSTRAP_STATUS_", args.bootstrap_status),
-                page_size=args.page_size,
-                page_token=token,
-            )
-            reply: pb.ListOrganizationsResponse = await self._call(self._stub.ListOrganizations, request)
-            items += reply.organizations
-            token = reply.next_page_token
-            if not token or (args.limit and len(items) >= args.limit):
-                break
-        items = items[: args.limit] if args.limit else items
+            reply = await self._call(method, request)
+            items += getattr(reply, field)
+            if not reply.next_page_token or (limit and len(items) >= limit):
+                return items[:limit] if limit else items
+            request.page_token = reply.next_page_token
+
+    async def orgs(self, args: argparse.Namespace) -> int:
+        request = pb.ListOrganizationsRequest(
+            subdomain_status=_enum(pb.SubdomainStatus, "SUBDOMAIN_STATUS_", args.subdomain_status),
+            bootstrap_status=_enum(pb.BootstrapStatus, "BOOTSTRAP_STATUS_", args.bootstrap_status),
+            page_size=args.page_size,
+        )
+        items = await self._pages(self._stub.ListOrganizations, request, "organizations", args.limit)
         if self._json:
             show.print_json([show.as_dict(o) for o in items], self._out)
         else:
@@ -150,19 +153,8 @@ class Commands:
         return 0
 
     async def events(self, args: argparse.Namespace) -> int:
-        items: list[pb.Event] = []
-        token = ""
-        while True:
-            request = pb.ListOrganizationEventsRequest(
-                **organization_ref(args.organization), page_size=1000, page_token=token
-            )
-            reply: pb.ListOrganizationEventsResponse = await self._call(
-                self._stub.ListOrganizationEvents, request
-            )
-            items += reply.events
-            token = reply.next_page_token
-            if not token:
-                break
+        request = pb.ListOrganizationEventsRequest(**organization_ref(args.organization), page_size=1000)
+        items = await self._pages(self._stub.ListOrganizationEvents, request, "events")
         if self._json:
             show.print_json([show.as_dict(e) for e in items], self._out)
         else:
