@@ -145,6 +145,13 @@ def org_events(organization_id: uuid.UUID, slug: str, types: list[EventType]) ->
     ]
 
 
+async def seed(service: Running, types: list[EventType], prefix: str = "seeded") -> tuple[uuid.UUID, str]:
+    """An organization recorded straight into the event store (no workflow): its id and slug."""
+    organization_id, slug = uuid.uuid4(), unique(prefix)
+    await service.store.append_many(org_events(organization_id, slug, types))
+    return organization_id, slug
+
+
 def unique(prefix: str) -> str:
     """A slug nobody else in the session uses."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"

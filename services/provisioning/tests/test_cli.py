@@ -7,16 +7,15 @@ import uuid
 
 import pytest
 
-from a4c.eventstore import EventType
-
 from .cli_runner import a4c, bootstrap_args
-from .helpers import COMPLETED_BOOTSTRAP, SUBDOMAIN_ACTIVE, SUBDOMAIN_FAILED, Running, org_events, unique
-
-
-async def seed(service: Running, types: list[EventType]) -> str:
-    slug = unique("cli")
-    await service.store.append_many(org_events(uuid.uuid4(), slug, types))
-    return slug
+from .helpers import (
+    COMPLETED_BOOTSTRAP,
+    SUBDOMAIN_ACTIVE,
+    SUBDOMAIN_FAILED,
+    Running,
+    seed,
+    unique,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +65,7 @@ async def test_bootstrap_prints_the_organization_and_a_retry_reports_it_already_
 
 
 async def test_a_taken_slug_is_one_line_naming_it(service: Running) -> None:
-    slug = await seed(service, COMPLETED_BOOTSTRAP)
+    _, slug = await seed(service, COMPLETED_BOOTSTRAP, "cli")
     result = await a4c(service, *bootstrap_args(slug))
     assert (result.code, result.err) == (
         1,
@@ -75,10 +74,8 @@ async def test_a_taken_slug_is_one_line_naming_it(service: Running) -> None:
 
 
 async def test_orgs_lists_a_table_or_json_with_filters(service: Running) -> None:
-    active, failed = (
-        await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE),
-        await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_FAILED),
-    )
+    _, active = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE, "cli")
+    _, failed = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_FAILED, "cli")
     listed = await a4c(service, "--json", "orgs", "--subdomain-status", "failed", "--page-size", "7")
     table = await a4c(service, "orgs", "--bootstrap-status", "completed", "--limit", "1000")
 
@@ -95,7 +92,7 @@ async def test_orgs_lists_a_table_or_json_with_filters(service: Running) -> None
 
 
 async def test_status_and_events_show_a_bootstrap(service: Running) -> None:
-    slug = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE)
+    _, slug = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE, "cli")
     status = await a4c(service, "status", slug)
     events = await a4c(service, "--json", "events", slug)
 
@@ -109,8 +106,8 @@ async def test_status_and_events_show_a_bootstrap(service: Running) -> None:
 
 
 async def test_watch_shows_each_step_and_exits_by_the_outcome(service: Running) -> None:
-    active = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE)
-    failed = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_FAILED)
+    _, active = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE, "cli")
+    _, failed = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_FAILED, "cli")
     ok, bad = await asyncio.gather(a4c(service, "watch", active), a4c(service, "watch", failed))
 
     assert ok.code == 0, ok.err
@@ -124,7 +121,7 @@ async def test_watch_shows_each_step_and_exits_by_the_outcome(service: Running) 
 
 
 async def test_control_commands_explain_refusals_in_one_line(service: Running) -> None:
-    slug = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE)
+    _, slug = await seed(service, COMPLETED_BOOTSTRAP + SUBDOMAIN_ACTIVE, "cli")
     cancel, retry, missing, anonymous = await asyncio.gather(
         a4c(service, "cancel", slug),
         a4c(service, "retry-subdomain", slug),

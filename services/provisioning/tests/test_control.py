@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import grpc
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
@@ -17,17 +15,11 @@ from .helpers import (
     SUBDOMAIN_FAILED,
     Running,
     bootstrap_request,
-    org_events,
     rpc_error,
+    seed,
     unique,
     workflow_exists,
 )
-
-
-async def seed(service: Running, types: list[EventType]) -> tuple[uuid.UUID, str]:
-    organization_id, slug = uuid.uuid4(), unique("control")
-    await service.store.append_many(org_events(organization_id, slug, types))
-    return organization_id, slug
 
 
 async def test_cancelling_a_running_bootstrap_requests_cancellation_with_the_reason(service: Running) -> None:
@@ -47,14 +39,14 @@ async def test_cancelling_a_running_bootstrap_requests_cancellation_with_the_rea
 
 
 async def test_cancelling_a_finished_bootstrap_does_nothing(service: Running) -> None:
-    organization_id, slug = await seed(service, COMPLETED_BOOTSTRAP)
+    organization_id, slug = await seed(service, COMPLETED_BOOTSTRAP, "control")
     reply = await service.stub.CancelBootstrap(pb.CancelBootstrapRequest(slug=slug))
     assert (reply.cancel_requested, reply.status) == (False, pb.BOOTSTRAP_STATUS_COMPLETED)
     assert len(await service.store.read_stream(organization_id)) == len(COMPLETED_BOOTSTRAP)
 
 
 async def test_a_cancellation_reason_must_be_printable(service: Running) -> None:
-    _, slug = await seed(service, COMPLETED_BOOTSTRAP[:2])
+    _, slug = await seed(service, COMPLETED_BOOTSTRAP[:2], "control")
     details = await rpc_error(
         service.stub.CancelBootstrap(pb.CancelBootstrapRequest(slug=slug, reason="a\x00b"))
     )
@@ -64,7 +56,7 @@ async def test_a_cancellation_reason_must_be_printable(service: Running) -> None
 async def test_a_failed_subdomain_of_a_completed_bootstrap_is_provisioned_again_once(
     service: Running,
 ) -> None:
-    organization_id, slug = await seed(service, [*COMPLETED_BOOTSTRAP, *SUBDOMAIN_FAILED])
+    organization_id, slug = await seed(service, [*COMPLETED_BOOTSTRAP, *SUBDOMAIN_FAILED], "control")
     first = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))
     second = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))
 
@@ -94,7 +86,7 @@ async def test_a_subdomain_retry_is_refused_unless_the_bootstrap_completed_and_t
         ([*COMPLETED_BOOTSTRAP, *SUBDOMAIN_ACTIVE], "SUBDOMAIN_NOT_RETRYABLE"),
     ]
     for types, reason in cases:
-        organization_id, slug = await seed(service, types)
+        organization_id, slug = await seed(service, types, "control")
         details = await rpc_error(service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug)))
         assert (details.code, details.reason) == (grpc.StatusCode.FAILED_PRECONDITION, reason)
         assert not await workflow_exists(service.temporal, f"org-subdomain-{organization_id}")

@@ -20,18 +20,12 @@ from .helpers import (
     SUBDOMAIN_FAILED,
     Running,
     bootstrap_request,
-    org_events,
     rpc_error,
     running_provisioning,
+    seed,
     service_env,
     unique,
 )
-
-
-async def seed(service: Running, types: list[EventType]) -> tuple[uuid.UUID, str]:
-    organization_id, slug = uuid.uuid4(), unique("seeded")
-    await service.store.append_many(org_events(organization_id, slug, types))
-    return organization_id, slug
 
 
 async def test_an_organization_reads_the_same_by_id_and_by_slug(service: Running) -> None:
