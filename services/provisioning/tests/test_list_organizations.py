@@ -158,8 +158,8 @@ async def test_organizations_added_while_paging_neither_duplicate_nor_hide_exist
             break
     assert len(seen) == len(set(seen))
     assert seeded.ids() <= set(seen)
-    for extra in added:  # what the other tests of this module now expect to see as well
-        seeded.kind[extra] = 4
+    for late in added:  # what the other tests of this module now expect to see as well
+        seeded.kind[late] = 4
 
 
 @pytest.mark.parametrize(
