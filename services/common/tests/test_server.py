@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.api.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.config import ServerSettings
 from a4c.common.errors import details_of
@@ -105,3 +106,13 @@ async def test_binding_a_taken_port_fails_naming_the_address(server: GrpcServer)
     settings = ServerSettings(host="127.0.0.1", port=server.port, auth_tokens=(TOKEN,))
     with pytest.raises(OSError, match=f"127.0.0.1:{server.port}"):
         create_server(settings, all_bindings())
+
+
+async def test_open_channel_authenticates_streaming_calls_too(server: GrpcServer) -> None:
+    request = provisioning_pb2.WatchBootstrapRequest(slug="acme")
+    async with open_channel(f"127.0.0.1:{server.port}", token=TOKEN) as channel:
+        stream = provisioning_pb2_grpc.ProvisioningServiceStub(channel).WatchBootstrap(request)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stream.read()
+    # Past authentication: the generated base servicer answers UNIMPLEMENTED.
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 
 
-class _BearerToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
-    """Adds `authorization: Bearer <token>` to every call that does not already carry one."""
+class _WithToken:
+    """Adds `authorization: Bearer <token>` to a call that does not already carry one."""
 
     def __init__(self, token: str) -> None:
         self._header = ("authorization", f"Bearer {token}")
@@ -27,11 +27,17 @@ class _BearerToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCli
             wait_for_ready=details.wait_for_ready,
         )
 
+
+# grpc.aio files each interceptor object under the first call kind it implements, so one object
+# implementing both would only ever see unary calls: one class per kind.
+class _UnaryToken(_WithToken, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Awaitable[Any]], details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(self._with_token(details), request)
 
+
+class _StreamToken(_WithToken, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Callable[..., Awaitable[Any]], details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
@@ -42,7 +48,9 @@ def open_channel(
     address: str, *, token: str | None = None, tls_ca_file: str | None = None
 ) -> grpc.aio.Channel:
     """An aio channel to `address` (host:port) that authenticates every call with `token`."""
-    interceptors = [_BearerToken(token)] if token else []
+    interceptors: list[grpc.aio.ClientInterceptor] = (
+        [_UnaryToken(token), _StreamToken(token)] if token else []
+    )
     options = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
     if tls_ca_file:
         credentials = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca_file).read_bytes())
