@@ -112,9 +112,7 @@ def describe_error(error: grpc.aio.AioRpcError, flags: Mapping[str, str] = FLAGS
 
 
 async def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    # No channel-level token: grpc.aio files the kit's bearer interceptor as unary-only, so streams would go
-    # without it; Commands sends the token as metadata on every call instead.
-    channel = open_channel(args.address, tls_ca_file=args.tls_ca_file)
+    channel = open_channel(args.address, token=args.token, tls_ca_file=args.tls_ca_file)
     try:
         commands = Commands(provisioning_pb2_grpc.ProvisioningServiceStub(channel), out, args)
         handler = getattr(commands, args.command.replace("-", "_"))

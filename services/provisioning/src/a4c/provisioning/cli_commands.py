@@ -43,18 +43,16 @@ class Commands:
         self._out = out
         self._json: bool = args.json
         self._timeout: float = args.timeout
-        # The token travels as call metadata on every call, streams included (see cli.run).
-        self._metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
 
     async def _call(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
         for delay in RETRY_DELAYS:
             try:
-                return await method(request, timeout=self._timeout, metadata=self._metadata)
+                return await method(request, timeout=self._timeout)
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.UNAVAILABLE:
                     raise
             await asyncio.sleep(delay)  # backoff before retrying an unavailable service
-        return await method(request, timeout=self._timeout, metadata=self._metadata)
+        return await method(request, timeout=self._timeout)
 
     async def bootstrap(self, args: argparse.Namespace) -> int:
         request = pb.BootstrapOrganizationRequest(
@@ -93,7 +91,7 @@ class Commands:
         while True:
             try:
                 request = pb.WatchBootstrapRequest(**ref, after_sequence=last)
-                async for item in self._stub.WatchBootstrap(request, metadata=self._metadata):
+                async for item in self._stub.WatchBootstrap(request):
                     last = item.event.sequence
                     if self._json:
                         show.print_json(show.as_dict(item), self._out)
