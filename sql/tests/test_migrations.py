@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -166,3 +168,35 @@ async def test_cli_migrates_records_the_environment_and_reports_status(fresh_dat
     unknown = await asyncio.to_thread(_cli, "migrate", "--environment", "prod", database_url=dsn)
     assert unknown.returncode == 1
     assert "unknown environment" in unknown.stderr
+
+
+async def test_0005_renames_stored_temporal_initiated_events_to_the_design_name(
+    fresh_database: FreshDatabase,
+) -> None:
+    dsn = await fresh_database(migrated=False)
+    before_0005 = [m for m in load_migrations() if m.version < 5]
+    await migrate(dsn, migrations=before_0005)
+    org = uuid.UUID("6f1c1a52-8f0e-4a43-9b53-4d1d0b3c8f01")
+    data = {
+        "workflow_id": "org-bootstrap-x",
+        "name": "Acme",
+        "slug": "acme",
+        "subdomain_fqdn": "acme.firstovertheline.com",
+        "admin_email": "a@b.c",
+    }
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO domain_events (id, stream_id, stream_type, event_type, event_data) "
+            "VALUES (gen_random_uuid(), $1, 'organization', 'organization.temporal_initiated', $2::jsonb)",
+            org,
+            json.dumps(data),
+        )
+        await migrate(dsn)
+        names = await conn.fetch("SELECT event_type FROM domain_events WHERE stream_id = $1", org)
+        assert [r["event_type"] for r in names] == ["organization.bootstrap.temporal_initiated"]
+        await conn.fetchval("SELECT rebuild_organizations_projection()")
+        row = await conn.fetchrow("SELECT slug, workflow_id FROM organizations_projection WHERE id = $1", org)
+        assert (row["slug"], row["workflow_id"]) == ("acme", "org-bootstrap-x")
+    finally:
+        await conn.close()

@@ -96,7 +96,7 @@ async def test_a_bootstrap_completes_and_a_hundred_watchers_see_every_event_once
     types = types_of(results[0])
     assert [t for t in types if t in BOOTSTRAP_EVENTS] == BOOTSTRAP_EVENTS
     assert [t for t in types if t in SUBDOMAIN_EVENTS] == SUBDOMAIN_EVENTS
-    assert types.count("organization.temporal_initiated") == 1
+    assert types.count("organization.bootstrap.temporal_initiated") == 1
     assert types.index("organization.bootstrap.completed") < types.index("organization.subdomain.verified")
     last = results[0][-1]
     assert (last.bootstrap_status, last.subdomain_status) == (

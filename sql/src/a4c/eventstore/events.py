@@ -22,7 +22,7 @@ ORGANIZATION_STREAM = "organization"
 class EventType(StrEnum):
     """Every event type the organizations projection handles (all on the organization's stream)."""
 
-    TEMPORAL_INITIATED = "organization.temporal_initiated"
+    TEMPORAL_INITIATED = "organization.bootstrap.temporal_initiated"
     ZITADEL_CREATED = "organization.zitadel.created"
     CREATED = "organization.created"
     SUBDOMAIN_DNS_RECORD_CREATED = "organization.subdomain.dns_record_created"

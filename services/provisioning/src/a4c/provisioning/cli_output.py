@@ -16,7 +16,7 @@ _PREFIXES = ("BOOTSTRAP_STATUS_", "SUBDOMAIN_STATUS_", "STEP_STATE_")
 
 # One line of progress per event type, as a person would say it.
 EVENT_TEXT = {
-    "organization.temporal_initiated": "bootstrap started",
+    "organization.bootstrap.temporal_initiated": "bootstrap started",
     "organization.zitadel.created": "identity organization and admin user created",
     "organization.created": "organization recorded",
     "user.role.assigned": "admin role granted",
