@@ -272,7 +272,7 @@ class GrantRoleRequest(_message.Message):
     """Optional caller-chosen id for tracing retries of the same request."""
     @_builtins.property
     def role_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Role keys to grant (at least one)."""
+        """Role keys to grant; empty means the service's configured admin role keys (ZITADEL_ADMIN_ROLE_KEYS)."""
 
     def __init__(
         self,
