@@ -16,8 +16,8 @@ import pytest
 
 from a4c.api.dns.v1 import dns_pb2_grpc
 from a4c.common.client import open_channel
+from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer
-from a4c.dns.budget import RetryPolicy
 from a4c.dns.config import Settings
 from a4c.dns.server import create_server
 from a4c.sandbox.cloudflare import CloudflareSettings

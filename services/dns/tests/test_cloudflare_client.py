@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from a4c.dns.budget import RequestBudget, RetryPolicy
+from a4c.common.retry import RetryPolicy
+from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient, RecordInput
 from a4c.dns.cloudflare_errors import (
     InvalidRequest,

@@ -14,7 +14,7 @@ import pytest
 
 from a4c.api.identity.v1 import identity_pb2_grpc
 from a4c.common.client import open_channel
-from a4c.identity.retry import RetryPolicy
+from a4c.common.retry import RetryPolicy
 from a4c.identity.server import running_identity_service
 from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
 

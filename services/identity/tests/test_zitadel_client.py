@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from a4c.common.retry import RetryPolicy
 from a4c.identity.credentials import (
     Credentials,
     JwtProfile,
@@ -20,7 +21,6 @@ from a4c.identity.credentials import (
     PersonalAccessToken,
     ServiceAccountKey,
 )
-from a4c.identity.retry import RetryPolicy
 from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import (
     AlreadyExists,

@@ -10,11 +10,9 @@ give each a share (CLOUDFLARE_MAX_REQUESTS_PER_5MIN) so their sum stays under Cl
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 WINDOW_SECONDS = 300.0
 
@@ -82,21 +80,3 @@ class RequestBudget:
     def _expire(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - self.window:
             self._sent.popleft()
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries: ``max_attempts`` in all, exponential backoff with jitter between them."""
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    # One call never waits longer than this for a retry-after (the official SDK's cap); it fails
-    # with the retry-after instead, and the budget still holds every caller back that long.
-    max_retry_after: float = 60.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Delay before attempt ``attempt + 1`` (attempt counts from 1): equal jitter, so retries of
-        many callers spread out yet never come back immediately."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)

@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from a4c.dns.budget import BudgetExhausted, Clock, RequestBudget, RetryPolicy, Sleep
+from a4c.common.retry import RetryPolicy
+from a4c.dns.budget import BudgetExhausted, Clock, RequestBudget, Sleep
 from a4c.dns.cloudflare_errors import (
     IDENTICAL_RECORD_CODES,
     CloudflareError,
@@ -37,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 MAX_PAGES = 1000  # a runaway-pagination guard: 100,000 records is far beyond any zone of ours
+
+
+# Like the official SDK: a few attempts, 0.5 s doubling to 8 s, retry-after honoured up to 60 s.
+CLOUDFLARE_RETRY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, max_retry_after=60.0)
 
 
 class CloudflareClient:
@@ -59,7 +64,7 @@ class CloudflareClient:
         self._headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
         self._base = base_url.rstrip("/")
         self._budget = budget or RequestBudget(1000, clock=clock, sleep=sleep)
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or CLOUDFLARE_RETRY
         self._zone_ids = {name.lower(): zid for name, zid in (zone_ids or {}).items()}
         self._zone_locks: dict[str, asyncio.Lock] = {}
         self._default_timeout = default_timeout

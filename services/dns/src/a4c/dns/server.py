@@ -13,8 +13,9 @@ import httpx
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.main import Service
+from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
-from a4c.dns.budget import RequestBudget, RetryPolicy
+from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient
 from a4c.dns.config import Settings
 from a4c.dns.propagation import PropagationChecker

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 
 import httpx
 
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.main import Service
+from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.identity.config import Settings
 from a4c.identity.credentials import Credentials, JwtProfile, PersonalAccessToken
 from a4c.identity.operations import IdentityOperations, Policy
-from a4c.identity.retry import RetryPolicy
 from a4c.identity.servicer import IdentityServicer
 from a4c.identity.zitadel import ZitadelClient
-from a4c.identity.zitadel_http import ZitadelTransport
+from a4c.identity.zitadel_http import ZITADEL_RETRY, ZitadelTransport
 
 SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
 USER_AGENT = "a4c-identity/0.1"
@@ -55,7 +56,7 @@ def build_bindings(
         http,
         base_url=settings.zitadel_url,
         credentials=credentials_for(settings),
-        retry=retry or RetryPolicy(max_attempts=settings.max_attempts),
+        retry=retry or replace(ZITADEL_RETRY, max_attempts=settings.max_attempts),
     )
     client = ZitadelClient(transport, default_time_limit=settings.timeout_seconds)
     policy = Policy(

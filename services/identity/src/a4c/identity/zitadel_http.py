@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from a4c.common.retry import RetryPolicy
 from a4c.identity.credentials import Credentials
-from a4c.identity.retry import RetryPolicy
 from a4c.identity.zitadel_errors import (
     RateLimited,
     Unauthenticated,
@@ -39,6 +39,10 @@ _REFUSED = {429, 503}
 TOKEN_PATH = "/oauth/v2/token"
 
 
+# Zitadel answers fast or not at all: more, shorter retries; a long retry-after goes back to the caller.
+ZITADEL_RETRY = RetryPolicy(max_attempts=5, base_delay=0.2, max_delay=5.0, max_retry_after=30.0)
+
+
 class ZitadelTransport:
     def __init__(
         self,
@@ -54,7 +58,7 @@ class ZitadelTransport:
         self._http = http
         self._base = base_url.rstrip("/")
         self._credentials = credentials
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or ZITADEL_RETRY
         self.clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
