@@ -179,13 +179,16 @@ async def test_cancelling_a_running_bootstrap_compensates_and_ends_cancelled(
         return "organization.created" in await event_types(system, request.organization_id)
 
     await eventually(started_subdomain)
-    await handle.cancel()
+    await handle.cancel(reason="tenant withdrew")
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     system.zitadel.faults.clear()
 
     types = await event_types(system, request.organization_id)
     assert "organization.bootstrap.cancelled" in types
+    stream = await system.store.read_stream(uuid.UUID(request.organization_id))
+    cancelled = next(e for e in stream if e.event_type == "organization.bootstrap.cancelled")
+    assert cancelled.data["reason"] == "tenant withdrew"
     assert types[-1] == "organization.bootstrap.compensated"
     organization = await system.store.get_organization(uuid.UUID(request.organization_id))
     assert organization is not None

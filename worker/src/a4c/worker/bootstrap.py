@@ -146,7 +146,8 @@ class BootstrapOrganizationWorkflow:
         """Compensate and record; returns the exception that ends the workflow (cancelled or failed)."""
         cancelled = is_cancelled_exception(error)
         failed_step = self._tracker.current
-        reason = _describe(error)
+        # An operator's cancel carries a reason (CancelBootstrap passes it); record that, not the exception.
+        reason = (workflow.cancellation_reason() if cancelled else None) or _describe(error)
         cleanup = await self._saga.run(self._tracker)
         if cancelled:
             await self._record("organization.bootstrap.cancelled", "cancelled", {"reason": reason})
