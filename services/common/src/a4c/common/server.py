@@ -86,7 +86,14 @@ def create_server(settings: ServerSettings, bindings: Sequence[ServiceBinding]) 
         log.warning("authentication is disabled (A4C_AUTH_DISABLED=true)")
     server = grpc.aio.server(
         interceptors=interceptors,
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 4 * 1024 * 1024)],
+        options=[
+            ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared
+            ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+            # Long-lived HTTP/2 connections through a ClusterIP Service stick to one pod; closing them
+            # every few minutes (with a grace for calls in flight) lets clients spread over new replicas.
+            ("grpc.max_connection_age_ms", 5 * 60 * 1000),
+            ("grpc.max_connection_age_grace_ms", 30 * 1000),
+        ],
     )
     for binding in bindings:
         binding.add(binding.servicer, server)
