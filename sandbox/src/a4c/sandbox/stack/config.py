@@ -1,0 +1,143 @@
+"""Settings of the local stack: where its state lives, its ports, and which parts are external.
+
+Every part runs locally unless its address is given: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS
+(a Temporal frontend whose search attributes are registered), CLOUDFLARE_API_TOKEN (the real
+Cloudflare API instead of the sandbox's, with CLOUDFLARE_BASE_URL/CLOUDFLARE_ZONE_NAME), ZITADEL_URL
+(a real Zitadel, with ZITADEL_PAT or ZITADEL_KEY_FILE and ZITADEL_PROJECT_ID), A4C_DNS_SERVICE_ADDRESS,
+A4C_IDENTITY_SERVICE_ADDRESS and A4C_PROVISIONING_ADDRESS (running services; A4C_SERVICE_TOKEN and
+A4C_PROVISIONING_TOKEN authenticate to them, else the local token).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from a4c.sandbox.stack.ports import SPAN, layout
+
+HOST = "127.0.0.1"
+TOKEN_FILE = "local-token"
+
+ENV_HELP: tuple[tuple[str, str], ...] = (
+    ("A4C_STACK_STATE_DIR", "where state and logs live (default .state; --state-dir)"),
+    ("A4C_STACK_PORT_BASE", "put every part at base + offset instead of the default ports (--port-base)"),
+    ("A4C_STACK_EXIT_AFTER_DEMO", "1: stop once the demo tenant is active (--once)"),
+    ("A4C_STACK_TEMPORAL_UI", "0: start Temporal without its Web UI (default 1)"),
+    ("A4C_STACK_DEMO", "0: bring the stack up without bootstrapping the demo tenant (default 1)"),
+    ("DATABASE_URL", "use this PostgreSQL instead of the embedded one (migrations are applied)"),
+    ("TEMPORAL_ADDRESS", "use this Temporal frontend instead of the dev server"),
+    ("CLOUDFLARE_API_TOKEN", "the DNS service talks to the real Cloudflare API (+ CLOUDFLARE_*)"),
+    ("ZITADEL_URL", "the identity service talks to this Zitadel (+ ZITADEL_PAT, ZITADEL_PROJECT_ID)"),
+    ("A4C_DNS_SERVICE_ADDRESS", "use a running DNS service instead of starting one"),
+    ("A4C_IDENTITY_SERVICE_ADDRESS", "use a running identity service instead of starting one"),
+    ("A4C_SERVICE_TOKEN", "token for those two services (default: the local token)"),
+    ("A4C_PROVISIONING_ADDRESS", "bootstrap the demo on a running provisioning service"),
+    ("A4C_PROVISIONING_TOKEN", "token for it (default: the local token)"),
+    ("SANDBOX_PROPAGATION_DELAY_SECONDS", "delay before a DNS change is visible (stack default 3)"),
+    ("SANDBOX_LATENCY_PROFILE", "seed: realistic Zitadel latency (5-10 s creation, 2 s grant, 2 s invite)"),
+)
+
+
+class StackConfigError(ValueError):
+    """A bad setting; the message starts with the variable's or option's name."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    state_dir: Path
+    ports: dict[str, int]
+    once: bool = False
+    temporal_ui: bool = True
+    demo: bool = True
+    # Parts given by address (None: the stack runs its own).
+    database_url: str | None = field(default=None, repr=False)
+    temporal_address: str | None = None
+    dns_address: str | None = None
+    identity_address: str | None = None
+    provisioning_address: str | None = None
+    real_cloudflare: bool = False
+    real_zitadel: bool = False
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def address(self, part: str) -> str:
+        return f"{HOST}:{self.ports[part]}"
+
+    @property
+    def runs_sandbox(self) -> bool:
+        return not (self.real_cloudflare and self.real_zitadel)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        state_dir: str | None = None,
+        port_base: int | None = None,
+        once: bool = False,
+    ) -> StackSettings:
+        def text(key: str) -> str | None:
+            return (env.get(key) or "").strip() or None
+
+        base = port_base if port_base is not None else _port_base(text("A4C_STACK_PORT_BASE"))
+        return cls(
+            state_dir=Path(state_dir or text("A4C_STACK_STATE_DIR") or ".state").absolute(),
+            ports=layout(base),
+            once=once or _flag(env, "A4C_STACK_EXIT_AFTER_DEMO", False),
+            temporal_ui=_flag(env, "A4C_STACK_TEMPORAL_UI", True),
+            demo=_flag(env, "A4C_STACK_DEMO", True),
+            database_url=text("DATABASE_URL"),
+            temporal_address=text("TEMPORAL_ADDRESS"),
+            dns_address=text("A4C_DNS_SERVICE_ADDRESS"),
+            identity_address=text("A4C_IDENTITY_SERVICE_ADDRESS"),
+            provisioning_address=text("A4C_PROVISIONING_ADDRESS"),
+            real_cloudflare=text("CLOUDFLARE_API_TOKEN") is not None,
+            real_zitadel=text("ZITADEL_URL") is not None,
+            env=dict(env),
+        )
+
+
+def check_port_base(value: int, name: str = "--port-base") -> int:
+    if not 1024 <= value <= 65535 - SPAN:
+        raise StackConfigError(f"{name}: must be between 1024 and {65535 - SPAN}, not {value}")
+    return value
+
+
+def _port_base(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise StackConfigError(f"A4C_STACK_PORT_BASE: not a port number: {raw!r}")
+    return check_port_base(int(raw), "A4C_STACK_PORT_BASE")
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise StackConfigError(f"{key}: expected 1/true/yes/on or 0/false/no/off, not {raw!r}")
+
+
+def local_token(state_dir: Path) -> str:
+    """The stack's bearer token: generated once, kept in the state dir (0600) so restarts reuse it."""
+    path = state_dir / TOKEN_FILE
+    if path.exists():
+        token = path.read_text().strip()
+        if len(token) >= 16:
+            return token
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token

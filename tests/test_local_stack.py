@@ -1,0 +1,177 @@
+"""`make run`'s local stack as real processes: up, a bootstrap to an active subdomain, a clean stop, a
+restart that keeps the organizations, and a busy port or a failing part reported by name."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.asyncquery
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import httpx
+import pytest
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.common.client import open_channel
+from a4c.sandbox.stack.ports import busy_ports
+
+sys.path.insert(0, str(Path(__file__).parent))
+from local_stack import (
+    StackRun,
+    free_port_base,
+    marked_processes,
+    running,
+    running_stack,
+    scratch_state_dir,
+    start_stack,
+)
+
+ZONE = "firstovertheline.com"
+SLUG = "acme-stack"
+ADMIN = "grace@acme-stack.example"
+
+
+@pytest.fixture(scope="module")
+def state_dir() -> Iterator[Path]:
+    """One state dir for the module: the restart test finds what the first run left."""
+    with scratch_state_dir() as path:
+        yield path
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    with scratch_state_dir() as path:
+        yield path
+
+
+@pytest.fixture(scope="module")
+def port_base() -> int:
+    return free_port_base()
+
+
+@pytest.fixture(scope="module")
+def first_run() -> dict[str, Any]:
+    """What the first run saw, for the restart test to compare with."""
+    return {}
+
+
+async def organization_snapshot(stub: Any, slug: str) -> tuple[Any, list[tuple[int, str, str]]]:
+    org = (await stub.GetOrganization(pb.GetOrganizationRequest(slug=slug), timeout=10)).organization
+    reply = await stub.ListOrganizationEvents(
+        pb.ListOrganizationEventsRequest(slug=slug, page_size=1000), timeout=10
+    )
+    events = [(e.sequence, e.event_type, e.id) for e in reply.events]
+    return (org.id, org.bootstrap_status, org.subdomain_status, org.subdomain_fqdn), events
+
+
+def assert_all_stopped(run: StackRun) -> None:
+    assert run.pids, "the stack reported no pids"
+    assert {"postgres", "temporal", "sandbox", "dns", "identity", "provisioning", "worker"} <= set(run.pids)
+    alive = [name for name, pid in run.pids.items() if running(pid)]
+    assert alive == [], f"still running after the stop: {alive}"
+    assert marked_processes(run.marker) == [], "a process the stack started is still running"
+    assert busy_ports(run.ports) == []
+
+
+async def test_make_run_brings_everything_up_bootstraps_and_stops_cleanly(
+    state_dir: Path, port_base: int, first_run: dict[str, Any]
+) -> None:
+    async with running_stack(state_dir, port_base) as run:
+        text = run.text
+        assert f"Demo tenant: bootstrap completed, subdomain demo.{ZONE} active" in text
+        assert f'grpcurl -plaintext -H "authorization: Bearer {run.token}" {run.address("dns")} list' in text
+        dns_port = run.ports["sandbox-dns"]
+        assert f"dig @127.0.0.1 -p {dns_port} demo.{ZONE}" in text
+        assert f"A4C_PROVISIONING_TOKEN={run.token}" in text
+
+        async with open_channel(run.address("provisioning"), token=run.token) as channel:
+            stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
+            admin = pb.Admin(email=ADMIN, given_name="Grace", family_name="Hopper")
+            request = pb.BootstrapOrganizationRequest(name="Acme Stack", slug=SLUG, admin=admin)
+            started = await stub.BootstrapOrganization(request, timeout=30)
+            watched = [
+                item
+                async for item in stub.WatchBootstrap(
+                    pb.WatchBootstrapRequest(organization_id=started.organization_id), timeout=60
+                )
+            ]
+            assert watched[-1].subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
+            view = (await stub.GetBootstrap(pb.GetBootstrapRequest(slug=SLUG), timeout=10)).bootstrap
+            assert (view.status, view.subdomain_status) == (
+                pb.BOOTSTRAP_STATUS_COMPLETED,
+                pb.SUBDOMAIN_STATUS_ACTIVE,
+            )
+            for slug in ("demo", SLUG):
+                first_run[slug] = await organization_snapshot(stub, slug)
+
+        query = dns.message.make_query(f"{SLUG}.{ZONE}", dns.rdatatype.A)
+        answer = await dns.asyncquery.udp(query, "127.0.0.1", port=dns_port, timeout=5)
+        assert answer.rcode() == dns.rcode.NOERROR
+        assert [r for r in answer.answer if r.rdtype == dns.rdatatype.A], answer.to_text()
+
+        async with httpx.AsyncClient(timeout=10) as http:
+            mailbox = f"http://{run.address('sandbox-zitadel')}/_sandbox/emails"
+            assert f"{mailbox}?to=ada%40demo.example" in text
+            emails = (await http.get(mailbox, params={"to": ADMIN})).json()["emails"]
+            assert len(emails) == 1
+            assert emails[0]["code"] in emails[0]["link"]
+            ui = await http.get(f"http://{run.address('temporal-ui')}/namespaces/default/workflows")
+            assert ui.status_code == 200
+
+        assert await run.stop(signal.SIGINT) == 0
+        assert "Stopped: every part the stack started has exited." in run.text
+        assert_all_stopped(run)
+        assert not (state_dir / "stack.json").exists()
+
+
+async def test_a_restart_keeps_the_organizations_with_the_same_status_and_events(
+    state_dir: Path, port_base: int, first_run: dict[str, Any]
+) -> None:
+    assert set(first_run) == {"demo", SLUG}, "runs after the end-to-end test"
+    async with running_stack(state_dir, port_base) as run:
+        assert "Demo tenant 'demo': found (bootstrapped by an earlier run)" in run.text
+        async with open_channel(run.address("provisioning"), token=run.token) as channel:
+            stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
+            for slug in ("demo", SLUG):
+                assert await organization_snapshot(stub, slug) == first_run[slug]
+            listed = await stub.ListOrganizations(pb.ListOrganizationsRequest(), timeout=10)
+            assert sorted(o.slug for o in listed.organizations) == sorted(["demo", SLUG])
+        assert await run.stop(signal.SIGTERM) == 0
+        assert_all_stopped(run)
+
+
+async def test_a_taken_port_stops_the_stack_at_once_naming_the_port_and_the_part(scratch: Path) -> None:
+    base = free_port_base()
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", base + 5))  # the Temporal frontend's offset
+        holder.listen()
+        run = await start_stack(scratch, base, "--once")
+        assert await run.finish() == 1
+    assert f"port {base + 5} (temporal) is already in use" in "\n".join(run.err)
+    assert "--port-base" in "\n".join(run.err)
+    assert marked_processes(run.marker) == []
+    assert not (scratch / "logs").exists(), "nothing may start when a port is taken"
+
+
+async def test_a_part_that_fails_to_start_is_named_with_its_log_and_the_rest_is_stopped(
+    scratch: Path,
+) -> None:
+    run = await start_stack(scratch, free_port_base(), "--once", A4C_LOG_LEVEL="LOUD")
+    assert await run.finish() == 1
+    errors = "\n".join(run.err)
+    # The three services refuse the setting; whichever is noticed first is reported with its log.
+    assert "exited with code 2" in errors
+    assert "A4C_LOG_LEVEL" in errors
+    assert any(
+        f"log: {scratch / 'logs' / name}.log" in errors for name in ("dns", "identity", "provisioning")
+    )
+    assert "Stopped: every part the stack started has exited." in run.text
+    assert marked_processes(run.marker) == []
