@@ -3,6 +3,9 @@ restart that keeps the organizations, and a busy port or a failing part reported
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
 import signal
 import socket
 import sys
@@ -21,6 +24,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.sandbox.stack.ports import busy_ports
+from a4c.worker.devserver import temporal_binary
 
 sys.path.insert(0, str(Path(__file__).parent))
 from local_stack import (
@@ -80,16 +84,46 @@ def assert_all_stopped(run: StackRun) -> None:
     assert busy_ports(run.ports) == []
 
 
+async def output_of(*argv: str, env: dict[str, str] | None = None) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, f"{argv}: {err.decode()}"
+    return out.decode()
+
+
+async def check_printed_commands(run: StackRun) -> None:
+    """The `a4c` commands the stack prints work with the environment it prints; so does the README's
+    `temporal workflow list` query on the search attributes."""
+    export = next(line for line in run.out if "export A4C_PROVISIONING_ADDRESS=" in line)
+    printed = dict(pair.split("=", 1) for pair in export.split("export ", 1)[1].split())
+    env = {**os.environ, **printed}
+    a4c = str(Path(sys.executable).parent / "a4c")
+    for command in ("status demo", "orgs", "events demo"):
+        assert f".venv/bin/a4c {command}" in run.text
+    status = await output_of(a4c, "status", "demo", env=env)
+    assert "completed" in status
+    assert "active" in status
+    assert "demo" in await output_of(a4c, "orgs", env=env)
+    assert "organization.subdomain.verified" in await output_of(a4c, "events", "demo", env=env)
+    query = ["workflow", "list", "--address", run.address("temporal"), "--query", 'OrgSlug = "demo"']
+    assert "org-bootstrap-" in await output_of(temporal_binary(), *query)
+
+
 async def test_make_run_brings_everything_up_bootstraps_and_stops_cleanly(
     state_dir: Path, port_base: int, first_run: dict[str, Any]
 ) -> None:
     async with running_stack(state_dir, port_base) as run:
         text = run.text
-        assert f"Demo tenant: bootstrap completed, subdomain demo.{ZONE} active" in text
+        assert re.search(
+            rf"Demo tenant: bootstrap completed in [0-9.]+ s, subdomain demo\.{re.escape(ZONE)} active", text
+        )
         assert f'grpcurl -plaintext -H "authorization: Bearer {run.token}" {run.address("dns")} list' in text
         dns_port = run.ports["sandbox-dns"]
         assert f"dig @127.0.0.1 -p {dns_port} demo.{ZONE}" in text
         assert f"A4C_PROVISIONING_TOKEN={run.token}" in text
+        await check_printed_commands(run)
 
         async with open_channel(run.address("provisioning"), token=run.token) as channel:
             stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)

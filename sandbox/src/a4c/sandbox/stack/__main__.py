@@ -87,7 +87,10 @@ async def _up(supervisor: Supervisor, view: View) -> DemoOutcome | bool:
         return True
     tenant = DemoTenant()
     outcome = await run_demo(wiring.provisioning_address, wiring.provisioning_token, view.line, tenant)
-    view.line(f"Demo tenant: bootstrap {outcome.bootstrap}, subdomain {outcome.fqdn} {outcome.subdomain}")
+    took = f" in {outcome.bootstrap_seconds:.1f} s" if outcome.bootstrap_seconds is not None else ""
+    view.line(
+        f"Demo tenant: bootstrap {outcome.bootstrap}{took}, subdomain {outcome.fqdn} {outcome.subdomain}"
+    )
     if outcome.error:
         view.line(f"  error: {outcome.error}")
     view.where_to_look(wiring, outcome, tenant)

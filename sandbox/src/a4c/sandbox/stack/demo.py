@@ -24,6 +24,7 @@ T = TypeVar("T")
 REQUEST_ID = "0e7c2f9a-5d1b-4c8e-9a3f-a4c0de700001"
 CALL_TIMEOUT = 30.0
 UNAVAILABLE_RETRIES = 5
+COMPLETED = "organization.bootstrap.completed"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class DemoOutcome:
     bootstrap: str
     subdomain: str
     error: str
+    # From the first event to organization.bootstrap.completed, by the events' own timestamps.
+    bootstrap_seconds: float | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -66,8 +69,14 @@ async def run_demo(
         verb = "found (bootstrapped by an earlier run)" if reply.already_existed else "bootstrap started"
         say(f"\nDemo tenant {tenant.slug!r}: {verb} → {reply.subdomain_fqdn}")
         request = pb.WatchBootstrapRequest(organization_id=reply.organization_id)
+        first: float | None = None
+        took: float | None = None
         async for item in stub.WatchBootstrap(request):
             say(f"  {progress_line(item)}")
+            stamp = item.event.created_at.ToNanoseconds() / 1e9
+            first = stamp if first is None else first
+            if item.event.event_type == COMPLETED:
+                took = stamp - first
         final = await _retrying(
             lambda: stub.GetBootstrap(
                 pb.GetBootstrapRequest(organization_id=reply.organization_id), timeout=CALL_TIMEOUT
@@ -80,6 +89,7 @@ async def run_demo(
         bootstrap=bootstrap_status(view.status),
         subdomain=subdomain_status(view.subdomain_status),
         error=view.error,
+        bootstrap_seconds=took,
     )
 
 
