@@ -42,6 +42,11 @@ test: setup proto-check
 run: setup
 	@echo "make run: the local stack is not built yet (see the local-stack issue)." >&2; exit 1
 
+# Everything measured side by side on this machine (bench/): ~10 minutes on 2 cores. Writes
+# bench/results/latest.json and prints the table; BENCH_ARGS=--smoke runs tiny sizes in seconds.
+bench: setup
+	@$(PY) -m bench $(BENCH_ARGS)
+
 # One image per part (Dockerfile targets) with docker buildx; needs a Docker engine. Override on the command
 # line: REGISTRY, TAG, PLATFORMS, PYTHON_BASE (pin by digest), PUSH=1 to push instead of loading locally.
 images:

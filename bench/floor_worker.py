@@ -1,0 +1,108 @@
+"""The floor: the project's own workflows on a worker whose activities do nothing.
+
+Same activity names and result types as a4c.worker.activities, same workflow classes, same worker
+settings (a4c.worker.runner.build_worker's Worker arguments, read from the same environment), so the
+only difference from the real worker is the work the activities do. `python -m bench.floor_worker`
+runs until SIGTERM; TEMPORAL_ADDRESS and TEMPORAL_TASK_QUEUE say where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from a4c.worker.config import Settings
+from a4c.worker.models import (
+    BootstrapInput,
+    CleanupInput,
+    EventToRecord,
+    GrantInput,
+    IdentityCreated,
+    InviteInput,
+    RecordCreated,
+    SubdomainInput,
+)
+from a4c.worker.runner import WORKFLOWS
+
+
+@activity.defn(name="record_event")
+async def record_event(event: EventToRecord) -> int:
+    return 0
+
+
+@activity.defn(name="create_identity_organization")
+async def create_identity_organization(request: BootstrapInput) -> IdentityCreated:
+    return IdentityCreated(f"id-{request.organization_id}", f"user-{request.organization_id}", True)
+
+
+@activity.defn(name="grant_admin_role")
+async def grant_admin_role(request: GrantInput) -> str:
+    return "grant"
+
+
+@activity.defn(name="send_admin_invitation")
+async def send_admin_invitation(request: InviteInput) -> str:
+    return "admin@example.invalid"
+
+
+@activity.defn(name="delete_identity_organization")
+async def delete_identity_organization(request: CleanupInput) -> bool:
+    return True
+
+
+@activity.defn(name="create_dns_record")
+async def create_dns_record(request: SubdomainInput) -> RecordCreated:
+    return RecordCreated(f"rec-{request.organization_id}", True)
+
+
+@activity.defn(name="check_propagation")
+async def check_propagation(request: SubdomainInput) -> None:
+    return None
+
+
+@activity.defn(name="remove_dns_record")
+async def remove_dns_record(request: CleanupInput) -> list[str]:
+    return []
+
+
+NO_OPS: list[Any] = [
+    record_event,
+    create_identity_organization,
+    grant_admin_role,
+    send_admin_invitation,
+    delete_identity_organization,
+    create_dns_record,
+    check_propagation,
+    remove_dns_record,
+]
+
+
+async def main() -> None:
+    settings = Settings.from_env(os.environ)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=NO_OPS,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,80 @@
+"""Resident memory of each process, sampled while the benchmark runs.
+
+RSS (/proc/<pid>/status VmRSS) every SAMPLE_SECONDS; a window keeps each
+process's peak between its start and end. PostgreSQL is many processes sharing its buffers: its
+figure is the sum of PSS (proportional set size, shared pages divided among their users) over the
+postmaster and every backend, so shared memory counts once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+
+from bench import procfs
+
+SAMPLE_SECONDS = 0.25
+MB = 1024 * 1024
+
+
+def postgres_pss(postmaster: int) -> int:
+    total = 0
+    for pid in [postmaster, *procfs.children(postmaster)]:
+        with contextlib.suppress(OSError):
+            total += procfs.pss_bytes(pid)
+    return total
+
+
+class MemorySampler:
+    """`pids()` is asked again at every sample, so processes may come and go."""
+
+    def __init__(self, pids: Callable[[], dict[str, int]], postmaster: int | None) -> None:
+        self._pids = pids
+        self._postmaster = postmaster
+        self._windows: dict[str, dict[str, int]] = {}
+        self._open: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def sample(self) -> dict[str, int]:
+        now: dict[str, int] = {}
+        for name, pid in self._pids().items():
+            with contextlib.suppress(OSError):
+                now[name] = procfs.rss_bytes(pid)
+        if self._postmaster is not None:
+            with contextlib.suppress(OSError):
+                now["postgresql"] = postgres_pss(self._postmaster)
+        for label in list(self._open):
+            peaks = self._windows[label]
+            for name, value in now.items():
+                peaks[name] = max(peaks.get(name, 0), value)
+        return now
+
+    @contextlib.contextmanager
+    def window(self, label: str) -> Iterator[None]:
+        self._windows[label] = {}
+        self._open.append(label)
+        self.sample()
+        try:
+            yield
+        finally:
+            self.sample()
+            self._open.remove(label)
+
+    def peaks_mb(self, label: str) -> dict[str, float]:
+        return {name: round(value / MB, 1) for name, value in sorted(self._windows[label].items())}
+
+    async def __aenter__(self) -> MemorySampler:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.to_thread(self.sample)
+            await asyncio.sleep(SAMPLE_SECONDS)

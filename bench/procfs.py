@@ -1,0 +1,54 @@
+"""Process facts from /proc (Linux): no dependency, and the same numbers `ps` and `top` show."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in (PROC / str(pid) / "status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise ProcessLookupError(f"{pid} has no {field}")
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size now (VmRSS)."""
+    return _status_kb(pid, "VmRSS") * 1024
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages divided among the processes that map them."""
+    for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    raise ProcessLookupError(f"{pid} has no Pss")
+
+
+def ppid(pid: int) -> int:
+    # The command name in field 2 may hold spaces and parentheses: split after its last ')'.
+    stat = (PROC / str(pid) / "stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def cmdline(pid: int) -> list[str]:
+    return (PROC / str(pid) / "cmdline").read_text().split("\0")[:-1]
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant of `pid` (scans /proc: processes come and go, so races are skipped)."""
+    parents: dict[int, int] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parents[int(entry.name)] = ppid(int(entry.name))
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [child for child, p in parents.items() if p == parent]
+        found += kids
+        frontier += kids
+    return found

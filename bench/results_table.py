@@ -1,0 +1,120 @@
+"""The table's rows from the results: each target of the issue next to what it is compared with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import row
+
+SERVICES = ("dns", "identity", "provisioning")
+
+
+def _ms(summary: dict[str, Any], key: str = "p50_ms") -> float | None:
+    value = summary.get(key)
+    return None if value is None else float(value)
+
+
+def _bootstrap_rows(floor: dict[str, Any], system: dict[str, Any]) -> list[dict[str, Any]]:
+    fs, ss = floor["sequential"], system["sequential"]
+    out = [
+        row("bootstrap p50, sequential (ms): floor → system", _ms(fs), _ms(ss), target="<= 1.3x", limit=1.3),
+        row("bootstrap p95, sequential (ms): floor → system", _ms(fs, "p95_ms"), _ms(ss, "p95_ms")),
+    ]
+    for concurrency in (50, 200):
+        f, s = floor[f"concurrent_{concurrency}"], system[f"concurrent_{concurrency}"]
+        what = f"bootstraps/s, {concurrency} concurrent: floor → system"
+        if concurrency == 200:
+            out.append(
+                row(what, f["per_second"], s["per_second"], target=">= 0.8x", limit=0.8, at_most=False)
+            )
+        else:
+            out.append(row(what, f["per_second"], s["per_second"]))
+        out.append(
+            row(
+                f"bootstrap p50 at {concurrency} concurrent (ms): floor → system",
+                _ms(f["latency"]),
+                _ms(s["latency"]),
+            )
+        )
+    return out
+
+
+def _hop_rows(hop: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    calls = {
+        "dns_create_record": "DNS CreateRecord",
+        "identity_create_organization": "identity CreateOrganization",
+    }
+    for name, label in calls.items():
+        direct, service = hop[name]["direct"], hop[name]["service"]
+        what = f"{label} (ms): httpx → gRPC service"
+        out.append(row(f"{what}, p50", _ms(direct), _ms(service), target="<= 1.5x", limit=1.5))
+        out.append(row(f"{what}, p95", _ms(direct, "p95_ms"), _ms(service, "p95_ms")))
+    return out
+
+
+def _eventstore_rows(store: dict[str, Any]) -> list[dict[str, Any]]:
+    appends, reads = store["appends"], store["reads"]
+    out = [
+        row(
+            "events appended/s: bare insert → a4c.eventstore with projection",
+            appends["bare_insert_per_second"],
+            appends["with_projection_per_second"],
+            target=">= 0.5x",
+            limit=0.5,
+            at_most=False,
+        )
+    ]
+    small, large = reads["small"], reads["large"]
+    sizes = f"{small['events']:,} → {large['events']:,} events"
+    for name in small["reads"]:
+        out.append(
+            row(
+                f"{name} p50 (ms), {sizes}",
+                _ms(small["reads"][name]),
+                _ms(large["reads"][name]),
+                target="<= 1.5x",
+                limit=1.5,
+            )
+        )
+    return out
+
+
+def _memory_rows(memory: dict[str, Any]) -> list[dict[str, Any]]:
+    idle, busy = memory["idle"], memory["system_200"]
+    out = []
+    for name in sorted(set(idle) | set(busy)):
+        what = f"peak RSS {name} (MB): idle → 200 concurrent"
+        before, during = idle.get(name), busy.get(name)
+        if name in SERVICES:
+            out.append(
+                row(what, before, during, ratio_of=False, target="idle <= 100 MB", limit=100.0, check=before)
+            )
+        elif name == "worker":
+            out.append(
+                row(what, before, during, ratio_of=False, target="busy <= 250 MB", limit=250.0, check=during)
+            )
+        else:
+            out.append(row(what, before, during, ratio_of=False))
+    return out
+
+
+def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    out = _bootstrap_rows(results["floor"], results["system"])
+    out += _hop_rows(results["hop"])
+    out += _eventstore_rows(results["eventstore"])
+    out += _memory_rows(results["memory_mb"])
+    seed = results["seed_profile"]
+    if seed.get("runs"):
+        out.append(
+            row(
+                f"bootstrap with seed latencies (s), max of {seed['runs']}",
+                None,
+                seed["max_seconds"],
+                ratio_of=False,
+                target="< 30 s",
+                limit=30.0,
+                check=seed["max_seconds"],
+            )
+        )
+    return out

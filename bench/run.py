@@ -1,0 +1,168 @@
+"""`python -m bench` (make bench): everything measured in one run, side by side, on this machine.
+
+Writes bench/results/latest.json (or --out) and prints the markdown table. `--smoke` runs tiny sizes
+(the test suite's smoke test): it checks that every part works, and its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.common.client import open_channel
+from a4c.eventstore import EventStore
+from a4c.eventstore.testing import DatabaseFactory, database_server
+from a4c.sandbox.zitadel.app import seed_latency_rules
+from bench import eventstore, hop, procfs
+from bench.memory import MemorySampler
+from bench.report import machine, progress, table, write_json
+from bench.results_table import rows
+from bench.stack import TOKEN, Stack
+from bench.workflows import CompletionWatcher, floor_bootstrap, measure, run_phase, system_bootstrap
+
+FULL = {
+    "warmup": 3,
+    "sequential": 30,
+    "count_50": 200,
+    "count_200": 200,
+    "hop_calls": 100,
+    "append_events": 9_000,
+    "small_orgs": 1_000,
+    "large_orgs": 100_000,
+    "events_per_org": 10,
+    "read_samples": 200,
+    "seed_runs": 2,
+    "idle_seconds": 3,
+}
+SMOKE = {
+    "warmup": 1,
+    "sequential": 2,
+    "count_50": 3,
+    "count_200": 3,
+    "hop_calls": 3,
+    "append_events": 288,
+    "small_orgs": 100,
+    "large_orgs": 1_000,
+    "events_per_org": 10,
+    "read_samples": 10,
+    "seed_runs": 0,
+    "idle_seconds": 0.5,
+}
+DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
+
+
+async def postmaster_pid(url: str) -> int | None:
+    """The server's postmaster: the parent of our backend (only when the server runs on this host)."""
+    conn = await asyncpg.connect(url)
+    try:
+        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+    finally:
+        await conn.close()
+    with contextlib.suppress(OSError):
+        return procfs.ppid(backend)
+    return None
+
+
+async def seed_profile(stack: Stack, watcher: CompletionWatcher, runs: int) -> dict[str, Any]:
+    """Bootstraps with the Zitadel emulator's seed latencies (SANDBOX_LATENCY_PROFILE=seed's rules),
+    set on the running emulator through its fault endpoint and cleared afterwards."""
+    if runs == 0:
+        return {"runs": 0}
+    rules = [
+        {"kind": r.kind, "path": r.path, "method": r.method, "min_seconds": r.min_seconds,
+         "max_seconds": r.max_seconds}
+        for r in seed_latency_rules()
+    ]  # fmt: skip
+    faults = stack.sandbox["faults"]["zitadel"]
+    async with httpx.AsyncClient() as http:
+        (await http.post(faults, json={"faults": rules})).raise_for_status()
+        try:
+            async with open_channel(stack.addresses["provisioning"], token=TOKEN) as channel:
+                stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
+                phase = await run_phase(system_bootstrap(stub, watcher), "seed", runs, runs)
+        finally:
+            (await http.delete(faults)).raise_for_status()
+    latencies = sorted(phase.latencies)
+    return {"runs": runs, "seconds": [round(s, 2) for s in latencies], "max_seconds": round(latencies[-1], 2)}
+
+
+async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: MemorySampler) -> dict[str, Any]:
+    with sampler.window("idle"):
+        await asyncio.sleep(sizes["idle_seconds"])  # a quiet spell: idle is a duration, not an event
+    floor = await measure(
+        floor_bootstrap(stack.client, stack.floor_task_queue), "floor", sizes, window=sampler.window
+    )
+    async with (
+        await EventStore.connect(stack.database_url, max_size=2) as store,
+        CompletionWatcher.running(store) as watcher,
+        open_channel(stack.addresses["provisioning"], token=TOKEN) as channel,
+    ):
+        stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
+        system = await measure(system_bootstrap(stub, watcher), "system", sizes, window=sampler.window)
+        dns = await hop.dns_hop(stack, sizes["hop_calls"])
+        identity = await hop.identity_hop(stack, sizes["hop_calls"])
+        progress(f"hop: dns {dns['ratio_p50']}x, identity {identity['ratio_p50']}x at p50")
+        seed = await seed_profile(stack, watcher, sizes["seed_runs"])
+    return {
+        "floor": floor,
+        "system": system,
+        "hop": {"dns_create_record": dns, "identity_create_organization": identity},
+        "seed_profile": seed,
+        "memory_mb": {
+            "idle": sampler.peaks_mb("idle"),
+            "floor_200": sampler.peaks_mb("floor_200"),
+            "system_200": sampler.peaks_mb("system_200"),
+        },
+    }
+
+
+async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine(), "sizes": sizes}
+    with database_server() as server_url, tempfile.TemporaryDirectory(prefix="a4c-bench-") as workdir:
+        databases = DatabaseFactory(server_url, prefix="a4c_bench")
+        try:
+            url = await databases.create()
+            async with Stack.start(url, Path(workdir)) as stack:
+                sampler = MemorySampler(stack.pids, await postmaster_pid(url))
+                async with sampler:
+                    results.update(await workflow_benchmarks(stack, sizes, sampler))
+            appends = await eventstore.appends(databases, sizes["append_events"])
+            progress(f"appends: {appends}")
+            results["eventstore"] = {
+                "appends": appends,
+                "reads": await eventstore.reads(
+                    databases,
+                    sizes["small_orgs"],
+                    sizes["large_orgs"],
+                    sizes["events_per_org"],
+                    sizes["read_samples"],
+                ),
+            }
+        finally:
+            await databases.drop_all()
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["rows"] = rows(results)
+    write_json(out, results)
+    return results
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: it works; times mean nothing")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
+    args = parser.parse_args()
+    results = asyncio.run(main(SMOKE if args.smoke else FULL, args.out))
+    m = results["machine"]
+    print(f"\nA4C benchmarks — {m['nproc']} x {m['cpu']}, {m['memory_gb']} GB, {results['seconds']} s\n")
+    print(table(results))
+    print(f"\nresults: {args.out}")

@@ -1,0 +1,213 @@
+"""Bootstrap latency and throughput: the floor (no-op activities) and the system (provisioning API).
+
+Latency is start call → bootstrap completed: for the system, the `organization.bootstrap.completed`
+event as one subscription to the event store sees it; for the floor, which writes no events, the
+workflow's result (the workflow ends in the same task that would have appended that event).
+Between phases every subdomain child is left to finish, so one phase's tail does not load the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.eventstore import EventStore, EventType
+from a4c.worker import search
+from a4c.worker.models import (
+    BOOTSTRAP_WORKFLOW,
+    BootstrapInput,
+    BootstrapResult,
+    SubdomainInput,
+    VerificationPolicy,
+    bootstrap_workflow_id,
+    subdomain_workflow_id,
+)
+from bench.report import Sample, progress, summarize
+from bench.stack import VERIFY_ENV, ZONE
+
+DRAIN_TIMEOUT = 120.0
+# The provisioning service's input for the same settings (VERIFY_ENV, default step timeouts).
+FLOOR_VERIFICATION = VerificationPolicy(
+    first_check_seconds=float(VERIFY_ENV["A4C_VERIFY_FIRST_CHECK_SECONDS"]),
+    initial_interval_seconds=float(VERIFY_ENV["A4C_VERIFY_INITIAL_INTERVAL_SECONDS"]),
+    max_interval_seconds=float(VERIFY_ENV["A4C_VERIFY_MAX_INTERVAL_SECONDS"]),
+    deadline_seconds=float(VERIFY_ENV["A4C_VERIFY_DEADLINE_SECONDS"]),
+)
+
+# One bootstrap: returns (latency seconds, a coroutine that waits until its subdomain is done).
+Bootstrap = Callable[[str], Awaitable[tuple[float, Callable[[], Awaitable[object]]]]]
+
+
+def new_slug(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class CompletionWatcher:
+    """One subscription to the whole log; hands each organization's completion time to its waiter."""
+
+    # event type → what it ends: a failed bootstrap ends its wait too (and is reported as an error).
+    WATCHED = {
+        EventType.BOOTSTRAP_COMPLETED.value: "completed",
+        EventType.BOOTSTRAP_FAILED.value: "completed",
+        EventType.SUBDOMAIN_VERIFIED.value: "subdomain",
+        EventType.SUBDOMAIN_VERIFICATION_FAILED.value: "subdomain",
+    }
+
+    def __init__(self) -> None:
+        self._futures: dict[tuple[UUID, str], asyncio.Future[tuple[float, str]]] = {}
+
+    def wait(self, organization_id: UUID, kind: str) -> asyncio.Future[tuple[float, str]]:
+        key = (organization_id, kind)
+        if key not in self._futures:
+            self._futures[key] = asyncio.get_running_loop().create_future()
+        return self._futures[key]
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(cls, store: EventStore) -> AsyncIterator[CompletionWatcher]:
+        watcher = cls()
+        start = await store.last_sequence()
+        task = asyncio.create_task(watcher._follow(store, start))
+        try:
+            yield watcher
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _follow(self, store: EventStore, after: int) -> None:
+        async with store.subscribe(after) as events:
+            async for event in events:
+                kind = self.WATCHED.get(str(event.event_type))
+                if kind is None:
+                    continue
+                future = self.wait(event.stream_id, kind)
+                if not future.done():
+                    future.set_result((time.perf_counter(), str(event.event_type)))
+
+
+def system_bootstrap(
+    stub: provisioning_pb2_grpc.ProvisioningServiceAsyncStub, watcher: CompletionWatcher
+) -> Bootstrap:
+    async def run(prefix: str) -> tuple[float, Callable[[], Awaitable[object]]]:
+        slug = new_slug(prefix)
+        request = pb.BootstrapOrganizationRequest(
+            name=f"Bench {slug}",
+            slug=slug,
+            admin=pb.Admin(email=f"ada@{slug}.example", given_name="Ada", family_name="Lovelace"),
+            request_id=str(uuid.uuid4()),
+        )
+        started = time.perf_counter()
+        reply = await stub.BootstrapOrganization(request, timeout=60)
+        org = UUID(reply.organization_id)
+        finished, event_type = await watcher.wait(org, "completed")
+        if event_type != EventType.BOOTSTRAP_COMPLETED.value:
+            raise RuntimeError(f"bootstrap {slug} ended with {event_type}")
+        return finished - started, lambda: watcher.wait(org, "subdomain")
+
+    return run
+
+
+def floor_input(slug: str) -> BootstrapInput:
+    org = str(uuid.uuid4())
+    return BootstrapInput(
+        organization_id=org,
+        name=f"Bench {slug}",
+        slug=slug,
+        admin_email=f"ada@{slug}.example",
+        admin_given_name="Ada",
+        admin_family_name="Lovelace",
+        subdomain=SubdomainInput(
+            organization_id=org,
+            zone=ZONE,
+            fqdn=f"{slug}.{ZONE}",
+            target=f"app.{ZONE}",
+            verification=FLOOR_VERIFICATION,
+        ),
+        role_keys=("provider_admin",),
+        application_name="A4C",
+    )
+
+
+def floor_bootstrap(client: Client, task_queue: str) -> Bootstrap:
+    async def run(prefix: str) -> tuple[float, Callable[[], Awaitable[object]]]:
+        request = floor_input(new_slug(prefix))
+        started = time.perf_counter()
+        handle = await client.start_workflow(
+            BOOTSTRAP_WORKFLOW,
+            request,
+            id=bootstrap_workflow_id(request.organization_id),
+            task_queue=task_queue,
+            result_type=BootstrapResult,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
+        )
+        await handle.result()
+        elapsed = time.perf_counter() - started
+        child = client.get_workflow_handle(subdomain_workflow_id(request.organization_id))
+        return elapsed, child.result
+
+    return run
+
+
+@dataclass
+class Phase:
+    latencies: list[float]
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+async def run_phase(bootstrap: Bootstrap, prefix: str, count: int, concurrency: int) -> Phase:
+    """`count` bootstraps, at most `concurrency` at a time; then waits for their subdomains."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> tuple[float, Callable[[], Awaitable[object]]]:
+        async with gate:
+            return await bootstrap(prefix)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one() for _ in range(count)))
+    seconds = time.perf_counter() - started
+    async with asyncio.timeout(DRAIN_TIMEOUT):
+        await asyncio.gather(*(drain() for _, drain in results))
+    return Phase([latency for latency, _ in results], seconds)
+
+
+async def measure(
+    bootstrap: Bootstrap,
+    prefix: str,
+    sizes: dict[str, int],
+    window: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
+) -> dict[str, object]:
+    """Warm-up, sequential latency, then throughput at 50 and 200 concurrent.
+
+    `window(label)` brackets each concurrent phase (the memory sampler's peak windows).
+    """
+    await run_phase(bootstrap, f"{prefix}w", sizes["warmup"], 1)
+    sequential = await run_phase(bootstrap, f"{prefix}s", sizes["sequential"], 1)
+    result: dict[str, object] = {"sequential": summarize(Sample(sequential.latencies))}
+    progress(f"{prefix} sequential: {result['sequential']}")
+    for concurrency in (50, 200):
+        with window(f"{prefix}_{concurrency}") if window else contextlib.nullcontext():
+            phase = await run_phase(bootstrap, f"{prefix}c", sizes[f"count_{concurrency}"], concurrency)
+        result[f"concurrent_{concurrency}"] = {
+            "bootstraps": len(phase.latencies),
+            "seconds": round(phase.seconds, 3),
+            "per_second": round(phase.per_second, 2),
+            "latency": summarize(Sample(phase.latencies)),
+        }
+        progress(f"{prefix} {concurrency} concurrent: {phase.per_second:.2f}/s")
+    return result

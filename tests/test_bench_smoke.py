@@ -1,0 +1,55 @@
+"""`make bench` at tiny sizes: every part runs end to end and the results file has every figure.
+
+Not timed and no targets asserted (the numbers of a smoke run mean nothing); the full run is
+`make bench`. The bench process works in databases of its own on the session's server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROCESSES = {"sandbox", "dns", "identity", "provisioning", "worker", "floor_worker", "temporal", "postgresql"}
+
+
+def test_the_smoke_benchmark_measures_every_part_and_writes_the_results(
+    database_server_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "latest.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_server_url},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    results = json.loads(out.read_text())
+    for side in ("floor", "system"):
+        assert results[side]["sequential"]["n"] == results["sizes"]["sequential"]
+        for concurrency in (50, 200):
+            phase = results[side][f"concurrent_{concurrency}"]
+            assert phase["bootstraps"] == results["sizes"][f"count_{concurrency}"]
+            assert phase["per_second"] > 0
+    for call in ("dns_create_record", "identity_create_organization"):
+        assert results["hop"][call]["ratio_p50"] > 0
+    assert results["eventstore"]["appends"]["projection_errors"] == 0
+    assert set(results["eventstore"]["reads"]["ratio_p50"]) == {
+        "get_by_slug",
+        "list_first_page",
+        "list_filtered_next_page",
+        "read_stream",
+    }
+    for window in ("idle", "system_200"):
+        assert set(results["memory_mb"][window]) >= PROCESSES
+    # Every target of the issue is a row with a verdict, and the printed table is the same table.
+    targets = [r for r in results["rows"] if "target_value" in r]
+    assert all(r["check"] is not None for r in targets)
+    assert len(targets) == 2 + 2 + 1 + 4 + 4
+    assert "| bootstrap p50, sequential (ms): floor → system |" in run.stdout
