@@ -16,7 +16,7 @@ import signal
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,15 +107,21 @@ class StackRun:
 
     async def wait_for_line(self, wanted: str) -> None:
         """Read stdout until a line equals `wanted`; fail with everything printed if the stack exits."""
+        await self._wait_for(lambda line: line == wanted, repr(wanted))
+
+    async def wait_for_line_starting(self, prefix: str) -> None:
+        await self._wait_for(lambda line: line.startswith(prefix), f"a line starting {prefix!r}")
+
+    async def _wait_for(self, matches: Callable[[str], bool], wanted: str) -> None:
         assert self.process.stdout is not None
         async with asyncio.timeout(GUARD_SECONDS):
             while raw := await self.process.stdout.readline():
                 line = raw.decode().rstrip("\n")
                 self.out.append(line)
-                if line == wanted:
+                if matches(line):
                     return
         await self.process.wait()
-        raise AssertionError(f"the stack exited ({self.process.returncode}) before {wanted!r}:\n{self.text}")
+        raise AssertionError(f"the stack exited ({self.process.returncode}) before {wanted}:\n{self.text}")
 
     async def finish(self) -> int:
         """Wait for the exit, collecting the rest of the output."""

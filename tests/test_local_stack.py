@@ -177,8 +177,33 @@ async def test_a_restart_keeps_the_organizations_with_the_same_status_and_events
                 assert await organization_snapshot(stub, slug) == first_run[slug]
             listed = await stub.ListOrganizations(pb.ListOrganizationsRequest(), timeout=10)
             assert sorted(o.slug for o in listed.organizations) == sorted(["demo", SLUG])
-        assert await run.stop(signal.SIGTERM) == 0
+        # A part that dies while the stack runs takes the stack down, named with its log.
+        os.kill(run.pids["worker"], signal.SIGKILL)
+        assert await run.finish() == 1
+        assert (
+            f"worker: was killed by SIGKILL while the stack was running; log: {state_dir}/logs/worker.log"
+            in ("\n".join(run.err))
+        )
         assert_all_stopped(run)
+
+
+async def test_ctrl_c_while_starting_stops_what_already_runs(scratch: Path) -> None:
+    run = await start_stack(scratch, free_port_base())
+    await run.wait_for_line_starting("  ✓ ")
+    assert await run.stop(signal.SIGINT) == 130
+    assert "Stopped: every part the stack started has exited." in run.text
+    assert marked_processes(run.marker) == []
+    assert not (scratch / "stack.json").exists()
+
+
+async def test_settings_are_listed_and_a_bad_one_is_named(scratch: Path) -> None:
+    help_text = await output_of(sys.executable, "-m", "a4c.sandbox.stack", "--help")
+    for name in ("--once", "--state-dir", "--port-base", "A4C_STACK_EXIT_AFTER_DEMO", "DATABASE_URL"):
+        assert name in help_text
+    run = await start_stack(scratch, free_port_base(), A4C_STACK_EXIT_AFTER_DEMO="maybe")
+    assert await run.finish() == 2
+    assert "A4C_STACK_EXIT_AFTER_DEMO" in "\n".join(run.err)
+    assert not scratch.exists(), "a bad setting must start nothing"
 
 
 async def test_a_taken_port_stops_the_stack_at_once_naming_the_port_and_the_part(scratch: Path) -> None:

@@ -85,7 +85,12 @@ class Child:
 
     def failure(self, doing: str) -> PartError:
         code = self.returncode
-        problem = f"exited with code {code} {doing}" if code is not None else f"failed {doing}"
+        if code is None:
+            problem = f"failed {doing}"
+        elif code < 0:
+            problem = f"was killed by {signal.Signals(-code).name} {doing}"
+        else:
+            problem = f"exited with code {code} {doing}"
         return PartError(self.name, problem, self.log, log_tail(self.log))
 
     async def ready_line(self, within: float) -> dict[str, Any]:
