@@ -9,7 +9,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,21 @@ async def test_ctrl_c_while_starting_stops_what_already_runs(scratch: Path) -> N
     assert "Stopped: every part the stack started has exited." in run.text
     assert marked_processes(run.marker) == []
     assert not (scratch / "stack.json").exists()
+
+
+async def test_an_external_database_is_migrated_and_used_instead_of_the_embedded_one(
+    scratch: Path, fresh_database: Callable[..., Awaitable[str]]
+) -> None:
+    url = await fresh_database(migrated=False)
+    run = await start_stack(scratch, free_port_base(), "--once", DATABASE_URL=url)
+    assert await run.finish() == 0, run.text
+    assert "✓ postgres" not in run.text
+    assert "✓ migrations" in run.text
+    assert "Demo tenant: bootstrap completed" in run.text
+    assert not (scratch / "postgres").exists()
+    assert url not in run.text
+    assert url not in (scratch / "logs" / "migrate.log").read_text()
+    assert marked_processes(run.marker) == []
 
 
 async def test_settings_are_listed_and_a_bad_one_is_named(scratch: Path) -> None:

@@ -79,8 +79,10 @@ class Wiring:
         argv += ["--ui-port", str(ports["temporal-ui"])] if self.settings.temporal_ui else ["--headless"]
         return argv + search_attribute_args()
 
-    def migrate_argv(self) -> list[str]:
-        return [sys.executable, "-m", "a4c.eventstore", "--database-url", self.database_url, "migrate"]
+    @staticmethod
+    def migrate_argv() -> list[str]:
+        # The URL goes in the environment: a password in it must not reach `ps` or the log's header.
+        return [sys.executable, "-m", "a4c.eventstore", "migrate"]
 
     @staticmethod
     def module_argv(module: str) -> list[str]:
@@ -110,7 +112,10 @@ class Wiring:
         return {k: v for k, v in self.settings.env.items() if not k.startswith(dropped)}
 
     def _migrate(self) -> dict[str, str]:
-        return {"A4C_ENVIRONMENT": self.settings.env.get("A4C_ENVIRONMENT") or ENVIRONMENT}
+        return {
+            "DATABASE_URL": self.database_url,
+            "A4C_ENVIRONMENT": self.settings.env.get("A4C_ENVIRONMENT") or ENVIRONMENT,
+        }
 
     def _sandbox(self) -> dict[str, str]:
         ports = self.settings.ports
