@@ -112,8 +112,10 @@ class Supervisor:
             "migrate", self.wiring.migrate_argv(), self.wiring.env("migrate"), self._log("migrate")
         )
         await migrate.start()
-        code = await migrate.wait()
-        await migrate.stop(0)
+        try:
+            code = await migrate.wait()
+        finally:  # also when Ctrl-C cancels the start: the migration must not outlive the stack
+            await migrate.stop(STOP_GRACE)
         if code != 0:
             raise migrate.failure("applying the migrations")
         self.report("migrations", "applied", migrate.elapsed)
