@@ -19,11 +19,13 @@ import dns.rcode
 import dns.rdatatype
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.sandbox.stack.ports import busy_ports
+from a4c.worker import search
 from a4c.worker.devserver import temporal_binary
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -196,16 +198,30 @@ async def test_ctrl_c_while_starting_stops_what_already_runs(scratch: Path) -> N
     assert not (scratch / "stack.json").exists()
 
 
-async def test_an_external_database_is_migrated_and_used_instead_of_the_embedded_one(
+async def test_an_external_database_and_temporal_replace_the_embedded_ones(
     scratch: Path, fresh_database: Callable[..., Awaitable[str]]
 ) -> None:
     url = await fresh_database(migrated=False)
-    run = await start_stack(scratch, free_port_base(), "--once", DATABASE_URL=url)
-    assert await run.finish() == 0, run.text
+    temporal = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(), search_attributes=list(search.KEYS)
+    )
+    try:
+        address = temporal.client.service_client.config.target_host
+        run = await start_stack(
+            scratch, free_port_base(), "--once", DATABASE_URL=url, TEMPORAL_ADDRESS=address
+        )
+        assert await run.finish() == 0, run.text
+        workflows = [w.id async for w in temporal.client.list_workflows('OrgSlug = "demo"')]
+    finally:
+        await temporal.shutdown()
     assert "✓ postgres" not in run.text
+    assert "✓ temporal" not in run.text
+    assert "Temporal UI" not in run.text
     assert "✓ migrations" in run.text
     assert "Demo tenant: bootstrap completed" in run.text
+    assert any(w.startswith("org-bootstrap-") for w in workflows)
     assert not (scratch / "postgres").exists()
+    assert not (scratch / "temporal.db").exists()
     assert url not in run.text
     assert url not in (scratch / "logs" / "migrate.log").read_text()
     assert marked_processes(run.marker) == []
