@@ -36,7 +36,7 @@ async def run(settings: Settings) -> None:
     upstreams = Upstreams.open(
         settings.dns_address, settings.identity_address, settings.service_token, settings.service_tls_ca_file
     )
-    health = WorkerHealth(client, settings.health_port)
+    health = WorkerHealth(client, settings.health_port, host=settings.health_host)
     worker = build_worker(
         client,
         settings.task_queue,

@@ -17,6 +17,7 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
     ("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port (required)"),
     ("A4C_SERVICE_TOKEN", "secret: bearer token presented to the DNS and identity services"),
     ("A4C_SERVICE_TLS_CA_FILE", "CA bundle to verify the services' TLS certificates (optional)"),
+    ("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint (default 0.0.0.0)"),
     ("A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (default 8081; 0 picks one)"),
     ("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots (default 100)"),
     ("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots (default 100)"),
@@ -35,6 +36,7 @@ class Settings:
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = TASK_QUEUE
+    health_host: str = "0.0.0.0"
     health_port: int = 8081
     max_concurrent_activities: int = 100
     max_concurrent_workflow_tasks: int = 100
@@ -60,6 +62,7 @@ class Settings:
             temporal_address=reader.str("TEMPORAL_ADDRESS", "localhost:7233") or "localhost:7233",
             temporal_namespace=reader.str("TEMPORAL_NAMESPACE", "default") or "default",
             task_queue=reader.str("TEMPORAL_TASK_QUEUE", TASK_QUEUE) or TASK_QUEUE,
+            health_host=reader.str("A4C_HEALTH_HOST", "0.0.0.0") or "0.0.0.0",
             health_port=reader.int("A4C_HEALTH_PORT", 8081, min=0, max=65535),
             max_concurrent_activities=reader.int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", 100, min=1),
             max_concurrent_workflow_tasks=reader.int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 100, min=2),

@@ -175,6 +175,7 @@ class Wiring:
             "A4C_DNS_SERVICE_ADDRESS": self.dns_address,
             "A4C_IDENTITY_SERVICE_ADDRESS": self.identity_address,
             "A4C_SERVICE_TOKEN": self.service_token,
+            "A4C_HEALTH_HOST": "127.0.0.1",  # a developer's machine: loopback only
             "A4C_HEALTH_PORT": str(self.settings.ports["worker-health"]),
             "A4C_SHUTDOWN_GRACE_SECONDS": "2",
         }
