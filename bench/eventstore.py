@@ -4,7 +4,9 @@ as the log grows.
 Appends: WRITERS concurrent writers, each appending one organization's bootstrap events one at a
 time through `EventStore.append` (as the worker's activities do). The bare baseline inserts the same
 rows, one statement each, into `bare_events`, a copy of domain_events with its columns, constraints
-and indexes but no triggers, created in the scratch database (never in a migration).
+and indexes but no triggers, created in the scratch database (never in a migration). A third run
+inserts into domain_events with a plain INSERT (all triggers, no read-back) to split the difference
+between the triggers and the store's extra round trip.
 
 Reads: a scratch database per size, filled with generate_series (triggers off while filling, so the
 projection rows are inserted alongside the events they summarize), then read through EventStore.
@@ -38,6 +40,10 @@ BOOTSTRAP_EVENTS = (
     EventType.BOOTSTRAP_COMPLETED,
     EventType.SUBDOMAIN_VERIFIED,
 )
+# The same single-row insert into domain_events: every trigger runs, but no read-back follows.
+_TRIGGER_INSERT = """INSERT INTO domain_events
+    (id, stream_id, stream_type, event_type, event_data, event_metadata)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"""
 _BARE_INSERT = """INSERT INTO bare_events
     (id, stream_id, stream_type, stream_version, event_type, event_data, event_metadata)
     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)"""
@@ -96,11 +102,24 @@ async def appends(databases: DatabaseFactory, events: int) -> dict[str, object]:
                 "{}",
             )
 
+        async def triggers_only(event: NewEvent, version: int) -> None:
+            await store.pool.execute(
+                _TRIGGER_INSERT,
+                event.id,
+                event.stream_id,
+                event.stream_type,
+                event.event_type,
+                _json(event.data),
+                "{}",
+            )
+
         # Warm both paths (plans, connections) before either is timed.
         await _throughput(_streams(WRITERS * len(BOOTSTRAP_EVENTS)), through_store)
         await _throughput(_streams(WRITERS * len(BOOTSTRAP_EVENTS)), bare)
         with_triggers = await _throughput(_streams(events), through_store)
         without = await _throughput(_streams(events), bare)
+        # Where the difference goes: the triggers, or the store's second round trip (the read-back).
+        plain_triggers = await _throughput(_streams(events), triggers_only)
         errors = await store.pool.fetchval(
             "SELECT count(*) FROM domain_events WHERE processing_error IS NOT NULL"
         )
@@ -109,6 +128,7 @@ async def appends(databases: DatabaseFactory, events: int) -> dict[str, object]:
         "writers": WRITERS,
         "with_projection_per_second": round(with_triggers, 1),
         "bare_insert_per_second": round(without, 1),
+        "insert_with_triggers_no_read_back_per_second": round(plain_triggers, 1),
         "ratio": ratio(with_triggers, without),
         "projection_errors": int(errors),
     }
@@ -157,58 +177,70 @@ async def _fill(url: str, organizations: int, per_org: int) -> None:
         await conn.close()
 
 
-async def _read_latencies(url: str, organizations: int, samples: int) -> dict[str, dict[str, float]]:
+Read = Callable[[int], Awaitable[object]]
+
+
+async def _reads_of(store: EventStore, organizations: int, samples: int) -> dict[str, Read]:
+    """The projection reads the provisioning service makes, on random organizations of this size."""
     rng = random.Random(42)
-    async with await EventStore.connect(url, max_size=2) as store:
-        ids = [
-            row["id"]
-            for row in await store.pool.fetch(
-                "SELECT id FROM organizations_projection ORDER BY random() LIMIT $1", samples
-            )
-        ]
-        second = await store.list_organizations(subdomain_status=SubdomainStatus.ACTIVE, page_size=50)
-        token = second.next_page_token
-        reads: dict[str, Callable[[int], Awaitable[object]]] = {
-            "get_by_slug": lambda i: store.get_organization_by_slug(f"org-{rng.randint(1, organizations)}"),
-            "list_first_page": lambda i: store.list_organizations(page_size=50),
-            "list_filtered_next_page": lambda i: store.list_organizations(
-                subdomain_status=SubdomainStatus.ACTIVE, page_size=50, page_token=token
-            ),
-            "read_stream": lambda i: store.read_stream(ids[i % len(ids)]),
-        }
-        result = {}
-        for name, read in reads.items():
-            for i in range(10):  # warm the plan cache
-                await read(i)
-            values = []
-            for i in range(samples):
-                started = time.perf_counter()
-                await read(i)
-                values.append(time.perf_counter() - started)
-            result[name] = summarize(Sample(values))
-    return result
+    query = "SELECT id FROM organizations_projection ORDER BY random() LIMIT $1"
+    ids = [row["id"] for row in await store.pool.fetch(query, samples)]
+    first = await store.list_organizations(subdomain_status=SubdomainStatus.ACTIVE, page_size=50)
+    token = first.next_page_token
+    return {
+        "get_by_slug": lambda i: store.get_organization_by_slug(f"org-{rng.randint(1, organizations)}"),
+        "list_first_page": lambda i: store.list_organizations(page_size=50),
+        "list_filtered_next_page": lambda i: store.list_organizations(
+            subdomain_status=SubdomainStatus.ACTIVE, page_size=50, page_token=token
+        ),
+        "read_stream": lambda i: store.read_stream(ids[i % len(ids)]),
+    }
+
+
+async def _timed(read: Read, i: int) -> float:
+    started = time.perf_counter()
+    await read(i)
+    return time.perf_counter() - started
 
 
 async def reads(
     databases: DatabaseFactory, small: int, large: int, per_org: int, samples: int
 ) -> dict[str, object]:
-    figures = {}
+    """Both sizes filled first, then each read alternates small, large, small, ... so that whatever
+    else the machine does at the time lands on both sizes alike."""
+    urls, fill_seconds = {}, {}
     for organizations in (small, large):
-        url = await databases.create()
+        urls[organizations] = await databases.create()
         started = time.perf_counter()
-        await _fill(url, organizations, per_org)
-        fill_seconds = time.perf_counter() - started
-        figures[organizations] = (await _read_latencies(url, organizations, samples), fill_seconds)
-    small_reads, large_reads = figures[small][0], figures[large][0]
+        await _fill(urls[organizations], organizations, per_org)
+        fill_seconds[organizations] = round(time.perf_counter() - started, 1)
+    async with (
+        await EventStore.connect(urls[small], max_size=1) as small_store,
+        await EventStore.connect(urls[large], max_size=1) as large_store,
+    ):
+        small_reads = await _reads_of(small_store, small, samples)
+        large_reads = await _reads_of(large_store, large, samples)
+        figures: dict[str, dict[str, dict[str, float]]] = {"small": {}, "large": {}}
+        for name in small_reads:
+            for i in range(10):  # plans cached, pages warm
+                await small_reads[name](i)
+                await large_reads[name](i)
+            values: dict[str, list[float]] = {"small": [], "large": []}
+            for i in range(samples):
+                values["small"].append(await _timed(small_reads[name], i))
+                values["large"].append(await _timed(large_reads[name], i))
+            figures["small"][name] = summarize(Sample(values["small"]))
+            figures["large"][name] = summarize(Sample(values["large"]))
     return {
-        "small": {"organizations": small, "events": small * per_org, "reads": small_reads},
+        "small": {"organizations": small, "events": small * per_org, "reads": figures["small"]},
         "large": {
             "organizations": large,
             "events": large * per_org,
-            "reads": large_reads,
-            "fill_seconds": round(figures[large][1], 1),
+            "reads": figures["large"],
+            "fill_seconds": fill_seconds[large],
         },
         "ratio_p50": {
-            name: ratio(large_reads[name]["p50_ms"], small_reads[name]["p50_ms"]) for name in small_reads
+            name: ratio(figures["large"][name]["p50_ms"], figures["small"][name]["p50_ms"])
+            for name in figures["small"]
         },
     }

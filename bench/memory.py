@@ -1,21 +1,34 @@
-"""Resident memory of each process, sampled while the benchmark runs.
+"""Resident memory and CPU time of each process, sampled while the benchmark runs.
 
 RSS (/proc/<pid>/status VmRSS) every SAMPLE_SECONDS; a window keeps each
 process's peak between its start and end. PostgreSQL is many processes sharing its buffers: its
 figure is the sum of PSS (proportional set size, shared pages divided among their users) over the
 postmaster and every backend, so shared memory counts once.
+
+A window also records the CPU seconds each process used during it (utime + stime from /proc): on
+a small machine that says which process the others wait for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 
 from bench import procfs
 
 SAMPLE_SECONDS = 0.25
 MB = 1024 * 1024
+
+
+def postgres_cpu(postmaster: int) -> float:
+    """CPU of the server's live processes (a backend that exited within the window is not counted)."""
+    total = 0.0
+    for pid in [postmaster, *procfs.children(postmaster)]:
+        with contextlib.suppress(OSError):
+            total += procfs.cpu_seconds(pid)
+    return total
 
 
 def postgres_pss(postmaster: int) -> int:
@@ -33,6 +46,7 @@ class MemorySampler:
         self._pids = pids
         self._postmaster = postmaster
         self._windows: dict[str, dict[str, int]] = {}
+        self._cpu: dict[str, dict[str, float]] = {}
         self._open: list[str] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -50,16 +64,34 @@ class MemorySampler:
                 peaks[name] = max(peaks.get(name, 0), value)
         return now
 
+    def cpu(self) -> dict[str, float]:
+        now: dict[str, float] = {}
+        for name, pid in self._pids().items():
+            with contextlib.suppress(OSError):
+                now[name] = procfs.cpu_seconds(pid)
+        if self._postmaster is not None:
+            with contextlib.suppress(OSError):
+                now["postgresql"] = postgres_cpu(self._postmaster)
+        return now
+
     @contextlib.contextmanager
     def window(self, label: str) -> Iterator[None]:
         self._windows[label] = {}
         self._open.append(label)
         self.sample()
+        cpu_before, started = self.cpu(), time.perf_counter()
         try:
             yield
         finally:
             self.sample()
             self._open.remove(label)
+            seconds = time.perf_counter() - started
+            used = {n: round(v - cpu_before.get(n, 0.0), 2) for n, v in sorted(self.cpu().items())}
+            self._cpu[label] = {"window_seconds": round(seconds, 2), **used}
+
+    def cpu_seconds(self, label: str) -> dict[str, float]:
+        """CPU seconds per process within the window, and the window's length."""
+        return self._cpu[label]
 
     def peaks_mb(self, label: str) -> dict[str, float]:
         return {name: round(value / MB, 1) for name, value in sorted(self._windows[label].items())}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 PROC = Path("/proc")
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -26,6 +28,12 @@ def pss_bytes(pid: int) -> int:
         if line.startswith("Pss:"):
             return int(line.split()[1]) * 1024
     raise ProcessLookupError(f"{pid} has no Pss")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (fields 14 and 15 of its stat)."""
+    fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def ppid(pid: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ FULL = {
     "small_orgs": 1_000,
     "large_orgs": 100_000,
     "events_per_org": 10,
-    "read_samples": 200,
+    "read_samples": 500,
     "seed_runs": 2,
     "idle_seconds": 3,
 }
@@ -61,15 +62,16 @@ DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 
 
 async def postmaster_pid(url: str) -> int | None:
-    """The server's postmaster: the parent of our backend (only when the server runs on this host)."""
+    """The server's postmaster: the parent of our backend, read while the backend lives (only when
+    the server runs on this host)."""
     conn = await asyncpg.connect(url)
     try:
         backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+        with contextlib.suppress(OSError):
+            return procfs.ppid(backend)
+        return None
     finally:
         await conn.close()
-    with contextlib.suppress(OSError):
-        return procfs.ppid(backend)
-    return None
 
 
 async def seed_profile(stack: Stack, watcher: CompletionWatcher, runs: int) -> dict[str, Any]:
@@ -98,23 +100,24 @@ async def seed_profile(stack: Stack, watcher: CompletionWatcher, runs: int) -> d
 async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: MemorySampler) -> dict[str, Any]:
     with sampler.window("idle"):
         await asyncio.sleep(sizes["idle_seconds"])  # a quiet spell: idle is a duration, not an event
-    floor = await measure(
-        floor_bootstrap(stack.client, stack.floor_task_queue), "floor", sizes, window=sampler.window
-    )
     async with (
         await EventStore.connect(stack.database_url, max_size=2) as store,
         CompletionWatcher.running(store) as watcher,
         open_channel(stack.addresses["provisioning"], token=TOKEN) as channel,
     ):
         stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
-        system = await measure(system_bootstrap(stub, watcher), "system", sizes, window=sampler.window)
+        sides = {
+            "floor": floor_bootstrap(stack.client, stack.floor_task_queue),
+            "system": system_bootstrap(stub, watcher),
+        }
+        measured = await measure(sides, sizes, window=sampler.window)
         dns = await hop.dns_hop(stack, sizes["hop_calls"])
         identity = await hop.identity_hop(stack, sizes["hop_calls"])
         progress(f"hop: dns {dns['ratio_p50']}x, identity {identity['ratio_p50']}x at p50")
         seed = await seed_profile(stack, watcher, sizes["seed_runs"])
     return {
-        "floor": floor,
-        "system": system,
+        "floor": measured["floor"],
+        "system": measured["system"],
         "hop": {"dns_create_record": dns, "identity_create_organization": identity},
         "seed_profile": seed,
         "memory_mb": {
@@ -122,12 +125,13 @@ async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: Memo
             "floor_200": sampler.peaks_mb("floor_200"),
             "system_200": sampler.peaks_mb("system_200"),
         },
+        "cpu_seconds": {label: sampler.cpu_seconds(label) for label in ("floor_200", "system_200")},
     }
 
 
 async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    results: dict[str, Any] = {"machine": machine(), "sizes": sizes}
+    results: dict[str, Any] = {"machine": machine(), "sizes": sizes, "load_average_before": os.getloadavg()}
     with database_server() as server_url, tempfile.TemporaryDirectory(prefix="a4c-bench-") as workdir:
         databases = DatabaseFactory(server_url, prefix="a4c_bench")
         try:
@@ -151,6 +155,8 @@ async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
         finally:
             await databases.drop_all()
     results["seconds"] = round(time.perf_counter() - started, 1)
+    # Other work on the machine skews every figure: a 1-minute load above nproc says it was busy.
+    results["load_average_after"] = os.getloadavg()
     results["rows"] = rows(results)
     write_json(out, results)
     return results

@@ -187,27 +187,32 @@ async def run_phase(bootstrap: Bootstrap, prefix: str, count: int, concurrency: 
 
 
 async def measure(
-    bootstrap: Bootstrap,
-    prefix: str,
+    sides: dict[str, Bootstrap],
     sizes: dict[str, int],
     window: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
-) -> dict[str, object]:
-    """Warm-up, sequential latency, then throughput at 50 and 200 concurrent.
+) -> dict[str, dict[str, object]]:
+    """Warm-up, sequential latency, then throughput at 50 and 200 concurrent, for each side.
 
-    `window(label)` brackets each concurrent phase (the memory sampler's peak windows).
+    The sides take turns phase by phase (floor, system, floor, system, ...), so a neighbour's load
+    on a shared machine lands on both rather than on one. `window(label)` brackets each concurrent
+    phase (the sampler's peak memory and CPU windows, labelled `<side>_<concurrency>`).
     """
-    await run_phase(bootstrap, f"{prefix}w", sizes["warmup"], 1)
-    sequential = await run_phase(bootstrap, f"{prefix}s", sizes["sequential"], 1)
-    result: dict[str, object] = {"sequential": summarize(Sample(sequential.latencies))}
-    progress(f"{prefix} sequential: {result['sequential']}")
+    for name, bootstrap in sides.items():
+        await run_phase(bootstrap, f"{name}-w", sizes["warmup"], 1)
+    results: dict[str, dict[str, object]] = {name: {} for name in sides}
+    for name, bootstrap in sides.items():
+        sequential = await run_phase(bootstrap, f"{name}-s", sizes["sequential"], 1)
+        results[name]["sequential"] = summarize(Sample(sequential.latencies))
+        progress(f"{name} sequential: {results[name]['sequential']}")
     for concurrency in (50, 200):
-        with window(f"{prefix}_{concurrency}") if window else contextlib.nullcontext():
-            phase = await run_phase(bootstrap, f"{prefix}c", sizes[f"count_{concurrency}"], concurrency)
-        result[f"concurrent_{concurrency}"] = {
-            "bootstraps": len(phase.latencies),
-            "seconds": round(phase.seconds, 3),
-            "per_second": round(phase.per_second, 2),
-            "latency": summarize(Sample(phase.latencies)),
-        }
-        progress(f"{prefix} {concurrency} concurrent: {phase.per_second:.2f}/s")
-    return result
+        for name, bootstrap in sides.items():
+            with window(f"{name}_{concurrency}") if window else contextlib.nullcontext():
+                phase = await run_phase(bootstrap, f"{name}-c", sizes[f"count_{concurrency}"], concurrency)
+            results[name][f"concurrent_{concurrency}"] = {
+                "bootstraps": len(phase.latencies),
+                "seconds": round(phase.seconds, 3),
+                "per_second": round(phase.per_second, 2),
+                "latency": summarize(Sample(phase.latencies)),
+            }
+            progress(f"{name} {concurrency} concurrent: {phase.per_second:.2f}/s")
+    return results
