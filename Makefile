@@ -44,7 +44,7 @@ test: setup proto-check
 run: setup
 	@$(PY) -m a4c.sandbox.stack $(RUN_ARGS)
 
-# Everything measured side by side on this machine (bench/): ~10 minutes on 2 cores. Writes
+# Everything measured side by side on this machine (bench/): ~3 minutes on 2 cores. Writes
 # bench/results/latest.json and prints the table; BENCH_ARGS=--smoke runs tiny sizes in seconds.
 bench: setup
 	@$(PY) -m bench $(BENCH_ARGS)
