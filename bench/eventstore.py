@@ -91,27 +91,10 @@ async def appends(databases: DatabaseFactory, events: int) -> dict[str, object]:
             await store.append(event)
 
         async def bare(event: NewEvent, version: int) -> None:
-            await store.pool.execute(
-                _BARE_INSERT,
-                event.id,
-                event.stream_id,
-                event.stream_type,
-                version,
-                event.event_type,
-                _json(event.data),
-                "{}",
-            )
+            await store.pool.execute(_BARE_INSERT, *_row(event, version))
 
         async def triggers_only(event: NewEvent, version: int) -> None:
-            await store.pool.execute(
-                _TRIGGER_INSERT,
-                event.id,
-                event.stream_id,
-                event.stream_type,
-                event.event_type,
-                _json(event.data),
-                "{}",
-            )
+            await store.pool.execute(_TRIGGER_INSERT, *_row(event, None))
 
         # Warm both paths (plans, connections) before either is timed.
         await _throughput(_streams(WRITERS * len(BOOTSTRAP_EVENTS)), through_store)
@@ -134,8 +117,11 @@ async def appends(databases: DatabaseFactory, events: int) -> dict[str, object]:
     }
 
 
-def _json(data: object) -> str:
-    return json.dumps(data, default=str)
+def _row(event: NewEvent, version: int | None) -> list[object]:
+    """The insert's parameters; without a version the statement leaves it to the triggers."""
+    versions = [] if version is None else [version]
+    data = json.dumps(event.data, default=str)
+    return [event.id, event.stream_id, event.stream_type, *versions, event.event_type, data, "{}"]
 
 
 _FILL_EVENTS = """

@@ -22,20 +22,13 @@ SAMPLE_SECONDS = 0.25
 MB = 1024 * 1024
 
 
-def postgres_cpu(postmaster: int) -> float:
-    """CPU of the server's live processes (a backend that exited within the window is not counted)."""
+def over_server(read: Callable[[int], float], postmaster: int) -> float:
+    """`read` summed over the postmaster and every live backend (PSS for memory: shared pages once;
+    CPU: a backend that exited meanwhile is not counted)."""
     total = 0.0
     for pid in [postmaster, *procfs.children(postmaster)]:
         with contextlib.suppress(OSError):
-            total += procfs.cpu_seconds(pid)
-    return total
-
-
-def postgres_pss(postmaster: int) -> int:
-    total = 0
-    for pid in [postmaster, *procfs.children(postmaster)]:
-        with contextlib.suppress(OSError):
-            total += procfs.pss_bytes(pid)
+            total += read(pid)
     return total
 
 
@@ -45,19 +38,23 @@ class MemorySampler:
     def __init__(self, pids: Callable[[], dict[str, int]], postmaster: int | None) -> None:
         self._pids = pids
         self._postmaster = postmaster
-        self._windows: dict[str, dict[str, int]] = {}
+        self._windows: dict[str, dict[str, float]] = {}
         self._cpu: dict[str, dict[str, float]] = {}
         self._open: list[str] = []
         self._task: asyncio.Task[None] | None = None
 
-    def sample(self) -> dict[str, int]:
-        now: dict[str, int] = {}
+    def _read(self, read: Callable[[int], float], server_read: Callable[[int], float]) -> dict[str, float]:
+        """One figure per process (PostgreSQL's summed over its processes)."""
+        now: dict[str, float] = {}
         for name, pid in self._pids().items():
             with contextlib.suppress(OSError):
-                now[name] = procfs.rss_bytes(pid)
+                now[name] = read(pid)
         if self._postmaster is not None:
-            with contextlib.suppress(OSError):
-                now["postgresql"] = postgres_pss(self._postmaster)
+            now["postgresql"] = over_server(server_read, self._postmaster)
+        return now
+
+    def sample(self) -> dict[str, float]:
+        now = self._read(procfs.rss_bytes, procfs.pss_bytes)
         for label in list(self._open):
             peaks = self._windows[label]
             for name, value in now.items():
@@ -65,14 +62,7 @@ class MemorySampler:
         return now
 
     def cpu(self) -> dict[str, float]:
-        now: dict[str, float] = {}
-        for name, pid in self._pids().items():
-            with contextlib.suppress(OSError):
-                now[name] = procfs.cpu_seconds(pid)
-        if self._postmaster is not None:
-            with contextlib.suppress(OSError):
-                now["postgresql"] = postgres_cpu(self._postmaster)
-        return now
+        return self._read(procfs.cpu_seconds, procfs.cpu_seconds)
 
     @contextlib.contextmanager
     def window(self, label: str) -> Iterator[None]:
