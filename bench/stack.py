@@ -31,7 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from a4c.sandbox.cloudflare.app import DEFAULT_TOKEN
 from a4c.sandbox.zitadel.config import ZitadelConfig
 from a4c.worker import search
-from a4c.worker.devserver import temporal_binary
+from a4c.worker.devserver import PARTITION_ARGS, temporal_binary
 from bench import procfs
 
 TOKEN = "bench-service-token-0123456789"
@@ -81,7 +81,9 @@ class Stack:
     @contextlib.asynccontextmanager
     async def start(cls, database_url: str, workdir: Path) -> AsyncIterator[Stack]:
         temporal = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), search_attributes=list(search.KEYS)
+            dev_server_existing_path=temporal_binary(),
+            search_attributes=list(search.KEYS),
+            dev_server_extra_args=PARTITION_ARGS,
         )
         suffix = uuid.uuid4().hex[:8]
         stack = cls(workdir, database_url, temporal, f"a4c-bench-{suffix}", f"a4c-floor-{suffix}", {})

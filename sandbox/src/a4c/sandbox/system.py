@@ -31,7 +31,7 @@ from a4c.eventstore import EventStore
 from a4c.sandbox.testing import CloudflareSandbox
 from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
 from a4c.worker import search
-from a4c.worker.devserver import temporal_binary
+from a4c.worker.devserver import PARTITION_ARGS, temporal_binary
 from a4c.worker.models import (
     BOOTSTRAP_WORKFLOW,
     BootstrapInput,
@@ -201,7 +201,9 @@ async def running_system(
         identity = await start_service(identity_build, zitadel.identity_env(auth_token=TOKEN))
         stack.push_async_callback(identity.stop)
         temporal = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), search_attributes=list(search.KEYS)
+            dev_server_existing_path=temporal_binary(),
+            search_attributes=list(search.KEYS),
+            dev_server_extra_args=PARTITION_ARGS,
         )
         stack.push_async_callback(temporal.shutdown)
         store = await EventStore.connect(database_url)

@@ -13,7 +13,7 @@ import sys
 from a4c.sandbox.cloudflare.app import BASE_PATH, DEFAULT_TOKEN
 from a4c.sandbox.stack.config import HOST, StackSettings
 from a4c.sandbox.zitadel.config import ZitadelConfig
-from a4c.worker.devserver import search_attribute_args, temporal_binary
+from a4c.worker.devserver import dev_server_args, temporal_binary
 
 ZONE = "firstovertheline.com"
 ENVIRONMENT = "development"
@@ -77,7 +77,7 @@ class Wiring:
         argv = [temporal_binary(), "server", "start-dev", "--ip", HOST, "--port", str(ports["temporal"])]
         argv += ["--db-filename", str(self.settings.state_dir / "temporal.db"), "--log-level", "warn"]
         argv += ["--ui-port", str(ports["temporal-ui"])] if self.settings.temporal_ui else ["--headless"]
-        return argv + search_attribute_args()
+        return argv + dev_server_args()
 
     @staticmethod
     def migrate_argv() -> list[str]:
