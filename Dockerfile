@@ -31,6 +31,7 @@ COPY services/dns/pyproject.toml services/dns/
 COPY services/identity/pyproject.toml services/identity/
 COPY services/provisioning/pyproject.toml services/provisioning/
 COPY worker/pyproject.toml worker/
+COPY worker/contract/pyproject.toml worker/contract/
 COPY sql/pyproject.toml sql/
 COPY sandbox/pyproject.toml sandbox/
 
@@ -57,8 +58,8 @@ COPY protos protos
 COPY services/common services/common
 COPY services/provisioning services/provisioning
 COPY sql sql
-# The provisioning service starts workflows with the worker's contract (a4c.worker.models/search).
-COPY worker worker
+# The workflow contract it starts workflows with; the worker itself is not in this image.
+COPY worker/contract worker/contract
 RUN uv sync --frozen --no-dev --package a4c-provisioning && python -m compileall -q protos services sql worker
 
 FROM workspace AS worker-build

@@ -34,7 +34,7 @@ lint:
 	@$(VENV)/bin/ruff format --check .
 
 typecheck:
-	@$(VENV)/bin/mypy $$(ls -d services/*/src/a4c/* worker/src/a4c/* sql/src/a4c/* sandbox/src/a4c/*)
+	@$(VENV)/bin/mypy $$(ls -d services/*/src/a4c/* worker/src/a4c/* worker/contract/src/a4c/* sql/src/a4c/* sandbox/src/a4c/*)
 
 test: setup proto-check
 	@$(VENV)/bin/pytest

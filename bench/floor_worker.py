@@ -19,7 +19,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from a4c.worker.config import Settings
-from a4c.worker.models import (
+from a4c.worker.runner import WORKFLOWS
+from a4c.workflows.models import (
     BootstrapInput,
     CleanupInput,
     EventToRecord,
@@ -29,7 +30,6 @@ from a4c.worker.models import (
     RecordCreated,
     SubdomainInput,
 )
-from a4c.worker.runner import WORKFLOWS
 
 
 @activity.defn(name="record_event")

@@ -30,8 +30,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from a4c.sandbox.cloudflare.app import DEFAULT_TOKEN
 from a4c.sandbox.zitadel.config import ZitadelConfig
-from a4c.worker import search
 from a4c.worker.devserver import PARTITION_ARGS, temporal_binary
+from a4c.workflows import search
 from bench import procfs
 
 TOKEN = "bench-service-token-0123456789"

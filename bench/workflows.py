@@ -22,8 +22,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.eventstore import EventStore, EventType
-from a4c.worker import search
-from a4c.worker.models import (
+from a4c.workflows import search
+from a4c.workflows.models import (
     BOOTSTRAP_WORKFLOW,
     BootstrapInput,
     BootstrapResult,

@@ -25,8 +25,8 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.sandbox.stack.ports import busy_ports
-from a4c.worker import search
 from a4c.worker.devserver import temporal_binary
+from a4c.workflows import search
 
 sys.path.insert(0, str(Path(__file__).parent))
 from local_stack import (

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from k8slib import ENVIRONMENTS, K8S, deployment_env
 
-from a4c.worker.search import REGISTRATION
+from a4c.workflows.search import REGISTRATION
 
 TEMPORAL = K8S / "temporal"
 # What the workflows set: the setup Job must register exactly these.

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from a4c.sandbox.system import ZONE, System
-from a4c.worker.models import BootstrapInput, SubdomainResult, subdomain_workflow_id
+from a4c.workflows.models import BootstrapInput, SubdomainResult, subdomain_workflow_id
 
 BOOTSTRAP_EVENTS = [
     "organization.zitadel.created",

@@ -11,7 +11,7 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from a4c.eventstore import BootstrapState, SubdomainStatus
 from a4c.sandbox.system import System
-from a4c.worker.models import (
+from a4c.workflows.models import (
     SUBDOMAIN_WORKFLOW,
     SubdomainResult,
     VerificationPolicy,

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from a4c.worker import search
 from a4c.worker.devserver import temporal_binary
+from a4c.workflows import search
 
 from .helpers import Running, running_provisioning, service_env
 

@@ -24,7 +24,7 @@ from a4c.eventstore.testing import sample_data
 from a4c.provisioning.config import Settings
 from a4c.provisioning.server import Provisioning, create_server, open_provisioning
 from a4c.provisioning.validation import slug_problem
-from a4c.worker.models import bootstrap_workflow_id
+from a4c.workflows.models import bootstrap_workflow_id
 
 TOKEN = "provisioning-test-token-0123456789"
 BASE_DOMAIN = "firstovertheline.com"

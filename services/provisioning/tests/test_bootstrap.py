@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from a4c.eventstore import BootstrapState, EventType, SubdomainStatus
 from a4c.provisioning.bootstrap import organization_id_for
-from a4c.worker.models import BootstrapInput, StepTimeouts, VerificationPolicy
+from a4c.workflows.models import BootstrapInput, StepTimeouts, VerificationPolicy
 
 from .helpers import (
     Running,

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from a4c.common.config import SettingsError
 from a4c.provisioning.config import DEFAULT_RESERVED_SLUGS, Settings
-from a4c.worker.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
+from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 from .helpers import running_provisioning, service_env
 

@@ -6,8 +6,8 @@ import grpc
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.eventstore import EventType
-from a4c.worker import search
-from a4c.worker.models import SubdomainInput
+from a4c.workflows import search
+from a4c.workflows.models import SubdomainInput
 
 from .helpers import (
     COMPLETED_BOOTSTRAP,

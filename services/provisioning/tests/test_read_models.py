@@ -13,7 +13,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.eventstore import EventType
-from a4c.worker.models import BOOTSTRAP_STEPS, BOOTSTRAP_WORKFLOW, BootstrapInput, Progress, StepProgress
+from a4c.workflows.models import BOOTSTRAP_STEPS, BOOTSTRAP_WORKFLOW, BootstrapInput, Progress, StepProgress
 
 from .helpers import (
     COMPLETED_BOOTSTRAP,

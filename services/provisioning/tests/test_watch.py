@@ -16,7 +16,7 @@ from a4c.eventstore.testing import DatabaseFactory
 from a4c.provisioning.hub import EventHub
 from a4c.provisioning.temporal import Workflows
 from a4c.provisioning.watch import Watcher
-from a4c.worker.models import BOOTSTRAP_WORKFLOW
+from a4c.workflows.models import BOOTSTRAP_WORKFLOW
 
 from .helpers import (
     AUTH,

@@ -30,9 +30,10 @@ from a4c.common.server import GrpcServer, create_server
 from a4c.eventstore import EventStore
 from a4c.sandbox.testing import CloudflareSandbox
 from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
-from a4c.worker import search
 from a4c.worker.devserver import PARTITION_ARGS, temporal_binary
-from a4c.worker.models import (
+from a4c.worker.runner import Upstreams, build_worker
+from a4c.workflows import search
+from a4c.workflows.models import (
     BOOTSTRAP_WORKFLOW,
     BootstrapInput,
     BootstrapResult,
@@ -41,7 +42,6 @@ from a4c.worker.models import (
     VerificationPolicy,
     bootstrap_workflow_id,
 )
-from a4c.worker.runner import Upstreams, build_worker
 
 TOKEN = "system-test-token-0123456789"
 ZONE = "firstovertheline.com"

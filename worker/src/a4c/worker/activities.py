@@ -15,7 +15,7 @@ from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.eventstore import EventStore
 from a4c.worker import events
 from a4c.worker.grpc_errors import unary
-from a4c.worker.models import (
+from a4c.workflows.models import (
     STEP_DNS_RECORD,
     STEP_IDENTITY,
     STEP_INVITE,

@@ -19,10 +19,12 @@ from temporalio.exceptions import ApplicationError, is_cancelled_exception
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from a4c.worker import search
     from a4c.worker.activities import EventActivities, IdentityActivities
     from a4c.worker.compensation import Compensations
-    from a4c.worker.models import (
+    from a4c.worker.subdomain import ProvisionSubdomainWorkflow
+    from a4c.worker.tracking import StepTracker, local, remote
+    from a4c.workflows import search
+    from a4c.workflows.models import (
         BOOTSTRAP_STEPS,
         BOOTSTRAP_WORKFLOW,
         STEP_COMPLETE,
@@ -41,8 +43,6 @@ with workflow.unsafe.imports_passed_through():
         SubdomainResult,
         subdomain_workflow_id,
     )
-    from a4c.worker.subdomain import ProvisionSubdomainWorkflow
-    from a4c.worker.tracking import StepTracker, local, remote
 
 T = TypeVar("T")
 

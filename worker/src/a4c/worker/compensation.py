@@ -16,14 +16,14 @@ from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
     from a4c.worker.activities import DnsActivities, IdentityActivities
-    from a4c.worker.models import (
+    from a4c.worker.tracking import StepTracker, remote
+    from a4c.workflows.models import (
         STEP_IDENTITY,
         STEP_SUBDOMAIN,
         BootstrapInput,
         CleanupInput,
         subdomain_workflow_id,
     )
-    from a4c.worker.tracking import StepTracker, remote
 
 Recorder = Callable[[str, str, dict[str, Any]], Awaitable[int]]
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from a4c.common.config import EnvReader, SettingsError
-from a4c.worker.models import TASK_QUEUE
+from a4c.workflows.models import TASK_QUEUE
 
 ENV_HELP: tuple[tuple[str, str], ...] = (
     ("DATABASE_URL", "secret: PostgreSQL URL of the event store (required)"),

@@ -11,7 +11,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from a4c.worker.search import REGISTRATION
+from a4c.workflows.search import REGISTRATION
 
 
 def temporal_binary() -> str:

@@ -12,7 +12,7 @@ from uuid import UUID
 from temporalio import activity
 
 from a4c.eventstore import EventStore, NewEvent, event_id
-from a4c.worker.models import EventToRecord
+from a4c.workflows.models import EventToRecord
 
 STREAM_TYPE = "organization"
 

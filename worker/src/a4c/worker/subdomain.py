@@ -16,9 +16,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from a4c.worker import search
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
-    from a4c.worker.models import (
+    from a4c.worker.tracking import StepTracker, local, remote
+    from a4c.workflows import search
+    from a4c.workflows.models import (
         STEP_DNS_RECORD,
         STEP_VERIFY,
         SUBDOMAIN_STEPS,
@@ -28,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         SubdomainInput,
         SubdomainResult,
     )
-    from a4c.worker.tracking import StepTracker, local, remote
 
 
 @workflow.defn(name=SUBDOMAIN_WORKFLOW)

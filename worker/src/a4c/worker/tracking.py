@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from a4c.worker.models import Progress, StepProgress, StepTimeouts
+from a4c.workflows.models import Progress, StepProgress, StepTimeouts
 
 A = TypeVar("A")
 R = TypeVar("R")

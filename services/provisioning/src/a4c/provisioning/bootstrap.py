@@ -26,7 +26,7 @@ from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import AlreadyExists
 from a4c.provisioning.temporal import Execution
 from a4c.provisioning.validation import NewOrganization
-from a4c.worker.models import BootstrapInput, bootstrap_workflow_id
+from a4c.workflows.models import BootstrapInput, bootstrap_workflow_id
 
 # Fixed forever: uuid5(NAMESPACE_URL, "urn:a4c:provisioning:organization-ids"). Changing it would
 # map a retried request to a new organization.

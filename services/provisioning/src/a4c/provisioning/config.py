@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
-from a4c.worker.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
+from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "api-a4c", "status", "support")
 DEFAULT_SUBDOMAIN_TARGET = "app.{base_domain}"

@@ -13,7 +13,7 @@ from a4c.provisioning.errors import FailedPrecondition
 from a4c.provisioning.steps import StepsView, from_events, from_progress
 from a4c.provisioning.temporal import QUERY_TIMEOUT, Execution, Started
 from a4c.provisioning.watch import read_stream
-from a4c.worker.models import SubdomainInput, bootstrap_workflow_id, subdomain_workflow_id
+from a4c.workflows.models import SubdomainInput, bootstrap_workflow_id, subdomain_workflow_id
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from a4c.eventstore import EventStore, SlugClaims
 from a4c.provisioning.config import Settings
 from a4c.provisioning.temporal import Workflows
-from a4c.worker.models import SubdomainInput
+from a4c.workflows.models import SubdomainInput
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from a4c.eventstore import EventType, StoredEvent
-from a4c.worker.models import (
+from a4c.workflows.models import (
     BOOTSTRAP_STEPS,
     STEP_COMPLETE,
     STEP_IDENTITY,

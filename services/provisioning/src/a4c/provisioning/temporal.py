@@ -24,8 +24,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from a4c.worker import search
-from a4c.worker.models import (
+from a4c.workflows import search
+from a4c.workflows.models import (
     BOOTSTRAP_WORKFLOW,
     SUBDOMAIN_WORKFLOW,
     BootstrapInput,

@@ -22,7 +22,7 @@ from a4c.provisioning import retry
 from a4c.provisioning.hub import EventHub, Feed
 from a4c.provisioning.state import OrganizationState
 from a4c.provisioning.temporal import Execution, Workflows
-from a4c.worker.models import bootstrap_workflow_id, subdomain_workflow_id
+from a4c.workflows.models import bootstrap_workflow_id, subdomain_workflow_id
 
 log = logging.getLogger(__name__)
 
