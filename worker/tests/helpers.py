@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from a4c.sandbox.system import ZONE, System
@@ -39,16 +37,6 @@ async def subdomain_result(system: System, organization_id: str) -> SubdomainRes
         subdomain_workflow_id(organization_id), result_type=SubdomainResult
     )
     return await handle.result()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Wait for a condition observed from outside (the event log), polling briefly."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def sandbox_counts(system: System, request: BootstrapInput) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from a4c.eventstore import BootstrapState, SubdomainStatus
 from a4c.sandbox.system import System
+from a4c.sandbox.testing import eventually
 from a4c.workflows.models import (
     SUBDOMAIN_WORKFLOW,
     SubdomainResult,
@@ -23,7 +24,6 @@ from .helpers import (
     SUBDOMAIN_EVENTS,
     duplicates,
     event_types,
-    eventually,
     sandbox_counts,
     split,
     subdomain_result,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from a4c.sandbox.system import System
+from a4c.sandbox.testing import eventually
 
 from .helpers import (
     BOOTSTRAP_EVENTS,
     SUBDOMAIN_EVENTS,
     event_types,
-    eventually,
     sandbox_counts,
     split,
     subdomain_result,

@@ -92,3 +92,12 @@ def test_help_lists_the_settings_without_starting() -> None:
     assert result.returncode == 0
     assert "DEMO_KEY" in result.stdout
     assert "A4C_AUTH_TOKENS" in result.stdout
+
+
+def test_required_secret_names_a_missing_variable_and_is_redacted_when_present() -> None:
+    with pytest.raises(SettingsError) as caught:
+        EnvReader({"DATABASE_URL": " "}).required_secret("DATABASE_URL")
+    assert caught.value.key == "DATABASE_URL"
+    reader = EnvReader({"DATABASE_URL": "postgresql://u:pw@db/a4c"})
+    assert reader.required_secret("DATABASE_URL") == "postgresql://u:pw@db/a4c"
+    assert reader.secrets == ["postgresql://u:pw@db/a4c"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,16 +118,6 @@ async def workflow_exists(client: Client, workflow_id: str) -> bool:
 
 async def workflow_ids_for_slug(client: Client, slug: str) -> list[str]:
     return [w.id async for w in client.list_workflows(f"OrgSlug = '{slug}'")]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Await a condition observed from outside (e.g. Temporal visibility), polling briefly."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def org_events(organization_id: uuid.UUID, slug: str, types: list[EventType]) -> list[NewEvent]:

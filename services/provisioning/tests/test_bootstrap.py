@@ -12,13 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from a4c.eventstore import BootstrapState, EventType, SubdomainStatus
 from a4c.provisioning.bootstrap import organization_id_for
+from a4c.sandbox.testing import eventually
 from a4c.workflows.models import BootstrapInput, StepTimeouts, VerificationPolicy
 
 from .helpers import (
     Running,
     bootstrap_id,
     bootstrap_request,
-    eventually,
     insert_claim,
     rpc_error,
     running_provisioning,

@@ -16,6 +16,7 @@ from a4c.eventstore.testing import DatabaseFactory
 from a4c.provisioning.hub import EventHub
 from a4c.provisioning.temporal import Workflows
 from a4c.provisioning.watch import Watcher
+from a4c.sandbox.testing import eventually
 from a4c.workflows.models import BOOTSTRAP_WORKFLOW
 
 from .helpers import (
@@ -24,7 +25,6 @@ from .helpers import (
     SUBDOMAIN_ACTIVE,
     Running,
     bootstrap_id,
-    eventually,
     org_events,
     rpc_error,
     running_provisioning,

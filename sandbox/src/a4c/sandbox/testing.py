@@ -18,7 +18,7 @@ the test advances the clock, so "not yet propagated" is checked without sleeping
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from types import TracebackType
 
@@ -28,6 +28,17 @@ from a4c.sandbox.cloudflare.store import CloudflareStore
 from a4c.sandbox.dns_server import PublishedZones, SandboxDnsServer
 from a4c.sandbox.faults import Faults
 from a4c.sandbox.http import AsgiServer
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    """Await a condition observed from outside (the event log, Temporal visibility), polling briefly:
+    such state changes in another process and offers nothing to wait on."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.05)
 
 
 class ManualClock:

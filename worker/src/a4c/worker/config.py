@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from a4c.common.config import EnvReader, SettingsError
+from a4c.common.config import EnvReader
 from a4c.workflows.models import TASK_QUEUE
 
 ENV_HELP: tuple[tuple[str, str], ...] = (
@@ -47,12 +47,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
-        database_url = reader.secret("DATABASE_URL")
-        if not database_url:
-            raise SettingsError("DATABASE_URL", "is required but not set")
-        level = (reader.str("A4C_LOG_LEVEL", "INFO") or "INFO").upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise SettingsError("A4C_LOG_LEVEL", f"unknown level {level!r}")
+        database_url = reader.required_secret("DATABASE_URL")
+        level = reader.log_level()
         return cls(
             database_url=database_url,
             dns_address=reader.required("A4C_DNS_SERVICE_ADDRESS"),

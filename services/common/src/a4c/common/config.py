@@ -21,6 +21,7 @@ _Bool = builtins.bool
 _N = TypeVar("_N", int, float)
 
 ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -66,6 +67,18 @@ class EnvReader:
         if value:
             self.secrets.append(value)
         return value
+
+    def required_secret(self, key: _Str) -> _Str:
+        """A required value that must never be logged (tokens, database URLs with passwords)."""
+        value = self.required(key)
+        self.secrets.append(value)
+        return value
+
+    def log_level(self, key: _Str = "A4C_LOG_LEVEL") -> _Str:
+        level = (self.str(key, "INFO") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise SettingsError(key, f"unknown level {level!r}")
+        return level
 
     def int(self, key: _Str, default: _Int, min: _Int | None = None, max: _Int | None = None) -> _Int:
         raw = self._raw(key)
@@ -168,9 +181,7 @@ class ServerSettings:
         client_ca = reader.str("A4C_TLS_CLIENT_CA_FILE")
         if client_ca and not cert:
             raise SettingsError("A4C_TLS_CLIENT_CA_FILE", "mTLS needs A4C_TLS_CERT_FILE and A4C_TLS_KEY_FILE")
-        level = (reader.str("A4C_LOG_LEVEL", "INFO") or "INFO").upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise SettingsError("A4C_LOG_LEVEL", f"unknown level {level!r}")
+        level = reader.log_level()
         return cls(
             host=reader.str("A4C_GRPC_HOST", "0.0.0.0") or "0.0.0.0",
             port=reader.int("A4C_GRPC_PORT", 50051, min=0, max=65535),

@@ -58,9 +58,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
         server = ServerSettings.from_env(reader)
-        token = reader.secret("CLOUDFLARE_API_TOKEN")
-        if not token:
-            raise SettingsError("CLOUDFLARE_API_TOKEN", "is required but not set")
+        token = reader.required_secret("CLOUDFLARE_API_TOKEN")
         base_url = (reader.str("CLOUDFLARE_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
         _check_base_url(base_url, server.environment)
         zone_name = _zone_name(reader.str("CLOUDFLARE_ZONE_NAME"))

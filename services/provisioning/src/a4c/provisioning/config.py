@@ -78,9 +78,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
-        database_url = reader.secret("DATABASE_URL")
-        if not database_url:
-            raise SettingsError("DATABASE_URL", "is required but not set")
+        database_url = reader.required_secret("DATABASE_URL")
         server = ServerSettings.from_env(reader)
         base_domain = _domain(reader, "A4C_BASE_DOMAIN")
         roles = reader.list("A4C_ADMIN_ROLE_KEYS", ("provider_admin",))
