@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import signal
@@ -12,22 +11,13 @@ from temporalio.client import Client
 
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
+from a4c.common.main import parse_args
 from a4c.eventstore import EventStore
 from a4c.worker.config import ENV_HELP, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
 
 DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
-
-
-def parse_args(argv: list[str]) -> None:
-    width = max(len(name) for name, _ in ENV_HELP)
-    table = "\n".join(f"  {name.ljust(width)}  {text}" for name, text in ENV_HELP)
-    argparse.ArgumentParser(
-        prog="python -m a4c.worker",
-        description=f"{DESCRIPTION}\n\nSettings (environment variables):\n{table}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    ).parse_args(argv)
 
 
 async def run(settings: Settings) -> None:
@@ -61,7 +51,8 @@ async def run(settings: Settings) -> None:
 
 
 def main() -> None:
-    parse_args(sys.argv[1:])
+    # The worker serves no gRPC API, so the kit's server settings do not apply to it.
+    parse_args("python -m a4c.worker", DESCRIPTION, ENV_HELP, sys.argv[1:], server_settings=False)
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as error:

@@ -37,18 +37,28 @@ class Service:
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
 
 
-def env_help_text(description: str, env_help: Sequence[tuple[str, str]]) -> str:
-    rows = [*env_help, *SERVER_ENV_HELP]
+def env_help_text(
+    description: str, env_help: Sequence[tuple[str, str]], *, server_settings: bool = True
+) -> str:
+    """`--help` text: the description, then every environment variable (the kit's server ones too)."""
+    rows = [*env_help, *(SERVER_ENV_HELP if server_settings else ())]
     width = max(len(name) for name, _ in rows)
     lines = [description, "", "Settings (environment variables):"]
     lines += [f"  {name.ljust(width)}  {text}" for name, text in rows]
     return "\n".join(lines)
 
 
-def parse_args(prog: str, description: str, env_help: Sequence[tuple[str, str]], argv: Sequence[str]) -> None:
+def parse_args(
+    prog: str,
+    description: str,
+    env_help: Sequence[tuple[str, str]],
+    argv: Sequence[str],
+    *,
+    server_settings: bool = True,
+) -> None:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description=env_help_text(description, env_help),
+        description=env_help_text(description, env_help, server_settings=server_settings),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.parse_args(argv)
