@@ -60,7 +60,7 @@ class BootstrapOrganizationWorkflow:
     async def run(self, request: BootstrapInput) -> BootstrapResult:
         self._request = request
         self._saga = Compensations(request, self._record)
-        await self._set_status("running")
+        self._set_status("running")
         timeouts = request.timeouts
         try:
             self._saga.register_identity()
@@ -90,7 +90,7 @@ class BootstrapOrganizationWorkflow:
             )
         except BaseException as error:
             raise await self._fail(error) from error
-        await self._set_status("completed")
+        self._set_status("completed")
         return BootstrapResult(
             request.organization_id,
             "completed",
@@ -138,7 +138,7 @@ class BootstrapOrganizationWorkflow:
         self._saga.subdomain_started(handle)
         return handle
 
-    async def _set_status(self, status: str) -> None:
+    def _set_status(self, status: str) -> None:
         self._tracker.status = status
         workflow.upsert_search_attributes([search.BOOTSTRAP_STATUS.value_set(status)])
 
@@ -156,7 +156,7 @@ class BootstrapOrganizationWorkflow:
             await self._record("organization.bootstrap.failed", "failed", data)
         if cleanup.complete:
             await self._record("organization.bootstrap.compensated", "compensated", {"cleanup": cleanup.done})
-        await self._set_status("cancelled" if cancelled else "failed")
+        self._set_status("cancelled" if cancelled else "failed")
         if cancelled:
             return asyncio.CancelledError(reason)
         return ApplicationError(

@@ -7,6 +7,7 @@ others: the result says what was cleaned up and whether everything was.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,19 +75,16 @@ class Compensations:
     async def _stop_child(self) -> None:
         """Cancel the subdomain workflow and wait until it has stopped, so it cannot re-create the record."""
         if self._child is None:
+            # Its start failed or was never reached; a run from an earlier attempt may still exist.
             handle = workflow.get_external_workflow_handle(
                 subdomain_workflow_id(self._request.organization_id)
             )
-            try:
+            with contextlib.suppress(Exception):  # not found or already closed: nothing to stop
                 await handle.cancel()
-            except Exception:
-                return
             return
         self._child.cancel()
-        try:
+        with contextlib.suppress(Exception):  # ending cancelled (or failed) is what we asked for
             await self._child
-        except Exception:
-            return
 
     async def _remove_record(self) -> None:
         sub = self._request.subdomain

@@ -9,21 +9,15 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from a4c.worker.grpc_errors import NON_RETRYABLE
 from a4c.workflows.models import Progress, StepProgress, StepTimeouts
 
 A = TypeVar("A")
 R = TypeVar("R")
 
-# Codes our activities raise as non-retryable already; listed so a policy never retries them anyway.
-_PERMANENT = [
-    "INVALID_ARGUMENT",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "FAILED_PRECONDITION",
-    "PERMISSION_DENIED",
-    "UNAUTHENTICATED",
-    "UNIMPLEMENTED",
-]
+# Our activities already raise these codes as non-retryable (grpc_errors); naming them in the policy
+# too means a retry policy alone never retries them.
+_PERMANENT = sorted(code.name for code in NON_RETRYABLE)
 
 
 _REMOTE_RETRY = RetryPolicy(
