@@ -104,9 +104,16 @@ async def test_transient_upstream_faults_are_ridden_out_without_duplicates(
 async def test_permanent_failure_after_the_record_exists_compensates_everything(
     system: System, worker: None
 ) -> None:
-    # An unknown role key is a permanent error (INVALID_ARGUMENT) at the role-grant step, which
-    # runs after the subdomain child has started creating the DNS record.
-    request = replace(system.bootstrap_input("doomed"), role_keys=("no_such_role",))
+    # Zitadel refusing the user grant (400) is a permanent error (INVALID_ARGUMENT) at the role-grant
+    # step, which runs after the subdomain child has started creating the DNS record.
+    system.zitadel.faults.configure(
+        {
+            "faults": [
+                {"kind": "status", "status": 400, "method": "POST", "path": "/management/v1/users/*/grants"}
+            ]
+        }
+    )
+    request = system.bootstrap_input("doomed")
     handle = await system.start_bootstrap(request)
     with pytest.raises(WorkflowFailureError):
         await handle.result()

@@ -62,18 +62,6 @@ class Checker:
             self.add(field, "must be at most 200 characters without spaces")
         return self
 
-    def role_keys(self, field: str, keys: list[str]) -> Checker:
-        for index, key in enumerate(keys):
-            if not ROLE_KEY_PATTERN.match(key):
-                self.add(f"{field}[{index}]", "is not a role key (letters, digits, '_', '.', ':', '-')")
-        return self
-
-    def url_template(self, field: str, value: str) -> Checker:
-        problem = check_url_template(value) if value else None
-        if problem:
-            self.add(field, problem)
-        return self
-
     def done(self) -> None:
         if self.violations:
             raise InvalidInput(self.violations)
