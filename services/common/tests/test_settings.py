@@ -72,7 +72,7 @@ def test_help_shows_secrecy_and_the_default_from_the_declaration() -> None:
     assert describe(TOKEN) == "secret: token (required)"
     assert describe(PORT) == "port (default 80)"
     assert describe(RATE) == "rate (default 1.5)"
-    assert describe(CA) == "CA bundle (default none: plaintext)"
+    assert describe(CA) == "CA bundle (none: plaintext)"
     text = help_text("Demo.", (PORT, TOKEN))
     assert text.splitlines()[2:] == [
         "Settings (environment variables):",

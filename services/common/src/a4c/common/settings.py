@@ -195,10 +195,11 @@ class Choice(Setting[str]):
 
 
 def describe(setting: Setting[Any]) -> str:
-    """One line of help: "secret: " first when it is one, the default last."""
+    """One line of help: "secret: " first when it is one, the default (or what stands for it) last."""
     prefix = "secret: " if setting.secret else ""
     default = setting.default_text()
-    return f"{prefix}{setting.help} ({default if setting.required else 'default ' + default})"
+    literal = not setting.required and setting.shown_default is None
+    return f"{prefix}{setting.help} ({'default ' + default if literal else default})"
 
 
 def help_text(description: str, spec: Sequence[Setting[Any]]) -> str:

@@ -23,7 +23,9 @@ _ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
 API_TOKEN = Required(
     name="CLOUDFLARE_API_TOKEN", help="API token with Zone:Read and DNS:Edit on the zones", secret=True
 )
-BASE_URL = Text(name="CLOUDFLARE_BASE_URL", help="Cloudflare API base URL", value=DEFAULT_BASE_URL)
+BASE_URL = Text(
+    name="CLOUDFLARE_BASE_URL", help="Cloudflare API base URL (https in production)", value=DEFAULT_BASE_URL
+)
 ZONE_NAME = Optional(
     name="CLOUDFLARE_ZONE_NAME", help="zone used when a request leaves zone empty, e.g. firstovertheline.com"
 )

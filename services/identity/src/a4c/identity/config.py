@@ -17,7 +17,9 @@ from a4c.common.settings import Float, Int, List, Optional, Required, Text
 from a4c.identity.credentials import KeyFileError, ServiceAccountKey
 from a4c.identity.validation import ID_PATTERN, ROLE_KEY_PATTERN, check_url_template
 
-URL = Required(name="ZITADEL_URL", help="the Zitadel instance, e.g. https://<instance>.zitadel.cloud")
+URL = Required(
+    name="ZITADEL_URL", help="the Zitadel instance, e.g. https://example.zitadel.cloud (https in production)"
+)
 PAT = Optional(
     name="ZITADEL_PAT",
     help="the service account's personal access token (or ZITADEL_KEY_FILE)",
@@ -36,7 +38,7 @@ ADMIN_ROLE_KEYS = List(
 )
 INVITE_URL_TEMPLATE = Text(
     name="ZITADEL_INVITE_URL_TEMPLATE",
-    help="invitation link, with {{.UserID}} {{.Code}} {{.OrgID}}",
+    help="invitation link: http(s), must hold {{.Code}}; may use {{.UserID}} {{.OrgID}} {{.LoginName}}",
     value="",
     shown_default="Zitadel's login UI",
 )
