@@ -8,14 +8,14 @@ from a4c.common.config import SERVER_SETTINGS, ServerSettings
 from a4c.common.env import EnvReader, SettingsError
 from a4c.common.settings import Bool, Choice, Float, Int, List, Optional, Required, Text, describe, help_text
 
-PORT = Int(name="X_PORT", help="port", value=80, min=1, max=9)
-RATE = Float(name="X_RATE", help="rate", value=1.5, min=1.0)
-ON = Bool(name="X_ON", help="on", value=True)
-NAMES = List(name="X_NAMES", help="names", value=("a", "b"))
-MODE = Choice(name="X_MODE", help="mode", value="fast", choices=("fast", "slow"))
-TOKEN = Required(name="X_TOKEN", help="token", secret=True)
-HOST = Text(name="X_HOST", help="host", value="localhost")
-CA = Optional(name="X_CA", help="CA bundle", shown_default="none: plaintext")
+PORT = Int("X_PORT", "port", 80, min=1, max=9)
+RATE = Float("X_RATE", "rate", 1.5, min=1.0)
+ON = Bool("X_ON", "on", True)
+NAMES = List("X_NAMES", "names", ("a", "b"))
+MODE = Choice("X_MODE", "mode", "fast", ("fast", "slow"))
+TOKEN = Required("X_TOKEN", "token", secret=True)
+HOST = Text("X_HOST", "host", "localhost")
+CA = Optional("X_CA", "CA bundle", shown_default="none: plaintext")
 
 
 def test_unset_or_blank_values_give_the_declared_default() -> None:
@@ -70,13 +70,13 @@ def test_secrets_are_collected_for_redaction() -> None:
 
 def test_help_shows_secrecy_and_the_default_from_the_declaration() -> None:
     assert describe(TOKEN) == "secret: token (required)"
-    assert describe(PORT) == "port (default 80)"
-    assert describe(RATE) == "rate (default 1.5)"
+    assert describe(PORT) == "port (default 80; 1 to 9)"
+    assert describe(RATE) == "rate (default 1.5; at least 1)"
     assert describe(CA) == "CA bundle (none: plaintext)"
     text = help_text("Demo.", (PORT, TOKEN))
     assert text.splitlines()[2:] == [
         "Settings (environment variables):",
-        "  X_PORT   port (default 80)",
+        "  X_PORT   port (default 80; 1 to 9)",
         "  X_TOKEN  secret: token (required)",
     ]
 

@@ -20,31 +20,23 @@ from a4c.common.env import EnvReader
 from a4c.common.settings import Int, Optional, Required, Text
 from a4c.workflows.models import TASK_QUEUE
 
-TASK_QUEUE_SETTING = Text(name="TEMPORAL_TASK_QUEUE", help="task queue to poll", value=TASK_QUEUE)
-DNS_ADDRESS = Required(name="A4C_DNS_SERVICE_ADDRESS", help="DNS service host:port")
-IDENTITY_ADDRESS = Required(name="A4C_IDENTITY_SERVICE_ADDRESS", help="identity service host:port")
+TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
+DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
+IDENTITY_ADDRESS = Required("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port")
 SERVICE_TOKEN = Optional(
-    name="A4C_SERVICE_TOKEN", help="bearer token presented to the DNS and identity services", secret=True
+    "A4C_SERVICE_TOKEN", "bearer token presented to the DNS and identity services", secret=True
 )
 SERVICE_TLS_CA_FILE = Optional(
-    name="A4C_SERVICE_TLS_CA_FILE",
-    help="CA bundle to verify the services' TLS certificates",
+    "A4C_SERVICE_TLS_CA_FILE",
+    "CA bundle to verify the services' TLS certificates",
     shown_default="none: plaintext",
 )
-HEALTH_HOST = Text(
-    name="A4C_HEALTH_HOST", help="interface of the worker's gRPC health endpoint", value="0.0.0.0"
-)
+HEALTH_HOST = Text("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint", "0.0.0.0")
 HEALTH_PORT = Int(
-    name="A4C_HEALTH_PORT",
-    help="port of the worker's gRPC health endpoint (0 picks one)",
-    value=8081,
-    min=0,
-    max=65535,
+    "A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (0 picks one)", 8081, min=0, max=65535
 )
-MAX_ACTIVITIES = Int(name="A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", help="activity slots", value=100, min=1)
-MAX_WORKFLOW_TASKS = Int(
-    name="A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", help="workflow task slots", value=100, min=2
-)
+MAX_ACTIVITIES = Int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots", 100, min=1)
+MAX_WORKFLOW_TASKS = Int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots", 100, min=2)
 # Activities may run longer than a gRPC call, so the worker's grace period is longer than a service's.
 WORKER_SHUTDOWN_GRACE = SHUTDOWN_GRACE_SECONDS.but(
     help="time running activities get to finish on SIGTERM", value=30.0, max=3600

@@ -16,49 +16,33 @@ __all__ = ["EnvReader", "ServerSettings", "SettingsError"]
 ENVIRONMENTS = ("development", "production")
 
 # Shared by several parts (each lists them in its own spec).
-LOG_LEVEL = Choice(
-    name="A4C_LOG_LEVEL",
-    help="log level: " + ", ".join(LOG_LEVELS),
-    value="INFO",
-    choices=LOG_LEVELS,
-    upper=True,
-)
-DATABASE_URL = Required(name="DATABASE_URL", help="PostgreSQL URL of the event store", secret=True)
-TEMPORAL_ADDRESS = Text(name="TEMPORAL_ADDRESS", help="Temporal frontend host:port", value="localhost:7233")
-TEMPORAL_NAMESPACE = Text(name="TEMPORAL_NAMESPACE", help="Temporal namespace", value="default")
+LOG_LEVEL = Choice("A4C_LOG_LEVEL", "log level: " + ", ".join(LOG_LEVELS), "INFO", LOG_LEVELS, upper=True)
+DATABASE_URL = Required("DATABASE_URL", "PostgreSQL URL of the event store", secret=True)
+TEMPORAL_ADDRESS = Text("TEMPORAL_ADDRESS", "Temporal frontend host:port", "localhost:7233")
+TEMPORAL_NAMESPACE = Text("TEMPORAL_NAMESPACE", "Temporal namespace", "default")
 
-GRPC_HOST = Text(name="A4C_GRPC_HOST", help="interface to bind", value="0.0.0.0")
-GRPC_PORT = Int(
-    name="A4C_GRPC_PORT", help="port to bind (0 picks a free port)", value=50051, min=0, max=65535
-)
+GRPC_HOST = Text("A4C_GRPC_HOST", "interface to bind", "0.0.0.0")
+GRPC_PORT = Int("A4C_GRPC_PORT", "port to bind (0 picks a free port)", 50051, min=0, max=65535)
 AUTH_TOKENS = List(
-    name="A4C_AUTH_TOKENS",
-    help="comma-separated bearer tokens callers may present, each at least 16 characters",
+    "A4C_AUTH_TOKENS",
+    "comma-separated bearer tokens callers may present, each at least 16 characters",
     secret=True,
     shown_default="required unless A4C_AUTH_DISABLED",
 )
-AUTH_DISABLED = Bool(
-    name="A4C_AUTH_DISABLED", help="true turns authentication off (local use only)", value=False
-)
+AUTH_DISABLED = Bool("A4C_AUTH_DISABLED", "true turns authentication off (local use only)", False)
 TLS_CERT_FILE = Optional(
-    name="A4C_TLS_CERT_FILE",
-    help="server certificate (PEM); enables TLS with A4C_TLS_KEY_FILE",
+    "A4C_TLS_CERT_FILE",
+    "server certificate (PEM); enables TLS with A4C_TLS_KEY_FILE",
     shown_default="none: plaintext",
 )
-TLS_KEY_FILE = Optional(name="A4C_TLS_KEY_FILE", help="server private key (PEM)")
+TLS_KEY_FILE = Optional("A4C_TLS_KEY_FILE", "server private key (PEM)")
 TLS_CLIENT_CA_FILE = Optional(
-    name="A4C_TLS_CLIENT_CA_FILE", help="CA bundle; when set, clients must present a certificate (mTLS)"
+    "A4C_TLS_CLIENT_CA_FILE", "CA bundle; when set, clients must present a certificate (mTLS)"
 )
 SHUTDOWN_GRACE_SECONDS = Float(
-    name="A4C_SHUTDOWN_GRACE_SECONDS",
-    help="how long in-flight calls may finish after SIGTERM",
-    value=10.0,
-    min=0,
-    max=600,
+    "A4C_SHUTDOWN_GRACE_SECONDS", "how long in-flight calls may finish after SIGTERM", 10.0, min=0, max=600
 )
-ENVIRONMENT = Choice(
-    name="A4C_ENVIRONMENT", help="development or production", value="development", choices=ENVIRONMENTS
-)
+ENVIRONMENT = Choice("A4C_ENVIRONMENT", "development or production", "development", ENVIRONMENTS)
 
 SERVER_SETTINGS = (
     GRPC_HOST,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from a4c.common.env import EnvReader, SettingsError
@@ -25,14 +25,18 @@ T = TypeVar("T")
 S = TypeVar("S", bound="Setting[Any]")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Setting(ABC, Generic[T]):
-    """One environment variable. `shown_default` replaces the literal default in help and docs."""
+    """One environment variable: `Int("A4C_GRPC_PORT", "port to bind", 50051, min=0, max=65535)`.
+
+    Name, help and (where there is one) the default are positional; `secret` registers the value for
+    log redaction and marks it in help and docs; `shown_default` replaces the literal default there.
+    """
 
     name: str
     help: str
-    secret: bool = False
-    shown_default: str | None = None
+    secret: bool = field(default=False, kw_only=True)
+    shown_default: str | None = field(default=None, kw_only=True)
 
     @property
     @abstractmethod
@@ -56,12 +60,16 @@ class Setting(ABC, Generic[T]):
             return self.shown_default
         return self._literal()
 
+    def bounds_text(self) -> str:
+        """The accepted range ("1 to 1200", "at least 0.1"), or "" when any value of the type goes."""
+        return ""
+
     def but(self: S, **changes: Any) -> S:
         """The same variable with another default or help, for a part that uses it differently."""
         return replace(self, **changes)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Required(Setting[str]):
     """A text value that must be set."""
 
@@ -77,7 +85,7 @@ class Required(Setting[str]):
         return reader.required_secret(self.name) if self.secret else reader.required(self.name)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Optional(Setting["str | None"]):
     """A text value that may be unset (None)."""
 
@@ -92,7 +100,7 @@ class Optional(Setting["str | None"]):
         return reader.secret(self.name) if self.secret else reader.str(self.name)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Text(Setting[str]):
     """A text value with a default (an empty or blank value means the default)."""
 
@@ -110,11 +118,11 @@ class Text(Setting[str]):
         return read or self.value
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Int(Setting[int]):
     value: int
-    min: int | None = None
-    max: int | None = None
+    min: int | None = field(default=None, kw_only=True)
+    max: int | None = field(default=None, kw_only=True)
 
     @property
     def default(self) -> int:
@@ -123,12 +131,15 @@ class Int(Setting[int]):
     def read(self, reader: EnvReader) -> int:
         return reader.int(self.name, self.value, min=self.min, max=self.max)
 
+    def bounds_text(self) -> str:
+        return _bounds(self.min, self.max)
 
-@dataclass(frozen=True, kw_only=True)
+
+@dataclass(frozen=True)
 class Float(Setting[float]):
     value: float
-    min: float | None = None
-    max: float | None = None
+    min: float | None = field(default=None, kw_only=True)
+    max: float | None = field(default=None, kw_only=True)
 
     @property
     def default(self) -> float:
@@ -140,8 +151,11 @@ class Float(Setting[float]):
     def read(self, reader: EnvReader) -> float:
         return reader.float(self.name, self.value, min=self.min, max=self.max)
 
+    def bounds_text(self) -> str:
+        return _bounds(self.min, self.max)
 
-@dataclass(frozen=True, kw_only=True)
+
+@dataclass(frozen=True)
 class Bool(Setting[bool]):
     value: bool
 
@@ -156,7 +170,7 @@ class Bool(Setting[bool]):
         return reader.bool(self.name, self.value)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class List(Setting[tuple[str, ...]]):
     """Comma-separated values; blank items are dropped."""
 
@@ -176,11 +190,11 @@ class List(Setting[tuple[str, ...]]):
         return values
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Choice(Setting[str]):
     value: str
     choices: tuple[str, ...]
-    upper: bool = False  # compare case-insensitively, as upper case (log levels)
+    upper: bool = field(default=False, kw_only=True)  # compare as upper case (log levels)
 
     @property
     def default(self) -> str:
@@ -194,12 +208,22 @@ class Choice(Setting[str]):
         return value
 
 
+def _bounds(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}"
+    if low is not None:
+        return f"at least {low:g}"
+    return "" if high is None else f"at most {high:g}"
+
+
 def describe(setting: Setting[Any]) -> str:
     """One line of help: "secret: " first when it is one, the default (or what stands for it) last."""
     prefix = "secret: " if setting.secret else ""
     default = setting.default_text()
     literal = not setting.required and setting.shown_default is None
-    return f"{prefix}{setting.help} ({'default ' + default if literal else default})"
+    bounds = setting.bounds_text()
+    extra = f"; {bounds}" if bounds else ""
+    return f"{prefix}{setting.help} ({'default ' + default if literal else default}{extra})"
 
 
 def help_text(description: str, spec: Sequence[Setting[Any]]) -> str:

@@ -40,6 +40,8 @@ def _default_cell(setting: Setting[Any]) -> str:
         text = setting.default_text()
     else:
         text = f"`{setting.default_text()}`"
+    bounds = setting.bounds_text()
+    text = f"{text}; {bounds}" if bounds else text
     return f"{text}, secret" if setting.secret else text
 
 

@@ -21,44 +21,38 @@ _HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 API_TOKEN = Required(
-    name="CLOUDFLARE_API_TOKEN", help="API token with Zone:Read and DNS:Edit on the zones", secret=True
+    "CLOUDFLARE_API_TOKEN", "API token with Zone:Read and DNS:Edit on the zones", secret=True
 )
-BASE_URL = Text(
-    name="CLOUDFLARE_BASE_URL", help="Cloudflare API base URL (https in production)", value=DEFAULT_BASE_URL
-)
+BASE_URL = Text("CLOUDFLARE_BASE_URL", "Cloudflare API base URL (https in production)", DEFAULT_BASE_URL)
 ZONE_NAME = Optional(
-    name="CLOUDFLARE_ZONE_NAME", help="zone used when a request leaves zone empty, e.g. firstovertheline.com"
+    "CLOUDFLARE_ZONE_NAME", "zone used when a request leaves zone empty, e.g. firstovertheline.com"
 )
 ZONE_ID = Optional(
-    name="CLOUDFLARE_ZONE_ID",
-    help="id of CLOUDFLARE_ZONE_NAME, skipping the lookup by name",
+    "CLOUDFLARE_ZONE_ID",
+    "id of CLOUDFLARE_ZONE_NAME, skipping the lookup by name",
     shown_default="looked up by name",
 )
 MAX_REQUESTS = Int(
-    name="CLOUDFLARE_MAX_REQUESTS_PER_5MIN",
-    help=f"this replica's request budget, at most {CLOUDFLARE_RATE_LIMIT}",
-    value=1000,
+    "CLOUDFLARE_MAX_REQUESTS_PER_5MIN",
+    "this replica's request budget",
+    1000,
     min=1,
     max=CLOUDFLARE_RATE_LIMIT,
 )
 TIMEOUT = Float(
-    name="CLOUDFLARE_TIMEOUT_SECONDS",
-    help="time a Cloudflare call may take when the caller set no deadline",
-    value=30.0,
+    "CLOUDFLARE_TIMEOUT_SECONDS",
+    "time a call may take without a caller deadline",
+    30.0,
     min=0.1,
     max=600,
 )
 NAMESERVERS = List(
-    name="A4C_DNS_NAMESERVERS",
-    help="comma list of host:port asked by CheckPropagation instead of the zone's NS",
+    "A4C_DNS_NAMESERVERS",
+    "comma list of host:port asked by CheckPropagation instead of the zone's NS",
     shown_default="the zone's NS",
 )
 QUERY_TIMEOUT = Float(
-    name="A4C_DNS_QUERY_TIMEOUT_SECONDS",
-    help="how long to wait for one nameserver's answer",
-    value=2.0,
-    min=0.05,
-    max=60,
+    "A4C_DNS_QUERY_TIMEOUT_SECONDS", "how long to wait for one nameserver's answer", 2.0, min=0.05, max=60
 )
 SETTINGS = (API_TOKEN, BASE_URL, ZONE_NAME, ZONE_ID, MAX_REQUESTS, TIMEOUT, NAMESERVERS, QUERY_TIMEOUT)
 

@@ -18,50 +18,46 @@ from a4c.identity.credentials import KeyFileError, ServiceAccountKey
 from a4c.identity.validation import ID_PATTERN, ROLE_KEY_PATTERN, check_url_template
 
 URL = Required(
-    name="ZITADEL_URL", help="the Zitadel instance, e.g. https://example.zitadel.cloud (https in production)"
+    "ZITADEL_URL", "the Zitadel instance, e.g. https://example.zitadel.cloud (https in production)"
 )
 PAT = Optional(
-    name="ZITADEL_PAT",
-    help="the service account's personal access token (or ZITADEL_KEY_FILE)",
+    "ZITADEL_PAT",
+    "the service account's personal access token (or ZITADEL_KEY_FILE)",
     secret=True,
     shown_default="exactly one of ZITADEL_PAT and ZITADEL_KEY_FILE",
 )
 KEY_FILE = Optional(
-    name="ZITADEL_KEY_FILE",
-    help="path to the service account's JSON key, for the JWT profile (or ZITADEL_PAT)",
+    "ZITADEL_KEY_FILE",
+    "path to the service account's JSON key, for the JWT profile (or ZITADEL_PAT)",
     shown_default="exactly one of ZITADEL_PAT and ZITADEL_KEY_FILE",
 )
-PROJECT_ID = Required(name="ZITADEL_PROJECT_ID", help="id of the project whose roles GrantRole grants")
+PROJECT_ID = Required("ZITADEL_PROJECT_ID", "id of the project whose roles GrantRole grants")
 # The role/invite policy is this service's alone (it distrusts its callers): requests cannot override it.
 ADMIN_ROLE_KEYS = List(
-    name="ZITADEL_ADMIN_ROLE_KEYS", help="comma-separated roles GrantRole grants", value=("provider_admin",)
+    "ZITADEL_ADMIN_ROLE_KEYS", "comma-separated roles GrantRole grants", ("provider_admin",)
 )
 INVITE_URL_TEMPLATE = Text(
-    name="ZITADEL_INVITE_URL_TEMPLATE",
-    help="invitation link: http(s), must hold {{.Code}}; may use {{.UserID}} {{.OrgID}} {{.LoginName}}",
-    value="",
+    "ZITADEL_INVITE_URL_TEMPLATE",
+    "invitation link: http(s), must hold {{.Code}}; may use {{.UserID}} {{.OrgID}} {{.LoginName}}",
+    "",
     shown_default="Zitadel's login UI",
 )
-APPLICATION_NAME = Text(
-    name="ZITADEL_APPLICATION_NAME", help="application name shown in invitation emails", value="A4C"
-)
+APPLICATION_NAME = Text("ZITADEL_APPLICATION_NAME", "application name shown in invitation emails", "A4C")
 TIMEOUT = Float(
-    name="ZITADEL_TIMEOUT_SECONDS",
-    help="time one call may take when the caller set no deadline",
-    value=30.0,
+    "ZITADEL_TIMEOUT_SECONDS",
+    "time a call may take without a caller deadline",
+    30.0,
     min=0.1,
     max=600,
 )
 CONSISTENCY_WAIT = Float(
-    name="ZITADEL_CONSISTENCY_WAIT_SECONDS",
-    help="how long a just-created org or user may be unreadable",
-    value=5.0,
+    "ZITADEL_CONSISTENCY_WAIT_SECONDS",
+    "how long a new org or user may be unreadable",
+    5.0,
     min=0,
     max=120,
 )
-MAX_ATTEMPTS = Int(
-    name="ZITADEL_MAX_ATTEMPTS", help="attempts per Zitadel request, retries included", value=5, min=1, max=20
-)
+MAX_ATTEMPTS = Int("ZITADEL_MAX_ATTEMPTS", "attempts per Zitadel request, retries included", 5, min=1, max=20)
 SETTINGS = (
     URL,
     PAT,

@@ -26,66 +26,44 @@ DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "a
 DEFAULT_SUBDOMAIN_TARGET = "app.{base_domain}"
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
-TASK_QUEUE_SETTING = Text(
-    name="TEMPORAL_TASK_QUEUE", help="task queue the workflows run on", value=TASK_QUEUE
-)
+TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue the workflows run on", TASK_QUEUE)
 BASE_DOMAIN = Optional(
-    name="A4C_BASE_DOMAIN",
-    help="base domain of tenant subdomains",
+    "A4C_BASE_DOMAIN",
+    "base domain of tenant subdomains",
     shown_default="the database's get_base_domain(A4C_ENVIRONMENT), development: firstovertheline.com",
 )
-RESERVED_SLUGS = List(
-    name="A4C_RESERVED_SLUGS", help="comma-separated slugs nobody may take", value=DEFAULT_RESERVED_SLUGS
-)
-SUBDOMAIN_TARGET = Text(
-    name="A4C_SUBDOMAIN_TARGET", help="CNAME target of every subdomain", value=DEFAULT_SUBDOMAIN_TARGET
-)
-SUBDOMAIN_PROXIED = Bool(name="A4C_SUBDOMAIN_PROXIED", help="proxy subdomains through Cloudflare", value=True)
+RESERVED_SLUGS = List("A4C_RESERVED_SLUGS", "comma-separated slugs nobody may take", DEFAULT_RESERVED_SLUGS)
+SUBDOMAIN_TARGET = Text("A4C_SUBDOMAIN_TARGET", "CNAME target of every subdomain", DEFAULT_SUBDOMAIN_TARGET)
+SUBDOMAIN_PROXIED = Bool("A4C_SUBDOMAIN_PROXIED", "proxy subdomains through Cloudflare", True)
 VERIFY_FIRST_CHECK = Float(
-    name="A4C_VERIFY_FIRST_CHECK_SECONDS", help="wait before the first DNS check", value=10.0, min=0, max=3600
+    "A4C_VERIFY_FIRST_CHECK_SECONDS", "wait before the first DNS check", 10.0, min=0, max=3600
 )
 VERIFY_INITIAL_INTERVAL = Float(
-    name="A4C_VERIFY_INITIAL_INTERVAL_SECONDS",
-    help="first interval between DNS checks",
-    value=10.0,
-    min=0.01,
-    max=3600,
+    "A4C_VERIFY_INITIAL_INTERVAL_SECONDS", "first interval between DNS checks", 10.0, min=0.01, max=3600
 )
-VERIFY_BACKOFF = Float(
-    name="A4C_VERIFY_BACKOFF", help="growth factor of that interval", value=1.5, min=1.0, max=10.0
-)
+VERIFY_BACKOFF = Float("A4C_VERIFY_BACKOFF", "growth factor of that interval", 1.5, min=1.0, max=10.0)
 VERIFY_MAX_INTERVAL = Float(
-    name="A4C_VERIFY_MAX_INTERVAL_SECONDS",
-    help="longest interval between DNS checks",
-    value=60.0,
-    min=0.01,
-    max=3600,
+    "A4C_VERIFY_MAX_INTERVAL_SECONDS", "longest interval between DNS checks", 60.0, min=0.01, max=3600
 )
 VERIFY_DEADLINE = Float(
-    name="A4C_VERIFY_DEADLINE_SECONDS",
-    help="give up verifying the subdomain after this long",
-    value=600.0,
+    "A4C_VERIFY_DEADLINE_SECONDS",
+    "give up verifying after this long",
+    600.0,
     min=1,
     max=7 * 86400,
 )
-STEP_ATTEMPT = Float(
-    name="A4C_STEP_ATTEMPT_SECONDS",
-    help="timeout of one attempt of a remote step",
-    value=30.0,
-    min=0.1,
-    max=3600,
-)
+STEP_ATTEMPT = Float("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a step", 30.0, min=0.1, max=3600)
 STEP_TOTAL = Float(
-    name="A4C_STEP_TOTAL_SECONDS",
-    help="timeout of all attempts of a remote step, then compensation",
-    value=300.0,
+    "A4C_STEP_TOTAL_SECONDS",
+    "all attempts of a step, then compensate",
+    300.0,
     min=0.1,
     max=86400,
 )
 SLUG_CLAIM_STALE = Float(
-    name="A4C_SLUG_CLAIM_STALE_SECONDS",
-    help="age after which an unstarted slug claim may be taken over",
-    value=120.0,
+    "A4C_SLUG_CLAIM_STALE_SECONDS",
+    "age at which an unstarted claim is free",
+    120.0,
     min=30,
     max=86400,
 )
