@@ -11,7 +11,7 @@ PROTO_SRC := protos
 PROTO_OUT := protos/src
 PROTOS := $(shell find $(PROTO_SRC)/a4c -name '*.proto' | sort)
 
-.PHONY: setup proto proto-check lint typecheck test run images bench
+.PHONY: setup proto proto-check settings-doc lint typecheck test run images bench
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -28,6 +28,10 @@ proto:
 # Regenerate into a scratch copy and fail when the committed code differs from the .proto files.
 proto-check:
 	@$(PY) protos/check_drift.py
+
+# Rewrite README.md's settings tables from the parts' declarations (tests/test_settings_doc.py checks them).
+settings-doc:
+	@$(PY) -m a4c.common.settings_doc README.md
 
 lint:
 	@$(VENV)/bin/ruff check .

@@ -172,12 +172,12 @@ async def _reads_of(store: EventStore, organizations: int, samples: int) -> dict
     query = "SELECT id FROM organizations_projection ORDER BY random() LIMIT $1"
     ids = [row["id"] for row in await store.pool.fetch(query, samples)]
     first = await store.list_organizations(subdomain_status=SubdomainStatus.ACTIVE, page_size=50)
-    token = first.next_page_token
+    after = first.next_after
     return {
         "get_by_slug": lambda i: store.get_organization_by_slug(f"org-{rng.randint(1, organizations)}"),
         "list_first_page": lambda i: store.list_organizations(page_size=50),
         "list_filtered_next_page": lambda i: store.list_organizations(
-            subdomain_status=SubdomainStatus.ACTIVE, page_size=50, page_token=token
+            subdomain_status=SubdomainStatus.ACTIVE, page_size=50, after=after
         ),
         "read_stream": lambda i: store.read_stream(ids[i % len(ids)]),
     }

@@ -138,6 +138,7 @@ class Stack:
                 "ZITADEL_URL": self.sandbox["zitadel_api"],
                 "ZITADEL_PROJECT_ID": zitadel.project_id,
                 "ZITADEL_PAT": zitadel.pat,
+                "ZITADEL_ADMIN_ROLE_KEYS": zitadel.role_keys[0],
             },
         )
         self._spawn(
@@ -151,7 +152,6 @@ class Stack:
                 "TEMPORAL_ADDRESS": self.temporal_address,
                 "TEMPORAL_TASK_QUEUE": self.task_queue,
                 "A4C_BASE_DOMAIN": ZONE,
-                "A4C_ADMIN_ROLE_KEYS": zitadel.role_keys[0],
             },
         )
         worker = self.worker_env(ports["worker_health"])

@@ -134,8 +134,6 @@ def floor_input(slug: str) -> BootstrapInput:
             target=f"app.{ZONE}",
             verification=FLOOR_VERIFICATION,
         ),
-        role_keys=("provider_admin",),
-        application_name="A4C",
     )
 
 

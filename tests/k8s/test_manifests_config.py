@@ -30,6 +30,12 @@ from k8slib import (
     selector_matches,
 )
 
+from a4c.common.config import SERVER_SETTINGS
+from a4c.dns.config import SETTINGS as DNS_SETTINGS
+from a4c.identity.config import SETTINGS as IDENTITY_SETTINGS
+from a4c.provisioning.config import SETTINGS as PROVISIONING_SETTINGS
+from a4c.worker.config import SETTINGS as WORKER_SETTINGS
+
 SECRET_TEMPLATES = K8S / "secrets" / "a4c-secrets.template.yaml"
 
 # What each part reads (the settings contract); SECRET means it must come from a Secret, never a ConfigMap.
@@ -86,6 +92,30 @@ def secret_uses(docs) -> set[tuple[str, str]]:
                 name = volume["secret"]["secretName"]
                 uses |= {(name, key) for key in secret_templates().get(name, {"<not templated>": ""})}
     return uses
+
+
+# The environment ConfigMap every part is given: not every part reads all of it (only provisioning the
+# base domain; the worker neither that nor A4C_ENVIRONMENT).
+SHARED_ENVIRONMENT = {"A4C_ENVIRONMENT", "A4C_BASE_DOMAIN", "A4C_LOG_LEVEL"}
+# Each part's declared settings (a4c.common.settings): what it can read at all.
+DECLARED = {
+    "dns": (*DNS_SETTINGS, *SERVER_SETTINGS),
+    "identity": (*IDENTITY_SETTINGS, *SERVER_SETTINGS),
+    "provisioning": (*PROVISIONING_SETTINGS, *SERVER_SETTINGS),
+    "worker": WORKER_SETTINGS,
+}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_part_is_given_only_settings_it_declares_and_its_secrets_from_secrets(rendered, env):
+    for part, spec in DECLARED.items():
+        declared = {s.name: s for s in spec}
+        given = deployment_env(rendered[env], part)
+        unknown = sorted(set(given) - set(declared) - SHARED_ENVIRONMENT)
+        assert not unknown, f"{part} is given {unknown}: not its settings (typos, or removed settings)"
+        for key, value in given.items():
+            if key in declared and declared[key].secret:
+                assert isinstance(value, SecretRef), f"{part}: {key} is secret and must come from a Secret"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -104,12 +104,20 @@ async def test_transient_upstream_faults_are_ridden_out_without_duplicates(
 async def test_permanent_failure_after_the_record_exists_compensates_everything(
     system: System, worker: None
 ) -> None:
-    # An unknown role key is a permanent error (INVALID_ARGUMENT) at the role-grant step, which
-    # runs after the subdomain child has started creating the DNS record.
-    request = replace(system.bootstrap_input("doomed"), role_keys=("no_such_role",))
-    handle = await system.start_bootstrap(request)
-    with pytest.raises(WorkflowFailureError):
-        await handle.result()
+    # The configured admin role missing from the project is a permanent error (FAILED_PRECONDITION) at
+    # the role-grant step, which runs after the subdomain child has started creating the DNS record.
+    project_id = system.zitadel.config.project_id
+    with system.zitadel.store.write() as state:
+        roles = state.projects[project_id].role_keys
+        state.projects[project_id].role_keys = [k for k in roles if k != "provider_admin"]
+    request = system.bootstrap_input("doomed")
+    try:
+        handle = await system.start_bootstrap(request)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    finally:
+        with system.zitadel.store.write() as state:
+            state.projects[project_id].role_keys = roles
 
     types = await event_types(system, request.organization_id)
     assert types[-2:] == ["organization.bootstrap.failed", "organization.bootstrap.compensated"]

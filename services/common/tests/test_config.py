@@ -60,13 +60,16 @@ def test_tokens_never_appear_in_repr_and_are_known_as_secrets() -> None:
 
 
 PROGRAM = """
-from a4c.common.config import EnvReader, ServerSettings
+from a4c.common.config import SERVER_SETTINGS, EnvReader, ServerSettings
 from a4c.common.main import Service, run_service
+from a4c.common.settings import Int
+
+DEMO = Int(name="DEMO_KEY", help="what it is", value=7)
 
 async def build(env):
     return Service(bindings=[], settings=ServerSettings.from_env(EnvReader(env)))
 
-run_service("a4c.demo", "A demo service.", [("DEMO_KEY", "what it is")], build)
+run_service("a4c.demo", "A demo service.", (DEMO, *SERVER_SETTINGS), build)
 """
 
 
@@ -91,7 +94,8 @@ def test_help_lists_the_settings_without_starting() -> None:
     result = run(["--help"], {})
     assert result.returncode == 0
     assert "DEMO_KEY" in result.stdout
-    assert "A4C_AUTH_TOKENS" in result.stdout
+    assert "what it is (default 7)" in result.stdout
+    assert "secret: comma-separated bearer tokens" in result.stdout
 
 
 def test_required_secret_names_a_missing_variable_and_is_redacted_when_present() -> None:

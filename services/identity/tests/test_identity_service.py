@@ -14,7 +14,7 @@ from a4c.common.errors import details_of
 from a4c.identity.operations import admin_user_id
 from a4c.sandbox.zitadel.testing import RunningZitadel
 
-from .conftest import TEMPLATE
+from .conftest import TEMPLATE, identity_service, service_env
 
 
 def new_org(
@@ -132,15 +132,14 @@ async def test_grant_role_twice_makes_one_grant(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
     org = await created_org(identity)
-    request = pb.GrantRoleRequest(
-        organization_id=org.organization.id, user_id=org.admin_user_id, role_keys=["provider_admin"]
-    )
+    request = pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
 
     first = await identity.GrantRole(request, timeout=10)
     second = await identity.GrantRole(request, timeout=10)
 
     assert (first.created, second.created) == (True, False)
     assert first.grant_id == second.grant_id
+    assert list(first.role_keys) == list(second.role_keys) == ["provider_admin"]
     with zitadel.store.read() as state:
         assert [(g.user_id, g.role_keys) for g in state.user_grants.values()] == [
             (org.admin_user_id, ["provider_admin"])
@@ -153,26 +152,26 @@ async def test_grant_role_twice_makes_one_grant(
         )
 
 
-async def test_grant_role_defaults_to_the_admin_roles_and_widens_an_existing_grant(
+async def test_grant_role_grants_the_configured_roles_and_widens_an_existing_grant(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
     org = await created_org(identity)
-    base = pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
+    request = pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
 
-    default = await identity.GrantRole(base, timeout=10)
-    wider = pb.GrantRoleRequest(
-        organization_id=base.organization_id, user_id=base.user_id, role_keys=["provider_user"]
-    )
-    widened = await identity.GrantRole(wider, timeout=10)
+    default = await identity.GrantRole(request, timeout=10)
+    # Another deployment of the service, configured with another role: the same grant widens.
+    async with identity_service(service_env(zitadel, ZITADEL_ADMIN_ROLE_KEYS="provider_user")) as other:
+        widened = await other.GrantRole(request, timeout=10)
 
     assert (default.created, widened.created) == (True, False)
+    assert list(widened.role_keys) == ["provider_user"]
     with zitadel.store.read() as state:
         (grant,) = state.user_grants.values()
         assert sorted(grant.role_keys) == ["provider_admin", "provider_user"]
 
 
 async def test_grant_role_refuses_users_of_other_orgs_and_unknown_roles(
-    identity: IdentityServiceStub,
+    zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
     acme = await created_org(identity, name="Acme")
     globex = await created_org(identity, name="Globex", email="g@globex.test")
@@ -183,12 +182,12 @@ async def test_grant_role_refuses_users_of_other_orgs_and_unknown_roles(
             timeout=10,
         )
     with pytest.raises(grpc.aio.AioRpcError) as unknown_role:
-        await identity.GrantRole(
-            pb.GrantRoleRequest(
-                organization_id=acme.organization.id, user_id=acme.admin_user_id, role_keys=["superuser"]
-            ),
-            timeout=10,
-        )
+        # A configured role the project does not define.
+        async with identity_service(service_env(zitadel, ZITADEL_ADMIN_ROLE_KEYS="superuser")) as other:
+            await other.GrantRole(
+                pb.GrantRoleRequest(organization_id=acme.organization.id, user_id=acme.admin_user_id),
+                timeout=10,
+            )
 
     assert other_org.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert details_of(other_org.value).reason == "USER_IN_ANOTHER_ORGANIZATION"
@@ -211,26 +210,6 @@ async def test_send_invitation_stores_exactly_one_email_with_the_right_link(
     assert email["applicationName"] == "A4C Test"
     expected = TEMPLATE.replace("{{.UserID}}", org.admin_user_id).replace("{{.OrgID}}", org.organization.id)
     assert email["link"] == expected.replace("{{.Code}}", email["code"])
-
-
-async def test_send_invitation_uses_the_requests_template_and_application(
-    zitadel: RunningZitadel, identity: IdentityServiceStub
-) -> None:
-    org = await created_org(identity)
-
-    await identity.SendInvitation(
-        pb.SendInvitationRequest(
-            organization_id=org.organization.id,
-            user_id=org.admin_user_id,
-            url_template="https://custom.test/join/{{.Code}}",
-            application_name="Portal",
-        ),
-        timeout=10,
-    )
-
-    (email,) = zitadel.emails()
-    assert email["link"] == f"https://custom.test/join/{email['code']}"
-    assert email["subject"] == "Invitation to Portal"
 
 
 async def test_an_invitation_right_after_creation_waits_for_the_user(

@@ -234,9 +234,6 @@ async def test_the_workflow_input_carries_the_configured_policy(
         A4C_BASE_DOMAIN="tenants.example.org",
         A4C_SUBDOMAIN_TARGET="edge.{base_domain}",
         A4C_SUBDOMAIN_PROXIED="false",
-        A4C_ADMIN_ROLE_KEYS="provider_admin, billing_admin",
-        A4C_INVITE_URL_TEMPLATE="https://app.example.org/invite?code={{.Code}}",
-        A4C_APPLICATION_NAME="Acme Console",
         A4C_VERIFY_FIRST_CHECK_SECONDS="1",
         A4C_VERIFY_INITIAL_INTERVAL_SECONDS="2",
         A4C_VERIFY_BACKOFF="3",
@@ -262,6 +259,5 @@ async def test_the_workflow_input_carries_the_configured_policy(
     assert sent.subdomain.proxied is False
     assert sent.subdomain.verification == VerificationPolicy(1, 2, 3, 4, 5)
     assert sent.subdomain.timeouts == sent.timeouts == StepTimeouts(6, 7)
-    assert sent.role_keys == ("provider_admin", "billing_admin")
-    assert sent.invite_url_template == "https://app.example.org/invite?code={{.Code}}"
-    assert sent.application_name == "Acme Console"
+    # The role/invite policy is the identity service's: nothing of it travels in the workflow input.
+    assert not {"role_keys", "invite_url_template", "application_name"} & set(vars(sent))

@@ -48,11 +48,9 @@ async def system(database_url: str) -> AsyncIterator[System]:
 
 
 def system_env(system: System, **overrides: str) -> dict[str, str]:
-    """Fast verification (checks every 100 ms, 20 s deadline) and the emulator's role."""
-    roles = system.zitadel.config.role_keys
+    """Fast verification (checks every 100 ms, 20 s deadline)."""
     settings = {
         "A4C_BASE_DOMAIN": ZONE,
-        "A4C_ADMIN_ROLE_KEYS": roles[0] if roles else "provider_admin",
         "A4C_VERIFY_FIRST_CHECK_SECONDS": "0.05",
         "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": "0.1",
         "A4C_VERIFY_MAX_INTERVAL_SECONDS": "0.5",

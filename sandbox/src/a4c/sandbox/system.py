@@ -124,11 +124,6 @@ class System:
                 verification=verification,
                 timeouts=timeouts,
             ),
-            role_keys=(self.zitadel.config.role_keys[0],)
-            if self.zitadel.config.role_keys
-            else ("provider_admin",),
-            invite_url_template="https://app.firstovertheline.com/invite?user={{.UserID}}&code={{.Code}}",
-            application_name="A4C",
             timeouts=timeouts,
         )
 

@@ -6,7 +6,7 @@ EventStoreError
 ├── NotFound              no such organization / environment
 ├── InvalidEvent          an event the schema rejects (also a ValueError)
 ├── EventIdConflict       an id already stored for a different stream or event type
-├── InvalidArgument       a bad page token or page size (also a ValueError)
+├── InvalidArgument       a bad page size (also a ValueError)
 └── MigrationError        a migration failed, or an applied file was changed
 """
 

@@ -110,12 +110,24 @@ class Organization:
     last_applied_sequence: int
 
 
+@dataclass(frozen=True)
+class OrganizationCursor:
+    """Where a page of `list_organizations` ends: the keyset (created_at, id) of its last row.
+
+    The store speaks positions, not tokens: turning one into an opaque page token bound to the
+    query is the API's job (`a4c.common.paging`).
+    """
+
+    created_at: datetime
+    id: UUID
+
+
 @dataclass(frozen=True, kw_only=True)
 class OrganizationPage:
-    """One page of `list_organizations`; `next_page_token` is None on the last page."""
+    """One page of `list_organizations`; `next_after` is None on the last page."""
 
     items: Sequence[Organization]
-    next_page_token: str | None
+    next_after: OrganizationCursor | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from ._rows import ORGANIZATION_COLUMNS, bootstrap_status_from_row, organization_from_row
 from .errors import InvalidArgument, NotFound, translate_errors
-from .models import BootstrapState, BootstrapStatus, Organization, OrganizationPage, SubdomainStatus
+from .models import (
+    BootstrapState,
+    BootstrapStatus,
+    Organization,
+    OrganizationCursor,
+    OrganizationPage,
+    SubdomainStatus,
+)
 
 MAX_PAGE_SIZE = 500
-_TOKEN_VERSION = 1
 
 # Column lists are module constants; every value travels as a bind parameter.
 _BY_ID = f"SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection WHERE id = $1"  # noqa: S608
@@ -52,7 +53,7 @@ async def list_organizations(
     subdomain_status: SubdomainStatus | None = None,
     bootstrap_status: BootstrapState | None = None,
     page_size: int = 50,
-    page_token: str | None = None,
+    after: OrganizationCursor | None = None,
 ) -> OrganizationPage:
     """Newest first, keyset-paged on (created_at, id): stable while rows are added or change status."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -61,12 +62,12 @@ async def list_organizations(
         None if subdomain_status is None else SubdomainStatus(subdomain_status).value,
         None if bootstrap_status is None else BootstrapState(bootstrap_status).value,
     ]
-    after = _decode_token(page_token, filters) if page_token else None
+    keyset = (after.created_at, after.id) if after else (None, None)
     with translate_errors():
-        rows = await pool.fetch(_PAGE, *filters, *(after or (None, None)), page_size + 1)
+        rows = await pool.fetch(_PAGE, *filters, *keyset, page_size + 1)
     items = [organization_from_row(row) for row in rows[:page_size]]
-    token = _encode_token(items[-1], filters) if len(rows) > page_size else None
-    return OrganizationPage(items=items, next_page_token=token)
+    last = OrganizationCursor(items[-1].created_at, items[-1].id) if len(rows) > page_size else None
+    return OrganizationPage(items=items, next_after=last)
 
 
 async def get_bootstrap_status(pool: asyncpg.Pool[asyncpg.Record], organization_id: UUID) -> BootstrapStatus:
@@ -87,25 +88,3 @@ async def rebuild(pool: asyncpg.Pool[asyncpg.Record], time_limit: float | None) 
     with translate_errors():
         replayed = await pool.fetchval("SELECT rebuild_organizations_projection()", timeout=time_limit)
     return int(replayed)
-
-
-# Page tokens are opaque to callers (base64url JSON) and bound to the filters they were made with:
-# reusing one with other filters would silently skip or repeat rows, so it is refused instead.
-
-
-def _encode_token(last: Organization, filters: list[str | None]) -> str:
-    payload = {"v": _TOKEN_VERSION, "c": last.created_at.isoformat(), "i": str(last.id), "f": filters}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str, filters: list[str | None]) -> tuple[datetime, UUID]:
-    try:
-        raw: Any = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if raw["v"] != _TOKEN_VERSION:
-            raise ValueError("token version")
-        created_at, last_id, token_filters = datetime.fromisoformat(raw["c"]), UUID(raw["i"]), raw["f"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidArgument("malformed page token") from exc
-    if token_filters != filters:
-        raise InvalidArgument("page token was issued for different filters")
-    return created_at, last_id

@@ -16,6 +16,7 @@ from .models import (
     BootstrapStatus,
     NewEvent,
     Organization,
+    OrganizationCursor,
     OrganizationPage,
     StoredEvent,
     SubdomainStatus,
@@ -216,14 +217,15 @@ class EventStore:
         subdomain_status: SubdomainStatus | None = None,
         bootstrap_status: BootstrapState | None = None,
         page_size: int = 50,
-        page_token: str | None = None,
+        after: OrganizationCursor | None = None,
     ) -> OrganizationPage:
+        """Newest first, continuing after `after` (a previous page's `next_after`)."""
         return await projections.list_organizations(
             self._pool,
             subdomain_status=subdomain_status,
             bootstrap_status=bootstrap_status,
             page_size=page_size,
-            page_token=page_token,
+            after=after,
         )
 
     async def get_bootstrap_status(self, organization_id: UUID) -> BootstrapStatus:

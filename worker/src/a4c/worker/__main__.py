@@ -13,7 +13,7 @@ from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
 from a4c.eventstore import EventStore
-from a4c.worker.config import ENV_HELP, Settings
+from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
 
@@ -52,7 +52,7 @@ async def run(settings: Settings) -> None:
 
 def main() -> None:
     # The worker serves no gRPC API, so the kit's server settings do not apply to it.
-    parse_args("python -m a4c.worker", DESCRIPTION, ENV_HELP, sys.argv[1:], server_settings=False)
+    parse_args("python -m a4c.worker", DESCRIPTION, SETTINGS, sys.argv[1:])
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as error:

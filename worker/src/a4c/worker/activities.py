@@ -94,7 +94,6 @@ class IdentityActivities:
             identity_pb2.GrantRoleRequest(
                 organization_id=request.organization_id,
                 user_id=request.admin_user_id,
-                role_keys=list(request.role_keys),
                 request_id=_request_id(),
             ),
         )
@@ -106,7 +105,7 @@ class IdentityActivities:
                 STEP_ROLE,
                 {
                     "user_id": request.admin_user_id,
-                    "role_keys": list(request.role_keys),
+                    "role_keys": list(reply.role_keys),
                     "grant_id": reply.grant_id,
                 },
             ),
@@ -120,8 +119,6 @@ class IdentityActivities:
             identity_pb2.SendInvitationRequest(
                 organization_id=request.organization_id,
                 user_id=request.admin_user_id,
-                url_template=request.url_template,
-                application_name=request.application_name,
                 request_id=_request_id(),
             ),
         )

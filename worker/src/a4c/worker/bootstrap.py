@@ -70,17 +70,12 @@ class BootstrapOrganizationWorkflow:
             )
             await self._step(STEP_RECORD, self._record_organization)
             child = await self._step(STEP_SUBDOMAIN, self._start_subdomain)
-            grant = GrantInput(request.organization_id, identity.admin_user_id, request.role_keys)
+            grant = GrantInput(request.organization_id, identity.admin_user_id)
             await self._step(
                 STEP_ROLE,
                 lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts),
             )
-            invite = InviteInput(
-                request.organization_id,
-                identity.admin_user_id,
-                request.invite_url_template,
-                request.application_name,
-            )
+            invite = InviteInput(request.organization_id, identity.admin_user_id)
             await self._step(
                 STEP_INVITE,
                 lambda: remote(IdentityActivities.send_admin_invitation, invite, timeouts),

@@ -1,28 +1,61 @@
-"""Worker settings, from an explicit environment mapping (see `python -m a4c.worker --help`)."""
+"""Worker settings, from an explicit environment mapping (see `python -m a4c.worker --help`).
+
+The worker serves no gRPC API, so the kit's server settings do not apply; it shares the event store,
+Temporal and log-level variables with the other parts (declared once in `a4c.common.config`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from a4c.common.config import EnvReader
+from a4c.common.config import (
+    DATABASE_URL,
+    LOG_LEVEL,
+    SHUTDOWN_GRACE_SECONDS,
+    TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE,
+)
+from a4c.common.env import EnvReader
+from a4c.common.settings import Int, Optional, Required, Text
 from a4c.workflows.models import TASK_QUEUE
 
-ENV_HELP: tuple[tuple[str, str], ...] = (
-    ("DATABASE_URL", "secret: PostgreSQL URL of the event store (required)"),
-    ("TEMPORAL_ADDRESS", "Temporal frontend host:port (default localhost:7233)"),
-    ("TEMPORAL_NAMESPACE", "Temporal namespace (default default)"),
-    ("TEMPORAL_TASK_QUEUE", f"task queue to poll (default {TASK_QUEUE})"),
-    ("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port (required)"),
-    ("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port (required)"),
-    ("A4C_SERVICE_TOKEN", "secret: bearer token presented to the DNS and identity services"),
-    ("A4C_SERVICE_TLS_CA_FILE", "CA bundle to verify the services' TLS certificates (optional)"),
-    ("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint (default 0.0.0.0)"),
-    ("A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (default 8081; 0 picks one)"),
-    ("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots (default 100)"),
-    ("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots (default 100)"),
-    ("A4C_SHUTDOWN_GRACE_SECONDS", "time running activities get to finish on SIGTERM (default 30)"),
-    ("A4C_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR (default INFO)"),
+TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
+DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
+IDENTITY_ADDRESS = Required("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port")
+SERVICE_TOKEN = Optional(
+    "A4C_SERVICE_TOKEN", "bearer token presented to the DNS and identity services", secret=True
+)
+SERVICE_TLS_CA_FILE = Optional(
+    "A4C_SERVICE_TLS_CA_FILE",
+    "CA bundle to verify the services' TLS certificates",
+    shown_default="none: plaintext",
+)
+HEALTH_HOST = Text("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint", "0.0.0.0")
+HEALTH_PORT = Int(
+    "A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (0 picks one)", 8081, min=0, max=65535
+)
+MAX_ACTIVITIES = Int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots", 100, min=1)
+MAX_WORKFLOW_TASKS = Int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots", 100, min=2)
+# Activities may run longer than a gRPC call, so the worker's grace period is longer than a service's.
+WORKER_SHUTDOWN_GRACE = SHUTDOWN_GRACE_SECONDS.but(
+    help="time running activities get to finish on SIGTERM", value=30.0, max=3600
+)
+SETTINGS = (
+    DATABASE_URL,
+    TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE,
+    TASK_QUEUE_SETTING,
+    DNS_ADDRESS,
+    IDENTITY_ADDRESS,
+    SERVICE_TOKEN,
+    SERVICE_TLS_CA_FILE,
+    HEALTH_HOST,
+    HEALTH_PORT,
+    MAX_ACTIVITIES,
+    MAX_WORKFLOW_TASKS,
+    WORKER_SHUTDOWN_GRACE,
+    LOG_LEVEL,
 )
 
 
@@ -33,36 +66,34 @@ class Settings:
     identity_address: str
     service_token: str | None = field(default=None, repr=False)
     service_tls_ca_file: str | None = None
-    temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
-    task_queue: str = TASK_QUEUE
-    health_host: str = "0.0.0.0"
-    health_port: int = 8081
-    max_concurrent_activities: int = 100
-    max_concurrent_workflow_tasks: int = 100
-    shutdown_grace_seconds: float = 30.0
-    log_level: str = "INFO"
+    temporal_address: str = TEMPORAL_ADDRESS.default
+    temporal_namespace: str = TEMPORAL_NAMESPACE.default
+    task_queue: str = TASK_QUEUE_SETTING.default
+    health_host: str = HEALTH_HOST.default
+    health_port: int = HEALTH_PORT.default
+    max_concurrent_activities: int = MAX_ACTIVITIES.default
+    max_concurrent_workflow_tasks: int = MAX_WORKFLOW_TASKS.default
+    shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
+    log_level: str = LOG_LEVEL.default
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
-        database_url = reader.required_secret("DATABASE_URL")
-        level = reader.log_level()
         return cls(
-            database_url=database_url,
-            dns_address=reader.required("A4C_DNS_SERVICE_ADDRESS"),
-            identity_address=reader.required("A4C_IDENTITY_SERVICE_ADDRESS"),
-            service_token=reader.secret("A4C_SERVICE_TOKEN"),
-            service_tls_ca_file=reader.str("A4C_SERVICE_TLS_CA_FILE"),
-            temporal_address=reader.str("TEMPORAL_ADDRESS", "localhost:7233") or "localhost:7233",
-            temporal_namespace=reader.str("TEMPORAL_NAMESPACE", "default") or "default",
-            task_queue=reader.str("TEMPORAL_TASK_QUEUE", TASK_QUEUE) or TASK_QUEUE,
-            health_host=reader.str("A4C_HEALTH_HOST", "0.0.0.0") or "0.0.0.0",
-            health_port=reader.int("A4C_HEALTH_PORT", 8081, min=0, max=65535),
-            max_concurrent_activities=reader.int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", 100, min=1),
-            max_concurrent_workflow_tasks=reader.int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 100, min=2),
-            shutdown_grace_seconds=reader.float("A4C_SHUTDOWN_GRACE_SECONDS", 30.0, min=0, max=3600),
-            log_level=level,
+            database_url=DATABASE_URL.read(reader),
+            log_level=LOG_LEVEL.read(reader),
+            dns_address=DNS_ADDRESS.read(reader),
+            identity_address=IDENTITY_ADDRESS.read(reader),
+            service_token=SERVICE_TOKEN.read(reader),
+            service_tls_ca_file=SERVICE_TLS_CA_FILE.read(reader),
+            temporal_address=TEMPORAL_ADDRESS.read(reader),
+            temporal_namespace=TEMPORAL_NAMESPACE.read(reader),
+            task_queue=TASK_QUEUE_SETTING.read(reader),
+            health_host=HEALTH_HOST.read(reader),
+            health_port=HEALTH_PORT.read(reader),
+            max_concurrent_activities=MAX_ACTIVITIES.read(reader),
+            max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
+            shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),
             secrets=tuple(reader.secrets),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -23,6 +23,38 @@ class FieldViolation:
 
     field: str
     description: str
+
+
+class InvalidFields(ValueError):
+    """Bad input: one violation per bad field, all reported together; nothing has been done.
+
+    The one exception every service raises for bad request fields; servicers end the call with
+    `abort_invalid` (INVALID_ARGUMENT with a BadRequest detail), so every service answers alike.
+    """
+
+    def __init__(self, violations: Iterable[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+    @classmethod
+    def one(cls, field: str, description: str) -> InvalidFields:
+        return cls([FieldViolation(field, description)])
+
+
+class Violations:
+    """Collects field violations so a request reports all its problems in one answer."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> Self:
+        self.violations.append(FieldViolation(field, description))
+        return self
+
+    def done(self) -> None:
+        """Raise InvalidFields when anything was added."""
+        if self.violations:
+            raise InvalidFields(self.violations)
 
 
 @dataclass(frozen=True)
@@ -106,9 +138,17 @@ async def abort(
     raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc always raises
 
 
-def invalid_argument(violations: Iterable[FieldViolation], message: str = "invalid request") -> grpc.Status:
+INVALID_REQUEST = "invalid request"
+
+
+def invalid_argument(violations: Iterable[FieldViolation], message: str = INVALID_REQUEST) -> grpc.Status:
     """The status for a request with bad fields (one violation per field)."""
     return rich_status(grpc.StatusCode.INVALID_ARGUMENT, message, field_violations=violations)
+
+
+async def abort_invalid(context: grpc.aio.ServicerContext[Any, Any], error: InvalidFields) -> NoReturn:
+    """End the call as every service answers bad fields: INVALID_ARGUMENT with a BadRequest detail."""
+    await abort(context, grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST, field_violations=error.violations)
 
 
 _CODES_BY_NUMBER = {c.value[0]: c for c in grpc.StatusCode}

@@ -15,10 +15,12 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from a4c.common.config import SERVER_ENV_HELP, ServerSettings, SettingsError
+from a4c.common.config import ServerSettings, SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.server import ServiceBinding, create_server
+from a4c.common.settings import Setting, help_text
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +39,11 @@ class Service:
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
 
 
-def env_help_text(
-    description: str, env_help: Sequence[tuple[str, str]], *, server_settings: bool = True
-) -> str:
-    """`--help` text: the description, then every environment variable (the kit's server ones too)."""
-    rows = [*env_help, *(SERVER_ENV_HELP if server_settings else ())]
-    width = max(len(name) for name, _ in rows)
-    lines = [description, "", "Settings (environment variables):"]
-    lines += [f"  {name.ljust(width)}  {text}" for name, text in rows]
-    return "\n".join(lines)
-
-
-def parse_args(
-    prog: str,
-    description: str,
-    env_help: Sequence[tuple[str, str]],
-    argv: Sequence[str],
-    *,
-    server_settings: bool = True,
-) -> None:
+def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: Sequence[str]) -> None:
+    """`--help` lists every variable of `spec` (a service passes its own plus the kit's SERVER_SETTINGS)."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description=env_help_text(description, env_help, server_settings=server_settings),
+        description=help_text(description, spec),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.parse_args(argv)
@@ -84,13 +69,13 @@ async def serve(service: Service) -> None:
 def run_service(
     prog: str,
     description: str,
-    env_help: Sequence[tuple[str, str]],
+    spec: Sequence[Setting[Any]],
     build: Callable[[Mapping[str, str]], Awaitable[Service]],
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> None:
     """Parse args, build the service from the environment and serve; exits 2 on a settings error."""
-    parse_args(prog, description, env_help, sys.argv[1:] if argv is None else argv)
+    parse_args(prog, description, spec, sys.argv[1:] if argv is None else argv)
     environment = dict(os.environ if env is None else env)
 
     async def main() -> None:

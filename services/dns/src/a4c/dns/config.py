@@ -13,22 +13,48 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
+from a4c.common.settings import Float, Int, List, Optional, Required, Text
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 CLOUDFLARE_RATE_LIMIT = 1200  # requests per 5 minutes per token, across all clients
 _HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
 
-ENV_HELP: tuple[tuple[str, str], ...] = (
-    ("CLOUDFLARE_API_TOKEN", "secret: API token with Zone:Read and DNS:Edit on the zones (required)"),
-    ("CLOUDFLARE_BASE_URL", f"Cloudflare API base URL (default {DEFAULT_BASE_URL})"),
-    ("CLOUDFLARE_ZONE_NAME", "zone used when a request leaves zone empty, e.g. firstovertheline.com"),
-    ("CLOUDFLARE_ZONE_ID", "id of CLOUDFLARE_ZONE_NAME, skipping the lookup by name (optional)"),
-    ("CLOUDFLARE_MAX_REQUESTS_PER_5MIN", "this replica's request budget, at most 1200 (default 1000)"),
-    ("CLOUDFLARE_TIMEOUT_SECONDS", "time a Cloudflare call may take when the caller set no deadline (30)"),
-    ("A4C_DNS_NAMESERVERS", "comma list of host:port asked by CheckPropagation instead of the zone's NS"),
-    ("A4C_DNS_QUERY_TIMEOUT_SECONDS", "how long to wait for one nameserver's answer (default 2)"),
+API_TOKEN = Required(
+    "CLOUDFLARE_API_TOKEN", "API token with Zone:Read and DNS:Edit on the zones", secret=True
 )
+BASE_URL = Text("CLOUDFLARE_BASE_URL", "Cloudflare API base URL (https in production)", DEFAULT_BASE_URL)
+ZONE_NAME = Optional(
+    "CLOUDFLARE_ZONE_NAME", "zone used when a request leaves zone empty, e.g. firstovertheline.com"
+)
+ZONE_ID = Optional(
+    "CLOUDFLARE_ZONE_ID",
+    "id of CLOUDFLARE_ZONE_NAME, skipping the lookup by name",
+    shown_default="looked up by name",
+)
+MAX_REQUESTS = Int(
+    "CLOUDFLARE_MAX_REQUESTS_PER_5MIN",
+    "this replica's request budget",
+    1000,
+    min=1,
+    max=CLOUDFLARE_RATE_LIMIT,
+)
+TIMEOUT = Float(
+    "CLOUDFLARE_TIMEOUT_SECONDS",
+    "time a call may take without a caller deadline",
+    30.0,
+    min=0.1,
+    max=600,
+)
+NAMESERVERS = List(
+    "A4C_DNS_NAMESERVERS",
+    "comma list of host:port asked by CheckPropagation instead of the zone's NS",
+    shown_default="the zone's NS",
+)
+QUERY_TIMEOUT = Float(
+    "A4C_DNS_QUERY_TIMEOUT_SECONDS", "how long to wait for one nameserver's answer", 2.0, min=0.05, max=60
+)
+SETTINGS = (API_TOKEN, BASE_URL, ZONE_NAME, ZONE_ID, MAX_REQUESTS, TIMEOUT, NAMESERVERS, QUERY_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -44,13 +70,13 @@ class Nameserver:
 class Settings:
     server: ServerSettings
     cloudflare_api_token: str = field(repr=False)
-    cloudflare_base_url: str = DEFAULT_BASE_URL
+    cloudflare_base_url: str = BASE_URL.default
     zone_name: str | None = None
     zone_id: str | None = None
-    max_requests_per_5min: int = 1000
-    cloudflare_timeout_seconds: float = 30.0
+    max_requests_per_5min: int = MAX_REQUESTS.default
+    cloudflare_timeout_seconds: float = TIMEOUT.default
     nameservers: tuple[Nameserver, ...] = ()
-    dns_query_timeout_seconds: float = 2.0
+    dns_query_timeout_seconds: float = QUERY_TIMEOUT.default
     # Every secret read, for log redaction.
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -58,11 +84,11 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
         server = ServerSettings.from_env(reader)
-        token = reader.required_secret("CLOUDFLARE_API_TOKEN")
-        base_url = (reader.str("CLOUDFLARE_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        token = API_TOKEN.read(reader)
+        base_url = BASE_URL.read(reader).rstrip("/")
         _check_base_url(base_url, server.environment)
-        zone_name = _zone_name(reader.str("CLOUDFLARE_ZONE_NAME"))
-        zone_id = reader.str("CLOUDFLARE_ZONE_ID")
+        zone_name = _zone_name(ZONE_NAME.read(reader))
+        zone_id = ZONE_ID.read(reader)
         if zone_id is not None:
             if not _ZONE_ID.match(zone_id):
                 raise SettingsError("CLOUDFLARE_ZONE_ID", "must be 32 lowercase hex characters")
@@ -76,12 +102,10 @@ class Settings:
             cloudflare_base_url=base_url,
             zone_name=zone_name,
             zone_id=zone_id,
-            max_requests_per_5min=reader.int(
-                "CLOUDFLARE_MAX_REQUESTS_PER_5MIN", 1000, min=1, max=CLOUDFLARE_RATE_LIMIT
-            ),
-            cloudflare_timeout_seconds=reader.float("CLOUDFLARE_TIMEOUT_SECONDS", 30.0, min=0.1, max=600),
-            nameservers=tuple(_nameserver(raw) for raw in reader.list("A4C_DNS_NAMESERVERS")),
-            dns_query_timeout_seconds=reader.float("A4C_DNS_QUERY_TIMEOUT_SECONDS", 2.0, min=0.05, max=60),
+            max_requests_per_5min=MAX_REQUESTS.read(reader),
+            cloudflare_timeout_seconds=TIMEOUT.read(reader),
+            nameservers=tuple(_nameserver(raw) for raw in NAMESERVERS.read(reader)),
+            dns_query_timeout_seconds=QUERY_TIMEOUT.read(reader),
             secrets=tuple(reader.secrets),
         )
 

@@ -14,11 +14,10 @@ from typing import Any, TypeVar
 
 import grpc
 
-from a4c.common.errors import abort
+from a4c.common.errors import InvalidFields, abort, abort_invalid
 from a4c.dns import cloudflare_errors as cf
 from a4c.dns.propagation import NameserverLookupError
 from a4c.dns.records import NotOwned
-from a4c.dns.validation import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +41,8 @@ async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
     """Run ``call``; end the RPC with the matching rich status when it fails."""
     try:
         return await call()
-    except InvalidInput as exc:
-        await abort(
-            context, grpc.StatusCode.INVALID_ARGUMENT, "invalid request", field_violations=exc.violations
-        )
+    except InvalidFields as exc:
+        await abort_invalid(context, exc)
     except NotOwned as exc:
         metadata = {
             "record_id": exc.record.id,

@@ -16,7 +16,7 @@ from a4c.dns.cloudflare import DnsRecord
 from a4c.dns.errors import translated
 from a4c.dns.propagation import Expectation, PropagationChecker
 from a4c.dns.records import CreateSpec, Ownership, RecordManager
-from a4c.dns.validation import Checker, page_token, query_fingerprint
+from a4c.dns.validation import Checker, next_page_token
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -110,11 +110,11 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
             name = check.name(request.name, zone, required=False)
             type_ = check.type(_TYPE_NAMES.get(request.type, "")) if request.type else ""
             size = check.page_size(request.page_size)
-            fingerprint = query_fingerprint(zone, name, type_, size)
-            page = check.page_token(request.page_token, fingerprint)
+            query = (zone, name, type_, size)
+            page = check.page_token(request.page_token, query)
             check.done()
             result = await self._records.list(zone, name, type_, page, size, self._time_limit(context))
-            next_token = page_token(page + 1, fingerprint) if page < result.total_pages else ""
+            next_token = next_page_token(page + 1, query) if page < result.total_pages else ""
             return dns_pb2.ListRecordsResponse(
                 records=[to_proto(r) for r in result.records], next_page_token=next_token
             )

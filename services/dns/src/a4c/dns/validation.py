@@ -8,14 +8,13 @@ silently append the zone to it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Any
 
-from a4c.common.errors import FieldViolation
+from a4c.common.errors import InvalidFields, Violations
+from a4c.common.paging import decode_page_token, encode_page_token
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "TXT")
 PROXIABLE_TYPES = ("A", "AAAA", "CNAME")
@@ -27,61 +26,43 @@ _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-class InvalidInput(Exception):
-    """The request is invalid; ``violations`` says where and why."""
-
-    def __init__(self, violations: list[FieldViolation]) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
-        self.violations = violations
-
-
-@dataclass
-class Checker:
-    """Collects violations so a request reports all its problems in one answer."""
-
-    violations: list[FieldViolation] = field(default_factory=list)
-
-    def fail(self, field_name: str, description: str) -> None:
-        self.violations.append(FieldViolation(field_name, description))
-
-    def done(self) -> None:
-        if self.violations:
-            raise InvalidInput(self.violations)
+class Checker(Violations):
+    """The DNS service's field checks; ``done()`` raises every violation found as InvalidFields."""
 
     def zone(self, raw: str, default: str | None) -> str:
         if not raw.strip():
             if default is None:
-                self.fail("zone", "is required: this service has no default zone (CLOUDFLARE_ZONE_NAME)")
+                self.add("zone", "is required: this service has no default zone (CLOUDFLARE_ZONE_NAME)")
                 return ""
             return default
         zone = _fqdn(raw)
         if zone is None or "." not in zone or "*" in zone:
-            self.fail("zone", f"is not a DNS zone name: {raw!r}")
+            self.add("zone", f"is not a DNS zone name: {raw!r}")
             return ""
         return zone
 
     def name(self, raw: str, zone: str, field_name: str = "name", *, required: bool = True) -> str:
         if not raw.strip():
             if required:
-                self.fail(field_name, "is required: a fully qualified name inside the zone")
+                self.add(field_name, "is required: a fully qualified name inside the zone")
             return ""
         name = _fqdn(raw)
         if name is None:
-            self.fail(field_name, f"is not a valid DNS name (labels of 1-63 letters, digits, '-'): {raw!r}")
+            self.add(field_name, f"is not a valid DNS name (labels of 1-63 letters, digits, '-'): {raw!r}")
             return ""
         if zone and name != zone and not name.endswith("." + zone):
-            self.fail(field_name, f"{name} is not inside the zone {zone}")
+            self.add(field_name, f"{name} is not inside the zone {zone}")
         return name
 
     def type(self, raw: str) -> str:
         if raw not in RECORD_TYPES:
-            self.fail("type", f"must be one of {', '.join(RECORD_TYPES)} (RECORD_TYPE_*)")
+            self.add("type", f"must be one of {', '.join(RECORD_TYPES)} (RECORD_TYPE_*)")
         return raw
 
     def content(self, type_: str, raw: str, name: str, field_name: str = "content") -> str:
         value = raw.strip()
         if not value:
-            self.fail(field_name, "is required")
+            self.add(field_name, "is required")
             return ""
         if type_ in ("A", "AAAA"):
             try:
@@ -89,77 +70,77 @@ class Checker:
             except ValueError:
                 address = None
             if address is None or address.version != (4 if type_ == "A" else 6):
-                self.fail(field_name, f"is not an IPv{4 if type_ == 'A' else 6} address: {raw!r}")
+                self.add(field_name, f"is not an IPv{4 if type_ == 'A' else 6} address: {raw!r}")
                 return ""
             return str(address)
         if type_ == "CNAME":
             target = _fqdn(value)
             if target is None or "." not in target or "*" in target:
-                self.fail(field_name, f"is not a host name: {raw!r}")
+                self.add(field_name, f"is not a host name: {raw!r}")
                 return ""
             if target == name:
-                self.fail(field_name, "a CNAME cannot point at its own name")
+                self.add(field_name, "a CNAME cannot point at its own name")
             return target
         if len(raw) > MAX_TXT:
-            self.fail(field_name, f"is longer than {MAX_TXT} characters")
+            self.add(field_name, f"is longer than {MAX_TXT} characters")
         return raw
 
     def ttl(self, raw: int, proxied: bool) -> int:
         if raw in (0, 1):
             return 1
         if proxied:
-            self.fail("ttl", "must be 0 or 1 (automatic) for a proxied record")
+            self.add("ttl", "must be 0 or 1 (automatic) for a proxied record")
         elif not 60 <= raw <= 86400:
-            self.fail("ttl", f"must be 0 or 1 (automatic) or 60-86400 seconds, not {raw}")
+            self.add("ttl", f"must be 0 or 1 (automatic) or 60-86400 seconds, not {raw}")
         return raw
 
     def proxied(self, type_: str, proxied: bool) -> bool:
         if proxied and type_ and type_ not in PROXIABLE_TYPES:
-            self.fail("proxied", f"only {', '.join(PROXIABLE_TYPES)} records can be proxied")
+            self.add("proxied", f"only {', '.join(PROXIABLE_TYPES)} records can be proxied")
         return proxied
 
     def owner(self, raw: str, *, required: bool) -> str:
         if not raw:
             if required:
-                self.fail("owner", "is required: the organization id that owns the record")
+                self.add("owner", "is required: the organization id that owns the record")
             return ""
         if not _OWNER.match(raw):
-            self.fail("owner", "must be 1-64 letters, digits or . _ : - (an organization id)")
+            self.add("owner", "must be 1-64 letters, digits or . _ : - (an organization id)")
         return raw
 
     def record_id(self, raw: str) -> str:
         if not _RECORD_ID.match(raw):
-            self.fail("id", "must be a Cloudflare record id (32 lowercase hex characters)")
+            self.add("id", "must be a Cloudflare record id (32 lowercase hex characters)")
         return raw
 
     def page_size(self, raw: int) -> int:
         if raw == 0:
             return 100
         if not 1 <= raw <= MAX_PAGE_SIZE:
-            self.fail("page_size", f"must be between 1 and {MAX_PAGE_SIZE} (0 means 100)")
+            self.add("page_size", f"must be between 1 and {MAX_PAGE_SIZE} (0 means 100)")
         return raw
 
-    def page_token(self, raw: str, fingerprint: str) -> int:
-        """Page number from a token made by :func:`page_token` for the same query."""
+    def page_token(self, raw: str, query: tuple[object, ...]) -> int:
+        """Page number from a token made by :func:`next_page_token` for the same query (else page 1)."""
         if not raw:
             return 1
         try:
-            page, _, mark = base64.urlsafe_b64decode(raw.encode()).decode().partition(":")
-            if mark == fingerprint and page.isdigit() and int(page) >= 1:
-                return int(page)
-        except (ValueError, binascii.Error):
-            pass
-        self.fail("page_token", "is not a token from a previous response to the same query")
-        return 1
+            return decode_page_token(raw, query, _page)
+        except InvalidFields as exc:
+            self.violations.extend(exc.violations)
+            return 1
 
 
-def query_fingerprint(*parts: object) -> str:
-    """Ties a page token to its query, so a token is never applied to other filters."""
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
+def next_page_token(page: int, query: tuple[object, ...]) -> str:
+    """The token for `page` of `query` (zone, name, type, page size)."""
+    return encode_page_token({"page": page}, query)
 
 
-def page_token(page: int, fingerprint: str) -> str:
-    return base64.urlsafe_b64encode(f"{page}:{fingerprint}".encode()).decode()
+def _page(position: Mapping[str, Any]) -> int:
+    page = position["page"]
+    if not isinstance(page, int) or page < 1:
+        raise ValueError("page")
+    return page
 
 
 def _fqdn(raw: str) -> str | None:

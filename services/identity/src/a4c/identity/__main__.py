@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from a4c.common.config import SERVER_SETTINGS
 from a4c.common.main import run_service
-from a4c.identity.config import ENV_HELP
+from a4c.identity.config import SETTINGS
 from a4c.identity.server import build
 
 DESCRIPTION = (
@@ -14,7 +15,7 @@ DESCRIPTION = (
 
 
 def main() -> None:
-    run_service("python -m a4c.identity", DESCRIPTION, ENV_HELP, build)
+    run_service("python -m a4c.identity", DESCRIPTION, (*SETTINGS, *SERVER_SETTINGS), build)
 
 
 if __name__ == "__main__":

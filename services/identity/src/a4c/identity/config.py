@@ -13,22 +13,62 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
+from a4c.common.settings import Float, Int, List, Optional, Required, Text
 from a4c.identity.credentials import KeyFileError, ServiceAccountKey
 from a4c.identity.validation import ID_PATTERN, ROLE_KEY_PATTERN, check_url_template
 
-DEFAULT_ADMIN_ROLE_KEYS = ("provider_admin",)
-
-ENV_HELP: tuple[tuple[str, str], ...] = (
-    ("ZITADEL_URL", "the Zitadel instance, e.g. https://<instance>.zitadel.cloud (required)"),
-    ("ZITADEL_PAT", "secret: the service account's personal access token (or ZITADEL_KEY_FILE)"),
-    ("ZITADEL_KEY_FILE", "path to the service account's JSON key, for the JWT profile (or ZITADEL_PAT)"),
-    ("ZITADEL_PROJECT_ID", "id of the project whose roles GrantRole grants (required)"),
-    ("ZITADEL_ADMIN_ROLE_KEYS", "roles GrantRole grants when a request names none (default provider_admin)"),
-    ("ZITADEL_INVITE_URL_TEMPLATE", "invitation link, {{.UserID}} {{.Code}} {{.OrgID}} (default: Zitadel's)"),
-    ("ZITADEL_APPLICATION_NAME", "application name shown in invitation emails (default A4C)"),
-    ("ZITADEL_TIMEOUT_SECONDS", "time one call may take when the caller set no deadline (default 30)"),
-    ("ZITADEL_CONSISTENCY_WAIT_SECONDS", "how long a just-created org or user may be unreadable (default 5)"),
-    ("ZITADEL_MAX_ATTEMPTS", "attempts per Zitadel request, retries included (default 5)"),
+URL = Required(
+    "ZITADEL_URL", "the Zitadel instance, e.g. https://example.zitadel.cloud (https in production)"
+)
+PAT = Optional(
+    "ZITADEL_PAT",
+    "the service account's personal access token (or ZITADEL_KEY_FILE)",
+    secret=True,
+    shown_default="exactly one of ZITADEL_PAT and ZITADEL_KEY_FILE",
+)
+KEY_FILE = Optional(
+    "ZITADEL_KEY_FILE",
+    "path to the service account's JSON key, for the JWT profile (or ZITADEL_PAT)",
+    shown_default="exactly one of ZITADEL_PAT and ZITADEL_KEY_FILE",
+)
+PROJECT_ID = Required("ZITADEL_PROJECT_ID", "id of the project whose roles GrantRole grants")
+# The role/invite policy is this service's alone (it distrusts its callers): requests cannot override it.
+ADMIN_ROLE_KEYS = List(
+    "ZITADEL_ADMIN_ROLE_KEYS", "comma-separated roles GrantRole grants", ("provider_admin",)
+)
+INVITE_URL_TEMPLATE = Text(
+    "ZITADEL_INVITE_URL_TEMPLATE",
+    "invitation link: http(s), must hold {{.Code}}; may use {{.UserID}} {{.OrgID}} {{.LoginName}}",
+    "",
+    shown_default="Zitadel's login UI",
+)
+APPLICATION_NAME = Text("ZITADEL_APPLICATION_NAME", "application name shown in invitation emails", "A4C")
+TIMEOUT = Float(
+    "ZITADEL_TIMEOUT_SECONDS",
+    "time a call may take without a caller deadline",
+    30.0,
+    min=0.1,
+    max=600,
+)
+CONSISTENCY_WAIT = Float(
+    "ZITADEL_CONSISTENCY_WAIT_SECONDS",
+    "how long a new org or user may be unreadable",
+    5.0,
+    min=0,
+    max=120,
+)
+MAX_ATTEMPTS = Int("ZITADEL_MAX_ATTEMPTS", "attempts per Zitadel request, retries included", 5, min=1, max=20)
+SETTINGS = (
+    URL,
+    PAT,
+    KEY_FILE,
+    PROJECT_ID,
+    ADMIN_ROLE_KEYS,
+    INVITE_URL_TEMPLATE,
+    APPLICATION_NAME,
+    TIMEOUT,
+    CONSISTENCY_WAIT,
+    MAX_ATTEMPTS,
 )
 
 
@@ -40,12 +80,12 @@ class Settings:
     zitadel_pat: str | None = field(default=None, repr=False)
     key_file: str | None = None
     service_account_key: ServiceAccountKey | None = field(default=None, repr=False)
-    admin_role_keys: tuple[str, ...] = DEFAULT_ADMIN_ROLE_KEYS
-    invite_url_template: str = ""
-    application_name: str = "A4C"
-    timeout_seconds: float = 30.0
-    consistency_wait_seconds: float = 5.0
-    max_attempts: int = 5
+    admin_role_keys: tuple[str, ...] = ADMIN_ROLE_KEYS.default
+    invite_url_template: str = INVITE_URL_TEMPLATE.default
+    application_name: str = APPLICATION_NAME.default
+    timeout_seconds: float = TIMEOUT.default
+    consistency_wait_seconds: float = CONSISTENCY_WAIT.default
+    max_attempts: int = MAX_ATTEMPTS.default
     # Every secret read (the PAT or the key), for log redaction.
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -53,15 +93,15 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
         server = ServerSettings.from_env(reader)
-        url = _zitadel_url(reader.required("ZITADEL_URL"), server.environment)
-        pat, key_file = reader.secret("ZITADEL_PAT"), reader.str("ZITADEL_KEY_FILE")
+        url = _zitadel_url(URL.read(reader), server.environment)
+        pat, key_file = PAT.read(reader), KEY_FILE.read(reader)
         if pat and key_file:
             raise SettingsError("ZITADEL_KEY_FILE", "set ZITADEL_PAT or ZITADEL_KEY_FILE, not both")
         if not pat and not key_file:
             raise SettingsError("ZITADEL_PAT", "is required unless ZITADEL_KEY_FILE is set")
         key = _load_key(key_file) if key_file else None
         secrets = [*reader.secrets, *([key.private_key_pem] if key else [])]
-        project_id = reader.required("ZITADEL_PROJECT_ID")
+        project_id = PROJECT_ID.read(reader)
         if not ID_PATTERN.match(project_id):
             raise SettingsError("ZITADEL_PROJECT_ID", f"not a Zitadel id: {project_id!r}")
         return cls(
@@ -71,12 +111,12 @@ class Settings:
             zitadel_pat=pat,
             key_file=key_file,
             service_account_key=key,
-            admin_role_keys=_role_keys(reader.list("ZITADEL_ADMIN_ROLE_KEYS", DEFAULT_ADMIN_ROLE_KEYS)),
-            invite_url_template=_template(reader.str("ZITADEL_INVITE_URL_TEMPLATE", "") or ""),
-            application_name=_application(reader.str("ZITADEL_APPLICATION_NAME", "A4C") or "A4C"),
-            timeout_seconds=reader.float("ZITADEL_TIMEOUT_SECONDS", 30.0, min=0.1, max=600),
-            consistency_wait_seconds=reader.float("ZITADEL_CONSISTENCY_WAIT_SECONDS", 5.0, min=0, max=120),
-            max_attempts=reader.int("ZITADEL_MAX_ATTEMPTS", 5, min=1, max=20),
+            admin_role_keys=_role_keys(ADMIN_ROLE_KEYS.read(reader)),
+            invite_url_template=_template(INVITE_URL_TEMPLATE.read(reader)),
+            application_name=_application(APPLICATION_NAME.read(reader)),
+            timeout_seconds=TIMEOUT.read(reader),
+            consistency_wait_seconds=CONSISTENCY_WAIT.read(reader),
+            max_attempts=MAX_ATTEMPTS.read(reader),
             secrets=tuple(secrets),
         )
 

@@ -16,10 +16,9 @@ from typing import Any, TypeVar
 
 import grpc
 
-from a4c.common.errors import abort
+from a4c.common.errors import InvalidFields, abort, abort_invalid
 from a4c.identity import operations as ops
 from a4c.identity import zitadel_errors as z
-from a4c.identity.validation import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +59,8 @@ async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
     """Run ``call``; end the RPC with the matching rich status when it fails."""
     try:
         return await call()
-    except InvalidInput as exc:
-        await abort(
-            context, grpc.StatusCode.INVALID_ARGUMENT, "invalid request", field_violations=exc.violations
-        )
+    except InvalidFields as exc:
+        await abort_invalid(context, exc)
     except ops.OperationError as exc:
         code, reason = next(((c, r) for kind, c, r in _OPERATIONS if isinstance(exc, kind)), _INTERNAL)
         metadata = _metadata(exc.cause)

@@ -77,8 +77,17 @@ class OrganizationResult:
 
 
 @dataclass(frozen=True)
+class RoleGrant:
+    """What GrantRole did: the user grant's id, whether this call created it, and the roles it holds."""
+
+    grant_id: str
+    created: bool
+    role_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Policy:
-    """Defaults and limits from the service's settings."""
+    """The service's own policy, from its settings: callers cannot override any of it."""
 
     project_id: str
     admin_role_keys: tuple[str, ...]
@@ -201,14 +210,13 @@ class IdentityOperations:
         org_id: str,
         user_id: str,
         project_id: str,
-        role_keys: list[str],
         *,
         time_limit: float | None = None,
-    ) -> tuple[str, bool]:
-        """(user grant id, created). Role keys default to the configured admin roles."""
+    ) -> RoleGrant:
+        """Grant the configured admin roles (callers cannot choose them: the policy is this service's)."""
         c, deadline = self._client, self._client.deadline(time_limit)
         project = project_id or self._policy.project_id
-        keys = sorted(set(role_keys or self._policy.admin_role_keys))
+        keys = sorted(set(self._policy.admin_role_keys))
         await self._user_in(org_id, user_id, deadline)
         owner = await self._owner(project, deadline)
         project_grant = (
@@ -223,7 +231,7 @@ class IdentityOperations:
                 ),
                 deadline,
             )
-            return grant_id, True
+            return RoleGrant(grant_id, True, tuple(keys))
         except AlreadyExists as exc:
             existing_id = await self._adopt(
                 exc,
@@ -232,22 +240,19 @@ class IdentityOperations:
                 keys,
                 deadline,
             )
-            return existing_id, exc.after_uncertain_attempt
+            return RoleGrant(existing_id, exc.after_uncertain_attempt, tuple(keys))
 
     async def send_invitation(
         self,
         org_id: str,
         user_id: str,
-        url_template: str,
-        application_name: str,
         *,
         time_limit: float | None = None,
     ) -> str:
-        """Ask Zitadel to mail the invitation; returns the address it goes to."""
+        """Ask Zitadel to mail the invitation (link and name from this service's policy); the address."""
         c, deadline = self._client, self._client.deadline(time_limit)
         user = await self._user_in(org_id, user_id, deadline)
-        template = url_template or self._policy.invite_url_template
-        application = application_name or self._policy.application_name
+        template, application = self._policy.invite_url_template, self._policy.application_name
         await self._wait.until_found(
             lambda: c.send_invite_code(user_id, template, application, time_limit=c.remaining(deadline)),
             deadline,

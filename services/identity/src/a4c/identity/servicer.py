@@ -102,17 +102,17 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     ) -> identity_pb2.GrantRoleResponse:
         async def run() -> identity_pb2.GrantRoleResponse:
             checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
-            checker.id("project_id", request.project_id, required=False)
-            checker.role_keys("role_keys", list(request.role_keys)).done()
-            grant_id, created = await self._ops.grant_role(
+            checker.id("project_id", request.project_id, required=False).done()
+            grant = await self._ops.grant_role(
                 request.organization_id,
                 request.user_id,
                 request.project_id,
-                list(request.role_keys),
                 time_limit=self._time_limit(context),
             )
-            _outcome("role grant created" if created else "role grant already existed", request)
-            return identity_pb2.GrantRoleResponse(grant_id=grant_id, created=created)
+            _outcome("role grant created" if grant.created else "role grant already existed", request)
+            return identity_pb2.GrantRoleResponse(
+                grant_id=grant.grant_id, created=grant.created, role_keys=grant.role_keys
+            )
 
         return await translated(context, run)
 
@@ -120,15 +120,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.SendInvitationRequest, context: Context
     ) -> identity_pb2.SendInvitationResponse:
         async def run() -> identity_pb2.SendInvitationResponse:
-            checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
-            checker.url_template("url_template", request.url_template)
-            checker.text("application_name", request.application_name, required=False).done()
+            Checker().id("organization_id", request.organization_id).id("user_id", request.user_id).done()
             email = await self._ops.send_invitation(
-                request.organization_id,
-                request.user_id,
-                request.url_template,
-                request.application_name.strip(),
-                time_limit=self._time_limit(context),
+                request.organization_id, request.user_id, time_limit=self._time_limit(context)
             )
             _outcome("invitation sent", request)
             return identity_pb2.SendInvitationResponse(sent=True, email=email)

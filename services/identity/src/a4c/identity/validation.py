@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from a4c.common.errors import FieldViolation
+from a4c.common.errors import Violations
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")
 ROLE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
@@ -18,21 +18,8 @@ _TEMPLATE_FIELD = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
 MAX_TEXT = 200
 
 
-class InvalidInput(ValueError):
-    def __init__(self, violations: list[FieldViolation]) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
-        self.violations = violations
-
-
-class Checker:
-    """Collects violations; ``done()`` raises them all together."""
-
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
-
-    def add(self, field: str, description: str) -> Checker:
-        self.violations.append(FieldViolation(field, description))
-        return self
+class Checker(Violations):
+    """The identity service's field checks; ``done()`` raises every violation found as InvalidFields."""
 
     def id(self, field: str, value: str, *, required: bool = True) -> Checker:
         if not value:
@@ -61,22 +48,6 @@ class Checker:
         if value and (len(value) > MAX_TEXT or any(c.isspace() for c in value)):
             self.add(field, "must be at most 200 characters without spaces")
         return self
-
-    def role_keys(self, field: str, keys: list[str]) -> Checker:
-        for index, key in enumerate(keys):
-            if not ROLE_KEY_PATTERN.match(key):
-                self.add(f"{field}[{index}]", "is not a role key (letters, digits, '_', '.', ':', '-')")
-        return self
-
-    def url_template(self, field: str, value: str) -> Checker:
-        problem = check_url_template(value) if value else None
-        if problem:
-            self.add(field, problem)
-        return self
-
-    def done(self) -> None:
-        if self.violations:
-            raise InvalidInput(self.violations)
 
 
 def check_url_template(template: str) -> str | None:

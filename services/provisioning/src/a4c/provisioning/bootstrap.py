@@ -140,8 +140,5 @@ class Bootstrapper:
             admin_given_name=org.admin_given_name,
             admin_family_name=org.admin_family_name,
             subdomain=self._deps.subdomain_input(organization_id, fqdn),
-            role_keys=settings.admin_role_keys,
-            invite_url_template=settings.invite_url_template,
-            application_name=settings.application_name,
             timeouts=settings.step_timeouts,
         )

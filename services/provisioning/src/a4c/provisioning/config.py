@@ -1,7 +1,8 @@
 """Provisioning service settings, from an explicit environment mapping (`python -m a4c.provisioning --help`).
 
-Everything the workflows need to decide anything (record target, polling policy, role keys, timeouts)
-is a setting here and travels in the workflow input: workflow code cannot read settings itself.
+Everything the workflows need to decide anything (record target, polling policy, timeouts) is a setting
+here and travels in the workflow input: workflow code cannot read settings itself. The role/invite
+policy is not: the identity service owns it (ZITADEL_ADMIN_ROLE_KEYS and the invitation settings).
 """
 
 from __future__ import annotations
@@ -10,39 +11,79 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from a4c.common.config import EnvReader, ServerSettings, SettingsError
+from a4c.common.config import (
+    DATABASE_URL,
+    TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE,
+    EnvReader,
+    ServerSettings,
+    SettingsError,
+)
+from a4c.common.settings import Bool, Float, List, Optional, Text
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "api-a4c", "status", "support")
 DEFAULT_SUBDOMAIN_TARGET = "app.{base_domain}"
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
-ENV_HELP: tuple[tuple[str, str], ...] = (
-    ("DATABASE_URL", "secret: PostgreSQL URL of the event store (required)"),
-    ("TEMPORAL_ADDRESS", "Temporal frontend host:port (default localhost:7233)"),
-    ("TEMPORAL_NAMESPACE", "Temporal namespace (default default)"),
-    ("TEMPORAL_TASK_QUEUE", f"task queue the workflows run on (default {TASK_QUEUE})"),
-    ("A4C_BASE_DOMAIN", "base domain of tenant subdomains (default: the database's, per A4C_ENVIRONMENT)"),
-    (
-        "A4C_RESERVED_SLUGS",
-        f"comma-separated slugs nobody may take (default {','.join(DEFAULT_RESERVED_SLUGS)})",
-    ),
-    ("A4C_SUBDOMAIN_TARGET", f"CNAME target of every subdomain (default {DEFAULT_SUBDOMAIN_TARGET})"),
-    ("A4C_SUBDOMAIN_PROXIED", "proxy subdomains through Cloudflare (default true)"),
-    ("A4C_ADMIN_ROLE_KEYS", "comma-separated role keys granted to the first admin (default provider_admin)"),
-    ("A4C_INVITE_URL_TEMPLATE", "invitation link template (default: the identity service's)"),
-    ("A4C_APPLICATION_NAME", "application name in the invitation email (default A4C)"),
-    ("A4C_VERIFY_FIRST_CHECK_SECONDS", "wait before the first DNS check (default 10)"),
-    ("A4C_VERIFY_INITIAL_INTERVAL_SECONDS", "first interval between DNS checks (default 10)"),
-    ("A4C_VERIFY_BACKOFF", "growth factor of that interval (default 1.5)"),
-    ("A4C_VERIFY_MAX_INTERVAL_SECONDS", "longest interval between DNS checks (default 60)"),
-    ("A4C_VERIFY_DEADLINE_SECONDS", "give up verifying the subdomain after this long (default 600)"),
-    ("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a remote step (default 30)"),
-    ("A4C_STEP_TOTAL_SECONDS", "timeout of all attempts of a remote step, then compensation (default 300)"),
-    (
-        "A4C_SLUG_CLAIM_STALE_SECONDS",
-        "age after which an unstarted slug claim may be taken over (default 120)",
-    ),
+TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue the workflows run on", TASK_QUEUE)
+BASE_DOMAIN = Optional(
+    "A4C_BASE_DOMAIN",
+    "base domain of tenant subdomains",
+    shown_default="the database's get_base_domain(A4C_ENVIRONMENT), development: firstovertheline.com",
+)
+RESERVED_SLUGS = List("A4C_RESERVED_SLUGS", "comma-separated slugs nobody may take", DEFAULT_RESERVED_SLUGS)
+SUBDOMAIN_TARGET = Text("A4C_SUBDOMAIN_TARGET", "CNAME target of every subdomain", DEFAULT_SUBDOMAIN_TARGET)
+SUBDOMAIN_PROXIED = Bool("A4C_SUBDOMAIN_PROXIED", "proxy subdomains through Cloudflare", True)
+VERIFY_FIRST_CHECK = Float(
+    "A4C_VERIFY_FIRST_CHECK_SECONDS", "wait before the first DNS check", 10.0, min=0, max=3600
+)
+VERIFY_INITIAL_INTERVAL = Float(
+    "A4C_VERIFY_INITIAL_INTERVAL_SECONDS", "first interval between DNS checks", 10.0, min=0.01, max=3600
+)
+VERIFY_BACKOFF = Float("A4C_VERIFY_BACKOFF", "growth factor of that interval", 1.5, min=1.0, max=10.0)
+VERIFY_MAX_INTERVAL = Float(
+    "A4C_VERIFY_MAX_INTERVAL_SECONDS", "longest interval between DNS checks", 60.0, min=0.01, max=3600
+)
+VERIFY_DEADLINE = Float(
+    "A4C_VERIFY_DEADLINE_SECONDS",
+    "give up verifying after this long",
+    600.0,
+    min=1,
+    max=7 * 86400,
+)
+STEP_ATTEMPT = Float("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a step", 30.0, min=0.1, max=3600)
+STEP_TOTAL = Float(
+    "A4C_STEP_TOTAL_SECONDS",
+    "all attempts of a step, then compensate",
+    300.0,
+    min=0.1,
+    max=86400,
+)
+SLUG_CLAIM_STALE = Float(
+    "A4C_SLUG_CLAIM_STALE_SECONDS",
+    "age at which an unstarted claim is free",
+    120.0,
+    min=30,
+    max=86400,
+)
+SETTINGS = (
+    DATABASE_URL,
+    TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE,
+    TASK_QUEUE_SETTING,
+    BASE_DOMAIN,
+    RESERVED_SLUGS,
+    SUBDOMAIN_TARGET,
+    SUBDOMAIN_PROXIED,
+    VERIFY_FIRST_CHECK,
+    VERIFY_INITIAL_INTERVAL,
+    VERIFY_BACKOFF,
+    VERIFY_MAX_INTERVAL,
+    VERIFY_DEADLINE,
+    STEP_ATTEMPT,
+    STEP_TOTAL,
+    SLUG_CLAIM_STALE,
 )
 
 
@@ -52,19 +93,16 @@ class Settings:
 
     database_url: str = field(repr=False)
     server: ServerSettings = field(default_factory=ServerSettings)
-    temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
-    task_queue: str = TASK_QUEUE
+    temporal_address: str = TEMPORAL_ADDRESS.default
+    temporal_namespace: str = TEMPORAL_NAMESPACE.default
+    task_queue: str = TASK_QUEUE_SETTING.default
     base_domain: str | None = None
-    reserved_slugs: frozenset[str] = frozenset(DEFAULT_RESERVED_SLUGS)
-    subdomain_target: str = DEFAULT_SUBDOMAIN_TARGET
-    subdomain_proxied: bool = True
-    admin_role_keys: tuple[str, ...] = ("provider_admin",)
-    invite_url_template: str = ""
-    application_name: str = "A4C"
+    reserved_slugs: frozenset[str] = frozenset(RESERVED_SLUGS.default)
+    subdomain_target: str = SUBDOMAIN_TARGET.default
+    subdomain_proxied: bool = SUBDOMAIN_PROXIED.default
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
-    slug_claim_stale_seconds: float = 120.0
+    slug_claim_stale_seconds: float = SLUG_CLAIM_STALE.default
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -78,69 +116,56 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
-        database_url = reader.required_secret("DATABASE_URL")
+        database_url = DATABASE_URL.read(reader)
         server = ServerSettings.from_env(reader)
-        base_domain = _domain(reader, "A4C_BASE_DOMAIN")
-        roles = reader.list("A4C_ADMIN_ROLE_KEYS", ("provider_admin",))
-        if not roles:
-            raise SettingsError("A4C_ADMIN_ROLE_KEYS", "needs at least one role key")
-        target = reader.str("A4C_SUBDOMAIN_TARGET", DEFAULT_SUBDOMAIN_TARGET) or DEFAULT_SUBDOMAIN_TARGET
+        base_domain = _domain(BASE_DOMAIN.read(reader))
+        target = SUBDOMAIN_TARGET.read(reader)
         if not _DOMAIN.fullmatch(target.replace("{base_domain}", "example.com").lower()):
-            raise SettingsError("A4C_SUBDOMAIN_TARGET", f"not a host name: {target!r}")
+            raise SettingsError(SUBDOMAIN_TARGET.name, f"not a host name: {target!r}")
         return cls(
             database_url=database_url,
             server=server,
-            temporal_address=reader.str("TEMPORAL_ADDRESS", "localhost:7233") or "localhost:7233",
-            temporal_namespace=reader.str("TEMPORAL_NAMESPACE", "default") or "default",
-            task_queue=reader.str("TEMPORAL_TASK_QUEUE", TASK_QUEUE) or TASK_QUEUE,
+            temporal_address=TEMPORAL_ADDRESS.read(reader),
+            temporal_namespace=TEMPORAL_NAMESPACE.read(reader),
+            task_queue=TASK_QUEUE_SETTING.read(reader),
             base_domain=base_domain,
-            reserved_slugs=frozenset(
-                s.lower() for s in reader.list("A4C_RESERVED_SLUGS", DEFAULT_RESERVED_SLUGS)
-            ),
+            reserved_slugs=frozenset(s.lower() for s in RESERVED_SLUGS.read(reader)),
             subdomain_target=target.lower(),
-            subdomain_proxied=reader.bool("A4C_SUBDOMAIN_PROXIED", True),
-            admin_role_keys=roles,
-            invite_url_template=reader.str("A4C_INVITE_URL_TEMPLATE", "") or "",
-            application_name=reader.str("A4C_APPLICATION_NAME", "A4C") or "A4C",
+            subdomain_proxied=SUBDOMAIN_PROXIED.read(reader),
             verification=_verification(reader),
             step_timeouts=_step_timeouts(reader),
-            slug_claim_stale_seconds=reader.float("A4C_SLUG_CLAIM_STALE_SECONDS", 120.0, min=30, max=86400),
+            slug_claim_stale_seconds=SLUG_CLAIM_STALE.read(reader),
             secrets=tuple(reader.secrets),
         )
 
 
-def _domain(reader: EnvReader, key: str) -> str | None:
-    value = reader.str(key)
+def _domain(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.lower().rstrip(".")
     if not _DOMAIN.fullmatch(value):
-        raise SettingsError(key, f"not a domain name: {value!r}")
+        raise SettingsError(BASE_DOMAIN.name, f"not a domain name: {value!r}")
     return value
 
 
 def _verification(reader: EnvReader) -> VerificationPolicy:
     policy = VerificationPolicy(
-        first_check_seconds=reader.float("A4C_VERIFY_FIRST_CHECK_SECONDS", 10.0, min=0, max=3600),
-        initial_interval_seconds=reader.float(
-            "A4C_VERIFY_INITIAL_INTERVAL_SECONDS", 10.0, min=0.01, max=3600
-        ),
-        backoff=reader.float("A4C_VERIFY_BACKOFF", 1.5, min=1.0, max=10.0),
-        max_interval_seconds=reader.float("A4C_VERIFY_MAX_INTERVAL_SECONDS", 60.0, min=0.01, max=3600),
-        deadline_seconds=reader.float("A4C_VERIFY_DEADLINE_SECONDS", 600.0, min=1, max=7 * 86400),
+        first_check_seconds=VERIFY_FIRST_CHECK.read(reader),
+        initial_interval_seconds=VERIFY_INITIAL_INTERVAL.read(reader),
+        backoff=VERIFY_BACKOFF.read(reader),
+        max_interval_seconds=VERIFY_MAX_INTERVAL.read(reader),
+        deadline_seconds=VERIFY_DEADLINE.read(reader),
     )
     if policy.max_interval_seconds < policy.initial_interval_seconds:
-        raise SettingsError(
-            "A4C_VERIFY_MAX_INTERVAL_SECONDS", "must not be below A4C_VERIFY_INITIAL_INTERVAL_SECONDS"
-        )
+        raise SettingsError(VERIFY_MAX_INTERVAL.name, "must not be below A4C_VERIFY_INITIAL_INTERVAL_SECONDS")
     return policy
 
 
 def _step_timeouts(reader: EnvReader) -> StepTimeouts:
     timeouts = StepTimeouts(
-        attempt_seconds=reader.float("A4C_STEP_ATTEMPT_SECONDS", 30.0, min=0.1, max=3600),
-        total_seconds=reader.float("A4C_STEP_TOTAL_SECONDS", 300.0, min=0.1, max=86400),
+        attempt_seconds=STEP_ATTEMPT.read(reader),
+        total_seconds=STEP_TOTAL.read(reader),
     )
     if timeouts.total_seconds < timeouts.attempt_seconds:
-        raise SettingsError("A4C_STEP_TOTAL_SECONDS", "must not be below A4C_STEP_ATTEMPT_SECONDS")
+        raise SettingsError(STEP_TOTAL.name, "must not be below A4C_STEP_ATTEMPT_SECONDS")
     return timeouts

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
 from temporalio.service import RPCError, RPCStatusCode
 
-from a4c.common.errors import FieldViolation, abort
+from a4c.common.errors import INVALID_REQUEST, FieldViolation, InvalidFields, abort
 from a4c.eventstore import DatabaseUnavailable, EventStoreError
 from a4c.eventstore import InvalidArgument as StoreInvalidArgument
 from a4c.eventstore import NotFound as StoreNotFound
@@ -29,14 +29,6 @@ R = TypeVar("R")
 
 class ProvisioningError(Exception):
     """Base of the errors the use cases raise on purpose."""
-
-
-class InvalidRequest(ProvisioningError):
-    """Bad input: one violation per bad field; nothing has been written."""
-
-    def __init__(self, violations: Sequence[FieldViolation]) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
-        self.violations = tuple(violations)
 
 
 class NotFound(ProvisioningError):
@@ -65,8 +57,8 @@ class Unavailable(ProvisioningError):
 
 
 def _status_of(error: BaseException) -> tuple[grpc.StatusCode, str, dict[str, Any]]:
-    if isinstance(error, InvalidRequest):
-        return grpc.StatusCode.INVALID_ARGUMENT, "invalid request", {"field_violations": error.violations}
+    if isinstance(error, InvalidFields):
+        return grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST, {"field_violations": error.violations}
     if isinstance(error, AlreadyExists):
         details = {"field_violations": [error.violation], "reason": error.reason}
         return grpc.StatusCode.ALREADY_EXISTS, str(error), details
@@ -75,8 +67,8 @@ def _status_of(error: BaseException) -> tuple[grpc.StatusCode, str, dict[str, An
     if isinstance(error, FailedPrecondition):
         return grpc.StatusCode.FAILED_PRECONDITION, str(error), {"reason": error.reason}
     if isinstance(error, StoreInvalidArgument):
-        # Only page tokens and sizes reach the store unchecked; the servicer names the field.
-        violation = FieldViolation("page_token", str(error))
+        # Page tokens are decoded here (a4c.common.paging); only a page size can reach the store unchecked.
+        violation = FieldViolation("page_size", str(error))
         return grpc.StatusCode.INVALID_ARGUMENT, "invalid request", {"field_violations": [violation]}
     if isinstance(error, Unavailable | DatabaseUnavailable):
         return (

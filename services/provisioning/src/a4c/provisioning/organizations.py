@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from a4c.common.errors import FieldViolation
+from a4c.common.errors import InvalidFields
+from a4c.common.paging import decode_page_token, encode_page_token
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
     Organization,
-    OrganizationPage,
+    OrganizationCursor,
     StoredEvent,
     SubdomainStatus,
 )
-from a4c.eventstore import InvalidArgument as StoreInvalidArgument
 from a4c.eventstore import NotFound as StoreNotFound
 from a4c.provisioning import retry
-from a4c.provisioning.errors import InvalidRequest, NotFound
+from a4c.provisioning.errors import NotFound
 
 ORGANIZATIONS_PAGE = (50, 500)  # default, maximum
 EVENTS_PAGE = (100, 1000)
-_TOKEN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OrganizationsPage:
+    items: list[Organization]
+    next_page_token: str
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def page_size(requested: int, limits: tuple[int, int]) -> int:
     if requested == 0:
         return default
     if not 1 <= requested <= maximum:
-        raise InvalidRequest([FieldViolation("page_size", f"must be 1-{maximum} (0 means {default})")])
+        raise InvalidFields.one("page_size", f"must be 1-{maximum} (0 means {default})")
     return requested
 
 
@@ -61,46 +65,43 @@ async def list_organizations(
     bootstrap_status: BootstrapState | None,
     size: int,
     token: str,
-) -> OrganizationPage:
+) -> OrganizationsPage:
+    """Newest first; the token holds the last row's keyset and is bound to the filters."""
     size = page_size(size, ORGANIZATIONS_PAGE)
-    try:
-        return await retry.idempotent(
-            lambda: store.list_organizations(
-                subdomain_status=subdomain_status,
-                bootstrap_status=bootstrap_status,
-                page_size=size,
-                page_token=token or None,
-            )
+    filters = (subdomain_status, bootstrap_status)
+    after = decode_page_token(token, filters, _cursor) if token else None
+    page = await retry.idempotent(
+        lambda: store.list_organizations(
+            subdomain_status=subdomain_status,
+            bootstrap_status=bootstrap_status,
+            page_size=size,
+            after=after,
         )
-    except StoreInvalidArgument as error:  # a malformed token, or one issued for other filters
-        raise InvalidRequest([FieldViolation("page_token", str(error))]) from None
+    )
+    last = page.next_after
+    position = {"c": last.created_at.isoformat(), "i": str(last.id)} if last else None
+    return OrganizationsPage(list(page.items), encode_page_token(position, filters) if position else "")
 
 
 async def list_events(store: EventStore, organization_id: UUID, *, size: int, token: str) -> EventPage:
     """The stream in version order; the token holds the last version and is bound to the organization."""
     size = page_size(size, EVENTS_PAGE)
-    after = _decode(token, organization_id) if token else 0
+    stream = (organization_id,)
+    after = decode_page_token(token, stream, _version) if token else 0
     events = await retry.idempotent(
         lambda: store.read_stream(organization_id, after_version=after, limit=size + 1)
     )
     page = events[:size]
     more = len(events) > size
-    return EventPage(page, _encode(organization_id, page[-1].stream_version) if more else "")
+    return EventPage(page, encode_page_token({"a": page[-1].stream_version}, stream) if more else "")
 
 
-def _encode(organization_id: UUID, version: int) -> str:
-    payload = {"v": _TOKEN_VERSION, "o": str(organization_id), "a": version}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+def _cursor(position: Mapping[str, Any]) -> OrganizationCursor:
+    return OrganizationCursor(datetime.fromisoformat(position["c"]), UUID(position["i"]))
 
 
-def _decode(token: str, organization_id: UUID) -> int:
-    try:
-        raw: Any = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if raw["v"] != _TOKEN_VERSION:
-            raise ValueError("version")
-        owner, after = UUID(raw["o"]), int(raw["a"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidRequest([FieldViolation("page_token", "malformed page token")]) from None
-    if owner != organization_id or after < 0:
-        raise InvalidRequest([FieldViolation("page_token", "page token was issued for another organization")])
+def _version(position: Mapping[str, Any]) -> int:
+    after = position["a"]
+    if not isinstance(after, int) or after < 0:
+        raise ValueError("version")
     return after

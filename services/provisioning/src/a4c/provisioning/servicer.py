@@ -14,12 +14,12 @@ import grpc
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.deadline import downstream_timeout
-from a4c.common.errors import FieldViolation
+from a4c.common.errors import InvalidFields
 from a4c.provisioning import convert, organizations
 from a4c.provisioning.bootstrap import Bootstrapper
 from a4c.provisioning.control import Control
 from a4c.provisioning.deps import Dependencies
-from a4c.provisioning.errors import InvalidRequest, grpc_errors, grpc_stream_errors
+from a4c.provisioning.errors import grpc_errors, grpc_stream_errors
 from a4c.provisioning.hub import EventHub
 from a4c.provisioning.temporal import QUERY_TIMEOUT
 from a4c.provisioning.validation import organization_ref, validate_bootstrap
@@ -34,7 +34,7 @@ def _filter(value: int, mapping: dict[Any, E], field: str) -> E | None:
     if value == 0:
         return None
     if value not in mapping:
-        raise InvalidRequest([FieldViolation(field, f"unknown value {value}")])
+        raise InvalidFields.one(field, f"unknown value {value}")
     return mapping[value]
 
 
@@ -83,7 +83,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     ) -> AsyncIterator[pb.WatchBootstrapResponse]:
         ref = organization_ref(request.organization_id, request.slug)
         if request.after_sequence < 0:
-            raise InvalidRequest([FieldViolation("after_sequence", "must not be negative")])
+            raise InvalidFields.one("after_sequence", "must not be negative")
         organization = await organizations.find(self._deps.store, ref)
         async for item in self._watcher.watch(organization.id, request.after_sequence):
             yield convert.watch_response(item)
@@ -95,9 +95,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         ref = organization_ref(request.organization_id, request.slug)
         reason = request.reason.strip()
         if len(reason) > REASON_MAX or not reason.isprintable():
-            raise InvalidRequest(
-                [FieldViolation("reason", f"must be at most {REASON_MAX} printable characters")]
-            )
+            raise InvalidFields.one("reason", f"must be at most {REASON_MAX} printable characters")
         outcome = await self._control.cancel(ref, reason)
         return pb.CancelBootstrapResponse(
             cancel_requested=outcome.cancel_requested, status=convert.BOOTSTRAP_STATUS[outcome.status]

@@ -12,8 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from uuid import UUID
 
-from a4c.common.errors import FieldViolation
-from a4c.provisioning.errors import InvalidRequest
+from a4c.common.errors import FieldViolation, InvalidFields
 
 SLUG_MIN, SLUG_MAX = 3, 63
 NAME_MAX = 200
@@ -113,7 +112,7 @@ def validate_bootstrap(
     request_id: str,
     reserved: frozenset[str],
 ) -> NewOrganization:
-    """The normalized request, or InvalidRequest naming every bad field."""
+    """The normalized request, or InvalidFields naming every bad field."""
     name, email = name.strip(), admin_email.strip()
     given, family = admin_given_name.strip(), admin_family_name.strip()
     problems: dict[str, str | None] = {
@@ -129,7 +128,7 @@ def validate_bootstrap(
         problems["admin"] = "is required (email, given_name, family_name)"
     violations = [FieldViolation(field, problem) for field, problem in problems.items() if problem]
     if violations:
-        raise InvalidRequest(violations)
+        raise InvalidFields(violations)
     local, _, domain = email.rpartition("@")
     return NewOrganization(
         name=name,
@@ -147,10 +146,10 @@ def organization_ref(organization_id: str, slug: str) -> UUID | str:
         try:
             return UUID(organization_id)
         except ValueError:
-            raise InvalidRequest([FieldViolation("organization_id", "must be a UUID")]) from None
+            raise InvalidFields.one("organization_id", "must be a UUID") from None
     if slug:
         problem = slug_problem(slug, frozenset())
         if problem:
-            raise InvalidRequest([FieldViolation("slug", problem)])
+            raise InvalidFields.one("slug", problem)
         return slug
-    raise InvalidRequest([FieldViolation("organization_id", "organization_id or slug is required")])
+    raise InvalidFields.one("organization_id", "organization_id or slug is required")

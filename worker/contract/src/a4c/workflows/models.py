@@ -79,9 +79,8 @@ class BootstrapInput:
     admin_given_name: str
     admin_family_name: str
     subdomain: SubdomainInput
-    role_keys: tuple[str, ...] = ("provider_admin",)
-    invite_url_template: str = ""
-    application_name: str = ""
+    # No role or invitation fields: the identity service owns that policy (histories that still carry
+    # role_keys, invite_url_template or application_name replay fine: unknown fields are ignored).
     timeouts: StepTimeouts = field(default_factory=StepTimeouts)
 
 
@@ -148,15 +147,12 @@ class IdentityCreated:
 class GrantInput:
     organization_id: str
     admin_user_id: str
-    role_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class InviteInput:
     organization_id: str
     admin_user_id: str
-    url_template: str = ""
-    application_name: str = ""
 
 
 @dataclass(frozen=True)

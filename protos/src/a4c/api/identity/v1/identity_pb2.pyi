@@ -260,7 +260,6 @@ class GrantRoleRequest(_message.Message):
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     PROJECT_ID_FIELD_NUMBER: _builtins.int
-    ROLE_KEYS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     """Organization the user belongs to."""
@@ -270,22 +269,17 @@ class GrantRoleRequest(_message.Message):
     """Project that defines the roles; empty means the service's configured project."""
     request_id: _builtins.str
     """Optional caller-chosen id for tracing retries of the same request."""
-    @_builtins.property
-    def role_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Role keys to grant; empty means the service's configured admin role keys (ZITADEL_ADMIN_ROLE_KEYS)."""
-
     def __init__(
         self,
         *,
         organization_id: _builtins.str = ...,
         user_id: _builtins.str = ...,
         project_id: _builtins.str = ...,
-        role_keys: _abc.Iterable[_builtins.str] | None = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "project_id", b"project_id", "request_id", b"request_id", "role_keys", b"role_keys", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "project_id", b"project_id", "request_id", b"request_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -299,19 +293,25 @@ class GrantRoleResponse(_message.Message):
 
     GRANT_ID_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    ROLE_KEYS_FIELD_NUMBER: _builtins.int
     grant_id: _builtins.str
     """Id of the user grant (authorization)."""
     created: _builtins.bool
     """True when this call created the grant; false when it already existed."""
+    @_builtins.property
+    def role_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Role keys the grant holds: the service's configured admin roles (ZITADEL_ADMIN_ROLE_KEYS)."""
+
     def __init__(
         self,
         *,
         grant_id: _builtins.str = ...,
         created: _builtins.bool = ...,
+        role_keys: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "grant_id", b"grant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "grant_id", b"grant_id", "role_keys", b"role_keys"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -325,17 +325,11 @@ class SendInvitationRequest(_message.Message):
 
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
-    URL_TEMPLATE_FIELD_NUMBER: _builtins.int
-    APPLICATION_NAME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     """Organization the user belongs to."""
     user_id: _builtins.str
     """User to invite."""
-    url_template: _builtins.str
-    """Link template in the email, with {{.UserID}}, {{.Code}}, {{.OrgID}}; empty means the configured one."""
-    application_name: _builtins.str
-    """Application name shown in the email; empty means the configured one."""
     request_id: _builtins.str
     """Optional caller-chosen id for tracing retries of the same request."""
     def __init__(
@@ -343,13 +337,11 @@ class SendInvitationRequest(_message.Message):
         *,
         organization_id: _builtins.str = ...,
         user_id: _builtins.str = ...,
-        url_template: _builtins.str = ...,
-        application_name: _builtins.str = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_name", b"application_name", "organization_id", b"organization_id", "request_id", b"request_id", "url_template", b"url_template", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "request_id", b"request_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
