@@ -1,20 +1,31 @@
 """Rich gRPC errors: one place that builds `google.rpc.Status` details and reads them back.
 
-Servicers translate their domain exceptions once (their own errors.py) and call `abort` here, so
-every service speaks the same error dialect: BadRequest field violations for bad input, ErrorInfo
-(reason, domain, metadata such as the upstream error code) and RetryInfo for throttling.
+Servicers translate their domain exceptions once: each service's errors.py says which status an
+exception stands for (its mapping, a function to :class:`ErrorStatus`), and :class:`ErrorTranslation`
+turns that into the decorator its servicer methods wear. So every service speaks the same error
+dialect: BadRequest field violations for bad input, ErrorInfo (reason, domain, metadata such as the
+upstream error code) and RetryInfo for throttling; whatever no mapping claims is INTERNAL, logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+log = logging.getLogger(__name__)
+Context = grpc.aio.ServicerContext[Any, Any]
+S = TypeVar("S")
+Q = TypeVar("Q")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,75 @@ async def abort(
     )
     await context.abort_with_status(status)
     raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc always raises
+
+
+@dataclass(frozen=True)
+class ErrorStatus:
+    """The status one exception stands for: what a service's mapping returns."""
+
+    code: grpc.StatusCode
+    message: str
+    field_violations: tuple[FieldViolation, ...] = ()
+    reason: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    retry_delay: float | None = None
+
+
+class ErrorTranslation:
+    """Decorators for servicer methods: an escaping exception ends the RPC with the rich status that
+    ``status_of`` (the service's mapping) gives it, ErrorInfo in ``domain``; an exception it does
+    not know (None) is a bug: logged with its traceback, answered INTERNAL without its text."""
+
+    def __init__(self, status_of: Callable[[Exception], ErrorStatus | None], *, domain: str) -> None:
+        self._status_of = status_of
+        self._domain = domain
+
+    def unary(
+        self, method: Callable[[S, Q, Context], Awaitable[R]]
+    ) -> Callable[[S, Q, Context], Awaitable[R]]:
+        @functools.wraps(method)
+        async def wrapper(servicer: S, request: Q, context: Context) -> R:
+            try:
+                return await method(servicer, request, context)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception as error:
+                await self.abort(context, error)
+
+        return wrapper
+
+    def stream(
+        self, method: Callable[[S, Q, Context], AsyncIterator[R]]
+    ) -> Callable[[S, Q, Context], AsyncIterator[R]]:
+        """The same for a server-streaming method (an async generator)."""
+
+        @functools.wraps(method)
+        async def wrapper(servicer: S, request: Q, context: Context) -> AsyncIterator[R]:
+            try:
+                async for item in method(servicer, request, context):
+                    yield item
+            except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
+                raise
+            except Exception as error:
+                await self.abort(context, error)
+
+        return wrapper
+
+    async def abort(self, context: Context, error: Exception) -> NoReturn:
+        status = self._status_of(error)
+        if status is None:
+            log.error("unexpected error", exc_info=error)
+            status = ErrorStatus(grpc.StatusCode.INTERNAL, "internal error")
+        await abort(
+            context,
+            status.code,
+            status.message,
+            field_violations=status.field_violations,
+            reason=status.reason,
+            domain=self._domain,
+            metadata=status.metadata,
+            retry_delay=status.retry_delay,
+        )
 
 
 def invalid_argument(violations: Iterable[FieldViolation], message: str = "invalid request") -> grpc.Status:
