@@ -9,12 +9,10 @@ trouble → UNAVAILABLE (retryable). Messages never contain credentials (the cli
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import grpc
 
-from a4c.common.errors import abort
+from a4c.common.errors import ErrorStatus, ErrorTranslation
 from a4c.dns import cloudflare_errors as cf
 from a4c.dns.propagation import NameserverLookupError
 from a4c.dns.records import NotOwned
@@ -23,8 +21,6 @@ from a4c.dns.validation import InvalidInput
 logger = logging.getLogger(__name__)
 
 DOMAIN = "dns.a4c"
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
 # Cloudflare failure kind -> (gRPC code, ErrorInfo reason)
 _CLOUDFLARE: list[tuple[type[cf.CloudflareError], grpc.StatusCode, str]] = [
@@ -38,47 +34,34 @@ _CLOUDFLARE: list[tuple[type[cf.CloudflareError], grpc.StatusCode, str]] = [
 ]
 
 
-async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """Run ``call``; end the RPC with the matching rich status when it fails."""
-    try:
-        return await call()
-    except InvalidInput as exc:
-        await abort(
-            context, grpc.StatusCode.INVALID_ARGUMENT, "invalid request", field_violations=exc.violations
-        )
-    except NotOwned as exc:
-        metadata = {
-            "record_id": exc.record.id,
-            "record_type": exc.record.type,
-            "record_name": exc.record.name,
-        }
-        await abort(
-            context,
-            grpc.StatusCode.FAILED_PRECONDITION,
-            str(exc),
-            reason=f"RECORD_{exc.reason}",
-            domain=DOMAIN,
-            metadata=metadata,
-        )
-    except NameserverLookupError as exc:
-        await abort(
-            context, grpc.StatusCode.UNAVAILABLE, str(exc), reason="NAMESERVERS_UNKNOWN", domain=DOMAIN
-        )
-    except cf.CloudflareError as exc:
-        code, reason = _cloudflare_status(exc)
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
-            logger.warning("cloudflare call failed: %s", exc)
-        metadata = {"http_status": str(exc.status or 0)}
-        if exc.code is not None:
-            metadata["cloudflare_code"] = str(exc.code)
-        retry_delay = exc.retry_after if isinstance(exc, cf.RateLimited) else None
-        await abort(
-            context, code, str(exc), reason=reason, domain=DOMAIN, metadata=metadata, retry_delay=retry_delay
-        )
+def status_of(exc: Exception) -> ErrorStatus | None:
+    """The status a failure of this service stands for; None for one it does not know (a bug)."""
+    if isinstance(exc, InvalidInput):
+        return ErrorStatus(grpc.StatusCode.INVALID_ARGUMENT, "invalid request", tuple(exc.violations))
+    if isinstance(exc, NotOwned):
+        record = {"record_id": exc.record.id, "record_type": exc.record.type, "record_name": exc.record.name}
+        code = grpc.StatusCode.FAILED_PRECONDITION
+        return ErrorStatus(code, str(exc), reason=f"RECORD_{exc.reason}", metadata=record)
+    if isinstance(exc, NameserverLookupError):
+        return ErrorStatus(grpc.StatusCode.UNAVAILABLE, str(exc), reason="NAMESERVERS_UNKNOWN")
+    if isinstance(exc, cf.CloudflareError):
+        return _cloudflare_status(exc)
+    return None
 
 
-def _cloudflare_status(exc: cf.CloudflareError) -> tuple[grpc.StatusCode, str]:
-    for kind, code, reason in _CLOUDFLARE:
-        if isinstance(exc, kind):
-            return code, reason
-    return grpc.StatusCode.INTERNAL, "CLOUDFLARE_UNEXPECTED"
+def _cloudflare_status(exc: cf.CloudflareError) -> ErrorStatus:
+    code, reason = next(
+        ((c, r) for kind, c, r in _CLOUDFLARE if isinstance(exc, kind)),
+        (grpc.StatusCode.INTERNAL, "CLOUDFLARE_UNEXPECTED"),
+    )
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        logger.warning("cloudflare call failed: %s", exc)
+    metadata = {"http_status": str(exc.status or 0)}
+    if exc.code is not None:
+        metadata["cloudflare_code"] = str(exc.code)
+    retry_delay = exc.retry_after if isinstance(exc, cf.RateLimited) else None
+    return ErrorStatus(code, str(exc), reason=reason, metadata=metadata, retry_delay=retry_delay)
+
+
+# The decorator every DnsService method wears.
+grpc_errors = ErrorTranslation(status_of, domain=DOMAIN).unary

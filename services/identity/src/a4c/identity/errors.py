@@ -11,12 +11,10 @@ with Zitadel's error id and HTTP status in the ErrorInfo metadata. Messages neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import grpc
 
-from a4c.common.errors import abort
+from a4c.common.errors import ErrorStatus, ErrorTranslation
 from a4c.identity import operations as ops
 from a4c.identity import zitadel_errors as z
 from a4c.identity.validation import InvalidInput
@@ -24,8 +22,6 @@ from a4c.identity.validation import InvalidInput
 log = logging.getLogger(__name__)
 
 DOMAIN = "identity.a4c"
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
 _ZITADEL: list[tuple[type[z.ZitadelError], grpc.StatusCode, str]] = [
     (z.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED, "ZITADEL_RATE_LIMITED"),
@@ -56,38 +52,29 @@ def _metadata(error: z.ZitadelError | None) -> dict[str, str]:
     return metadata
 
 
-async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """Run ``call``; end the RPC with the matching rich status when it fails."""
-    try:
-        return await call()
-    except InvalidInput as exc:
-        await abort(
-            context, grpc.StatusCode.INVALID_ARGUMENT, "invalid request", field_violations=exc.violations
-        )
-    except ops.OperationError as exc:
+def status_of(exc: Exception) -> ErrorStatus | None:
+    """The status a failure of this service stands for; None for one it does not know (a bug)."""
+    if isinstance(exc, InvalidInput):
+        return ErrorStatus(grpc.StatusCode.INVALID_ARGUMENT, "invalid request", tuple(exc.violations))
+    if isinstance(exc, ops.OperationError):
         code, reason = next(((c, r) for kind, c, r in _OPERATIONS if isinstance(exc, kind)), _INTERNAL)
-        metadata = _metadata(exc.cause)
-        await abort(context, code, str(exc), reason=reason, domain=DOMAIN, metadata=metadata)
-    except z.ZitadelError as exc:
-        code, reason = next(((c, r) for kind, c, r in _ZITADEL if isinstance(exc, kind)), _INTERNAL)
-        if code in (
-            grpc.StatusCode.UNAVAILABLE,
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            grpc.StatusCode.INTERNAL,
-        ):
-            log.warning("zitadel call failed: %s", exc)
-        if code == grpc.StatusCode.UNAUTHENTICATED:
-            log.error("zitadel rejected the service's credentials: %s", exc)
-        retry_delay = exc.retry_after if isinstance(exc, z.RateLimited) else None
-        await abort(
-            context,
-            code,
-            str(exc),
-            reason=reason,
-            domain=DOMAIN,
-            metadata=_metadata(exc),
-            retry_delay=retry_delay,
-        )
+        return ErrorStatus(code, str(exc), reason=reason, metadata=_metadata(exc.cause))
+    if isinstance(exc, z.ZitadelError):
+        return _zitadel_status(exc)
+    return None
+
+
+def _zitadel_status(exc: z.ZitadelError) -> ErrorStatus:
+    code, reason = next(((c, r) for kind, c, r in _ZITADEL if isinstance(exc, kind)), _INTERNAL)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL):
+        log.warning("zitadel call failed: %s", exc)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        log.error("zitadel rejected the service's credentials: %s", exc)
+    retry_delay = exc.retry_after if isinstance(exc, z.RateLimited) else None
+    return ErrorStatus(code, str(exc), reason=reason, metadata=_metadata(exc), retry_delay=retry_delay)
 
 
 _INTERNAL = (grpc.StatusCode.INTERNAL, "ZITADEL_UNEXPECTED")
+
+# The decorator every IdentityService method wears.
+grpc_errors = ErrorTranslation(status_of, domain=DOMAIN).unary
