@@ -36,6 +36,10 @@ class Lost(Exception):
 class Throttled(UpstreamError):
     retryable = True
 
+    def __init__(self, message: str, *, retry_after: float | None, status: int) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
 
 class Broken(UpstreamError):
     retryable = True
@@ -73,7 +77,7 @@ def classify(outcome: Outcome | Exception) -> str | Failure:
         return outcome
     status, _, after = outcome.partition(" ")
     if status == "429":
-        return Failure.of(Throttled(SECRET, status=429), retry_after=float(after) if after else None)
+        return Failure.of(Throttled(SECRET, retry_after=float(after) if after else None, status=429))
     if status in ("503", "500"):
         return Failure.of(Broken(SECRET, status=int(status)), maybe_applied=status == "500")
     return Failure.of(Refused(SECRET, status=int(status)))
@@ -85,7 +89,7 @@ def time() -> FakeTime:
 
 
 def loop(time: FakeTime, policy: RetryPolicy = POLICY) -> RetryLoop:
-    return RetryLoop("upstream", policy, transport_errors=(Lost,), sleep=time.sleep, rng=random.Random(7))
+    return RetryLoop("upstream", policy, Lost, sleep=time.sleep, rng=random.Random(7))
 
 
 async def test_transient_failures_are_ridden_out_with_growing_jittered_backoff(time: FakeTime) -> None:

@@ -1,7 +1,7 @@
 """Rich gRPC errors: one place that builds `google.rpc.Status` details and reads them back.
 
 Servicers translate their domain exceptions once: each service's errors.py says which status an
-exception stands for (its mapping, a function to :class:`ErrorStatus`), and :class:`ErrorTranslation`
+exception stands for (its mapping, a function to :class:`StatusDetails`), and :class:`ErrorTranslation`
 turns that into the decorator its servicer methods wear. So every service speaks the same error
 dialect: BadRequest field violations for bad input, ErrorInfo (reason, domain, metadata such as the
 upstream error code) and RetryInfo for throttling; whatever no mapping claims is INTERNAL, logged.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
@@ -20,6 +20,8 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from a4c.common.upstream import UpstreamError
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -38,7 +40,8 @@ class FieldViolation:
 
 @dataclass(frozen=True)
 class StatusDetails:
-    """The details a client reads back from a rich error."""
+    """The details of a rich error: what a service's mapping says an exception stands for (the
+    domain then defaults to the service's), and what a client reads back."""
 
     code: grpc.StatusCode
     message: str
@@ -93,40 +96,11 @@ def rich_status(
 
 
 async def abort(
-    context: grpc.aio.ServicerContext[Any, Any],
-    code: grpc.StatusCode,
-    message: str,
-    *,
-    field_violations: Iterable[FieldViolation] = (),
-    reason: str | None = None,
-    domain: str = "a4c",
-    metadata: Mapping[str, str] | None = None,
-    retry_delay: float | None = None,
+    context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, message: str, **details: Any
 ) -> NoReturn:
-    """End the call with a rich status; never returns."""
-    status = rich_status(
-        code,
-        message,
-        field_violations=field_violations,
-        reason=reason,
-        domain=domain,
-        metadata=metadata,
-        retry_delay=retry_delay,
-    )
-    await context.abort_with_status(status)
+    """End the call with ``rich_status(code, message, **details)``; never returns."""
+    await context.abort_with_status(rich_status(code, message, **details))
     raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc always raises
-
-
-@dataclass(frozen=True)
-class ErrorStatus:
-    """The status one exception stands for: what a service's mapping returns."""
-
-    code: grpc.StatusCode
-    message: str
-    field_violations: tuple[FieldViolation, ...] = ()
-    reason: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    retry_delay: float | None = None
 
 
 class ErrorTranslation:
@@ -134,7 +108,7 @@ class ErrorTranslation:
     ``status_of`` (the service's mapping) gives it, ErrorInfo in ``domain``; an exception it does
     not know (None) is a bug: logged with its traceback, answered INTERNAL without its text."""
 
-    def __init__(self, status_of: Callable[[Exception], ErrorStatus | None], *, domain: str) -> None:
+    def __init__(self, status_of: Callable[[Exception], StatusDetails | None], *, domain: str) -> None:
         self._status_of = status_of
         self._domain = domain
 
@@ -173,17 +147,46 @@ class ErrorTranslation:
         status = self._status_of(error)
         if status is None:
             log.error("unexpected error", exc_info=error)
-            status = ErrorStatus(grpc.StatusCode.INTERNAL, "internal error")
+            status = StatusDetails(grpc.StatusCode.INTERNAL, "internal error")
         await abort(
             context,
             status.code,
             status.message,
             field_violations=status.field_violations,
             reason=status.reason,
-            domain=self._domain,
+            domain=status.domain or self._domain,
             metadata=status.metadata,
             retry_delay=status.retry_delay,
         )
+
+
+# A service's error kinds -> (gRPC code, ErrorInfo reason): its mapping, as data.
+StatusTable = Sequence[tuple[type[Exception], grpc.StatusCode, str]]
+_WORTH_A_WARNING = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL)
+
+
+def status_in(table: StatusTable, error: Exception, *, unexpected: str) -> tuple[grpc.StatusCode, str]:
+    """The (code, reason) of the first row whose kind ``error`` is; INTERNAL with ``unexpected``
+    when none is (a kind added to a hierarchy but not to its table)."""
+    return next(
+        ((c, r) for kind, c, r in table if isinstance(error, kind)), (grpc.StatusCode.INTERNAL, unexpected)
+    )
+
+
+def upstream_status(
+    error: UpstreamError, table: StatusTable, *, unexpected: str, metadata: Mapping[str, str]
+) -> StatusDetails:
+    """The status an upstream client's error stands for: its row in ``table`` (else INTERNAL with the
+    reason ``unexpected``), its HTTP status plus ``metadata`` (the upstream's own error code or id) in
+    the ErrorInfo, its retry-after as RetryInfo. Trouble upstream is logged; rejected credentials
+    loudly, since only an operator can fix them."""
+    code, reason = status_in(table, error, unexpected=unexpected)
+    if code in _WORTH_A_WARNING:
+        log.warning("upstream call failed: %s", error)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        log.error("the upstream rejected the service's credentials: %s", error)
+    info = {"http_status": str(error.status or 0), **metadata}
+    return StatusDetails(code, str(error), reason=reason, metadata=info, retry_delay=error.retry_after)
 
 
 def invalid_argument(violations: Iterable[FieldViolation], message: str = "invalid request") -> grpc.Status:

@@ -33,6 +33,8 @@ class UpstreamError(Exception):
     at all). Messages carry the upstream's codes and texts, never request headers or credentials."""
 
     retryable: ClassVar[bool] = False
+    # Seconds the upstream asked us to wait (Retry-After), on the kinds that carry it.
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -58,27 +60,27 @@ class Failure:
     maybe_applied: bool = False  # the attempt may have taken effect before its answer was lost
 
     @classmethod
-    def of(cls, error: UpstreamError, **kwargs: object) -> Failure:
-        """Retry exactly when the error's kind is retryable."""
-        return cls(error, retry=error.retryable, **kwargs)  # type: ignore[arg-type]
+    def of(cls, error: UpstreamError, *, maybe_applied: bool = False) -> Failure:
+        """Retry exactly when the error's kind is retryable, after its retry-after if it has one."""
+        return cls(error, retry=error.retryable, retry_after=error.retry_after, maybe_applied=maybe_applied)
 
 
 class RetryLoop:
-    """The loop for one upstream: its name in logs, its policy, the transport errors its client raises."""
+    """The loop for one upstream: its name in logs, its policy, the transport error its client raises."""
 
     def __init__(
         self,
         upstream: str,
         policy: RetryPolicy,
-        *,
-        transport_errors: tuple[type[Exception], ...],
+        transport_error: type[Exception],
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        """``transport_error``: the base of what the HTTP client raises when no answer came (e.g.
+        httpx.TransportError); those reach the classifier like answers, anything else the caller."""
         self.upstream = upstream
         self.policy = policy
-        # Handed to the classifier like answers; anything else a send raises goes to the caller.
-        self._caught: tuple[type[Exception], ...] = (DeadlineExceeded, *transport_errors)
+        self._caught: tuple[type[Exception], ...] = (DeadlineExceeded, transport_error)
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
 

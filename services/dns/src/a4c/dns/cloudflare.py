@@ -63,13 +63,7 @@ class CloudflareClient:
         self._headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
         self._base = base_url.rstrip("/")
         self._budget = budget or RequestBudget(1000, clock=clock, sleep=sleep)
-        self._retry = RetryLoop(
-            "cloudflare",
-            retry or CLOUDFLARE_RETRY,
-            transport_errors=(httpx.TransportError,),
-            sleep=sleep,
-            rng=rng,
-        )
+        self._retry = RetryLoop("cloudflare", retry or CLOUDFLARE_RETRY, httpx.TransportError, sleep, rng)
         self._zone_ids = {name.lower(): zid for name, zid in (zone_ids or {}).items()}
         self._zone_locks: dict[str, asyncio.Lock] = {}
         self._default_timeout = default_timeout
@@ -235,5 +229,4 @@ class CloudflareClient:
         if isinstance(answer, RateLimited) and answer.retry_after is not None:
             # Every caller holds back for as long as Cloudflare said: never hammer after a 429.
             self._budget.pause(answer.retry_after)
-            return Failure.of(answer, retry_after=answer.retry_after)
         return Failure.of(answer, maybe_applied=isinstance(answer, Unavailable))

@@ -23,7 +23,6 @@ from a4c.common.retry import RetryPolicy
 from a4c.common.upstream import DeadlineExceeded, Failure, RetryLoop, Sleep
 from a4c.identity.credentials import Credentials
 from a4c.identity.zitadel_errors import (
-    RateLimited,
     Unauthenticated,
     Unavailable,
     UnexpectedResponse,
@@ -57,13 +56,7 @@ class ZitadelTransport:
         self._http = http
         self._base = base_url.rstrip("/")
         self._credentials = credentials
-        self._retry = RetryLoop(
-            "zitadel",
-            retry or ZITADEL_RETRY,
-            transport_errors=(httpx.TransportError,),
-            sleep=sleep,
-            rng=rng,
-        )
+        self._retry = RetryLoop("zitadel", retry or ZITADEL_RETRY, httpx.TransportError, sleep, rng)
         self.clock = clock  # for the deadline of a call made without one
 
     def __repr__(self) -> str:
@@ -146,7 +139,5 @@ def _classify(method: str, path: str, outcome: httpx.Response | Exception) -> di
         if not isinstance(body, dict):
             return Failure(UnexpectedResponse(f"zitadel {method} {path}: answer is not a JSON object"))
         return body
-    error = parse_error(method, path, outcome)
-    retry_after = error.retry_after if isinstance(error, RateLimited) else None
     maybe_applied = outcome.status_code >= 500 and outcome.status_code not in _REFUSED
-    return Failure.of(error, retry_after=retry_after, maybe_applied=maybe_applied)
+    return Failure.of(parse_error(method, path, outcome), maybe_applied=maybe_applied)

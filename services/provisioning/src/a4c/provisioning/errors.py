@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import grpc
 from temporalio.service import RPCError, RPCStatusCode
 
-from a4c.common.errors import ErrorStatus, ErrorTranslation, FieldViolation
+from a4c.common.errors import ErrorTranslation, FieldViolation, StatusDetails
 from a4c.eventstore import DatabaseUnavailable, EventStoreError
 from a4c.eventstore import InvalidArgument as StoreInvalidArgument
 from a4c.eventstore import NotFound as StoreNotFound
@@ -61,44 +61,44 @@ class Unavailable(ProvisioningError):
     """A dependency (Temporal, the database) cannot serve now; retrying later may help."""
 
 
-def status_of(error: Exception) -> ErrorStatus | None:
+def status_of(error: Exception) -> StatusDetails | None:
     """The status a failure stands for; None for one nobody raises on purpose (a bug)."""
     code = grpc.StatusCode
     if isinstance(error, InvalidRequest):
-        return ErrorStatus(code.INVALID_ARGUMENT, "invalid request", error.violations)
+        return StatusDetails(code.INVALID_ARGUMENT, "invalid request", error.violations)
     if isinstance(error, AlreadyExists):
-        return ErrorStatus(code.ALREADY_EXISTS, str(error), (error.violation,), reason=error.reason)
+        return StatusDetails(code.ALREADY_EXISTS, str(error), (error.violation,), reason=error.reason)
     if isinstance(error, NotFound | StoreNotFound):
-        return ErrorStatus(code.NOT_FOUND, str(error), reason="NOT_FOUND")
+        return StatusDetails(code.NOT_FOUND, str(error), reason="NOT_FOUND")
     if isinstance(error, FailedPrecondition):
-        return ErrorStatus(code.FAILED_PRECONDITION, str(error), reason=error.reason)
+        return StatusDetails(code.FAILED_PRECONDITION, str(error), reason=error.reason)
     if isinstance(error, StoreInvalidArgument):
         # Only page tokens and sizes reach the store unchecked; the servicer names the field.
         violation = FieldViolation("page_token", str(error))
-        return ErrorStatus(code.INVALID_ARGUMENT, "invalid request", (violation,))
+        return StatusDetails(code.INVALID_ARGUMENT, "invalid request", (violation,))
     if isinstance(error, Unavailable | DatabaseUnavailable):
-        return ErrorStatus(code.UNAVAILABLE, str(error), reason="DEPENDENCY_UNAVAILABLE", retry_delay=1.0)
+        return StatusDetails(code.UNAVAILABLE, str(error), reason="DEPENDENCY_UNAVAILABLE", retry_delay=1.0)
     if isinstance(error, RPCError):
         return _temporal_status(error)
     if isinstance(error, TimeoutError):
-        return ErrorStatus(code.DEADLINE_EXCEEDED, "a dependency did not answer in time")
+        return StatusDetails(code.DEADLINE_EXCEEDED, "a dependency did not answer in time")
     if isinstance(error, EventStoreError):
         log.error("event store error: %s", error)
-        return ErrorStatus(code.INTERNAL, "event store error", reason="EVENT_STORE")
+        return StatusDetails(code.INTERNAL, "event store error", reason="EVENT_STORE")
     return None
 
 
-def _temporal_status(error: RPCError) -> ErrorStatus:
+def _temporal_status(error: RPCError) -> StatusDetails:
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED):
-        return ErrorStatus(
+        return StatusDetails(
             grpc.StatusCode.UNAVAILABLE, "Temporal is unavailable", reason="TEMPORAL", retry_delay=1.0
         )
     if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
-        return ErrorStatus(
+        return StatusDetails(
             grpc.StatusCode.DEADLINE_EXCEEDED, "Temporal did not answer in time", reason="TEMPORAL"
         )
     log.error("Temporal error %s: %s", error.status.name, error.message)
-    return ErrorStatus(grpc.StatusCode.INTERNAL, f"Temporal error {error.status.name}", reason="TEMPORAL")
+    return StatusDetails(grpc.StatusCode.INTERNAL, f"Temporal error {error.status.name}", reason="TEMPORAL")
 
 
 _translation = ErrorTranslation(status_of, domain=DOMAIN)
