@@ -36,10 +36,6 @@ class Lost(Exception):
 class Throttled(UpstreamError):
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None, status: int) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
-
 
 class Broken(UpstreamError):
     retryable = True

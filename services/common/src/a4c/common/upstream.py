@@ -30,15 +30,15 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class UpstreamError(Exception):
     """Base of each upstream client's error hierarchy. ``status`` is the HTTP status (None: no answer
-    at all). Messages carry the upstream's codes and texts, never request headers or credentials."""
+    at all), ``retry_after`` the seconds the upstream asked us to wait (its Retry-After), if it did.
+    Messages carry the upstream's codes and texts, never request headers or credentials."""
 
     retryable: ClassVar[bool] = False
-    # Seconds the upstream asked us to wait (Retry-After), on the kinds that carry it.
-    retry_after: float | None = None
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
         # Set by the loop: an earlier attempt of the same call failed in a way that may have been
         # applied, so "already exists" / "not found" on this one may be that attempt's doing.
         self.after_uncertain_attempt = False

@@ -30,9 +30,14 @@ class CloudflareError(UpstreamError):
     ``errors`` Cloudflare's (code, message) list."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, errors: tuple[ApiMessage, ...] = ()
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: tuple[ApiMessage, ...] = (),
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, retry_after=retry_after)
         self.errors = errors
 
     @property
@@ -64,10 +69,6 @@ class RateLimited(CloudflareError):
     """429 from Cloudflare, or the client-side budget has no slot before the deadline."""
 
     retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class Unavailable(CloudflareError):

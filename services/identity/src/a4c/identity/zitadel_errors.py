@@ -10,7 +10,6 @@ request header, token or key.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import httpx
 
@@ -28,9 +27,15 @@ class ZitadelError(UpstreamError):
     Zitadel's error id (e.g. ``V3-DKcYh``), ``zitadel_message`` its text without the id."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, error_id: str = "", zitadel_message: str = ""
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_id: str = "",
+        zitadel_message: str = "",
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, retry_after=retry_after)
         self.error_id = error_id
         self.zitadel_message = zitadel_message
 
@@ -69,10 +74,6 @@ class RateLimited(ZitadelError):
     """429 from Zitadel; ``retry_after`` is its hint in seconds, when it gave one."""
 
     retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class Unavailable(ZitadelError):
