@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from a4c.eventstore import MigrationError
+from a4c.eventstore import DatabaseUnavailable, MigrationError
 from a4c.eventstore.migrate import MIGRATION_LOCK, Migration, load_migrations, migrate
 
 FreshDatabase = Callable[..., Awaitable[str]]
@@ -200,3 +200,13 @@ async def test_0005_renames_stored_temporal_initiated_events_to_the_design_name(
         assert (row["slug"], row["workflow_id"]) == ("acme", "org-bootstrap-x")
     finally:
         await conn.close()
+
+
+async def test_connecting_is_retried_until_the_connect_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="a4c.eventstore.migrate")
+
+    with pytest.raises(DatabaseUnavailable):
+        await migrate("postgresql://postgres@127.0.0.1:1/none", connect_timeout=1.2)
+
+    # Every 0.5 s until 1.2 s have passed: the first attempt and at least two retries.
+    assert caplog.text.count("database not reachable yet") >= 2

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from a4c.common.deadline import Deadline
 from a4c.common.retry import RetryPolicy
 from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient, RecordInput
@@ -189,7 +190,7 @@ async def test_retry_after_beyond_the_deadline_fails_at_once(
     fault(sandbox, kind="status", status=429, count=1, retry_after=60)
 
     with pytest.raises(RateLimited) as raised:
-        await make_client().zone_id(ZONE, time_limit=5)
+        await make_client().zone_id(ZONE, deadline=Deadline.after(5, clock=fake_time))
 
     assert raised.value.retry_after == 60
     assert fake_time.sleeps == []
@@ -251,8 +252,8 @@ async def test_budget_refuses_without_sending_when_no_slot_fits_the_deadline(
     await client.list_records(ZONE, per_page=5)
 
     with pytest.raises(RateLimited) as raised:
-        await client.list_records(ZONE, per_page=5, time_limit=10)
-    waited = await client.list_records(ZONE, per_page=5, time_limit=400)
+        await client.list_records(ZONE, per_page=5, deadline=Deadline.after(10, clock=fake_time))
+    waited = await client.list_records(ZONE, per_page=5, deadline=Deadline.after(400, clock=fake_time))
 
     assert raised.value.retry_after == 300
     assert fake_time.sleeps == [300]

@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.common.deadline import Deadline
 from a4c.common.errors import details_of
 from a4c.dns.propagation import Expectation, NameserverLookupError, PropagationChecker
 from a4c.sandbox.dns_server import ANYCAST_V4
@@ -133,9 +134,13 @@ async def test_nameservers_are_found_from_the_zone_ns_records(
     port = int(sandbox.nameserver.rsplit(":", 1)[1])
     checker = PropagationChecker(resolver=sandbox_resolver(sandbox), nameserver_port=port)
 
-    result = await checker.check(ZONE, Expectation(f"ns1.{ZONE}", "A", "127.0.0.1", proxied=False), 5)
+    result = await checker.check(
+        ZONE, Expectation(f"ns1.{ZONE}", "A", "127.0.0.1", proxied=False), Deadline.after(5)
+    )
     with pytest.raises(NameserverLookupError, match=r"example\.org"):
-        await checker.check("example.org", Expectation("x.example.org", "A", "192.0.2.1", proxied=False), 5)
+        await checker.check(
+            "example.org", Expectation("x.example.org", "A", "192.0.2.1", proxied=False), Deadline.after(5)
+        )
 
     assert result.propagated is True
     assert [a.nameserver for a in result.answers] == [f"ns1.{ZONE}:{port}", f"ns2.{ZONE}:{port}"]

@@ -6,13 +6,13 @@ The emulator (``zitadel``, from conftest) issues access tokens that live 600 s.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from a4c.common.deadline import Deadline
 from a4c.common.retry import RetryPolicy
 from a4c.identity.credentials import (
     Credentials,
@@ -29,7 +29,6 @@ from a4c.identity.zitadel_errors import (
     RateLimited,
     Unauthenticated,
     Unavailable,
-    retry_after,
 )
 from a4c.identity.zitadel_http import ZitadelTransport
 from a4c.identity.zitadel_types import NewAdmin
@@ -139,7 +138,7 @@ async def test_the_deadline_bounds_every_attempt(zitadel: RunningZitadel, http: 
     client = client_for(zitadel, http)
 
     with pytest.raises(Unavailable) as caught:
-        await client.get_organization("org-x", time_limit=0.2)
+        await client.get_organization("org-x", deadline=Deadline.after(0.2))
 
     assert "ReadTimeout" in str(caught.value)
 
@@ -243,11 +242,3 @@ def test_bad_key_files_are_refused_without_quoting_the_key(
     assert "secret-material" not in str(caught.value)
     with pytest.raises(KeyFileError, match="cannot read"):
         ServiceAccountKey.from_file(tmp_path / "missing.json")
-
-
-def test_retry_after_dates_are_understood() -> None:
-    later = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
-    response = httpx.Response(429, headers={"retry-after": later})
-
-    assert 25 <= (retry_after(response) or 0) <= 31
-    assert retry_after(httpx.Response(429, headers={"retry-after": "soon"})) is None

@@ -12,7 +12,6 @@ fix it with a new file). Files must be transactional (no CREATE INDEX CONCURRENT
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -24,6 +23,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import asyncpg
+import tenacity
 
 from .errors import DatabaseUnavailable, MigrationError, translate_errors
 
@@ -150,13 +150,22 @@ def _check_unchanged(wanted: Iterable[Migration], applied: dict[int, str]) -> No
 
 
 async def _connect(dsn: str, patience: float) -> asyncpg.Connection:
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            with translate_errors():
-                return await asyncpg.connect(dsn, timeout=min(10.0, max(patience, 1.0)))
-        except DatabaseUnavailable as exc:
-            if time.monotonic() >= deadline:
-                raise
-            _log.info("database not reachable yet (%s); retrying", exc)
-            await asyncio.sleep(0.5)
+    """Connect, retrying every 0.5 s while the database is not reachable yet, for ``patience`` s."""
+
+    async def connect() -> asyncpg.Connection:
+        with translate_errors():
+            return await asyncpg.connect(dsn, timeout=min(10.0, max(patience, 1.0)))
+
+    retrying = tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception_type(DatabaseUnavailable),
+        stop=tenacity.stop_after_delay(patience),
+        wait=tenacity.wait_fixed(0.5),
+        before_sleep=_not_reachable_yet,
+        reraise=True,
+    )
+    return await retrying(connect)
+
+
+def _not_reachable_yet(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    _log.info("database not reachable yet (%s); retrying", error)

@@ -1,20 +1,33 @@
 """Rich gRPC errors: one place that builds `google.rpc.Status` details and reads them back.
 
-Servicers translate their domain exceptions once (their own errors.py) and call `abort` here, so
-every service speaks the same error dialect: BadRequest field violations for bad input, ErrorInfo
-(reason, domain, metadata such as the upstream error code) and RetryInfo for throttling.
+Servicers translate their domain exceptions once: each service's errors.py says which status an
+exception stands for (its mapping, a function to :class:`StatusDetails`), and :class:`ErrorTranslation`
+turns that into the decorator its servicer methods wear. So every service speaks the same error
+dialect: BadRequest field violations for bad input, ErrorInfo (reason, domain, metadata such as the
+upstream error code) and RetryInfo for throttling; whatever no mapping claims is INTERNAL, logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Self
+from typing import Any, NoReturn, Self, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from a4c.common.upstream import UpstreamError
+
+log = logging.getLogger(__name__)
+Context = grpc.aio.ServicerContext[Any, Any]
+S = TypeVar("S")
+Q = TypeVar("Q")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,8 @@ class Violations:
 
 @dataclass(frozen=True)
 class StatusDetails:
-    """The details a client reads back from a rich error."""
+    """The details of a rich error: what a service's mapping says an exception stands for (the
+    domain then defaults to the service's), and what a client reads back."""
 
     code: grpc.StatusCode
     message: str
@@ -114,28 +128,99 @@ def rich_status(
 
 
 async def abort(
-    context: grpc.aio.ServicerContext[Any, Any],
-    code: grpc.StatusCode,
-    message: str,
-    *,
-    field_violations: Iterable[FieldViolation] = (),
-    reason: str | None = None,
-    domain: str = "a4c",
-    metadata: Mapping[str, str] | None = None,
-    retry_delay: float | None = None,
+    context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, message: str, **details: Any
 ) -> NoReturn:
-    """End the call with a rich status; never returns."""
-    status = rich_status(
-        code,
-        message,
-        field_violations=field_violations,
-        reason=reason,
-        domain=domain,
-        metadata=metadata,
-        retry_delay=retry_delay,
-    )
-    await context.abort_with_status(status)
+    """End the call with ``rich_status(code, message, **details)``; never returns."""
+    await context.abort_with_status(rich_status(code, message, **details))
     raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc always raises
+
+
+class ErrorTranslation:
+    """Decorators for servicer methods: an escaping exception ends the RPC with the rich status that
+    ``status_of`` (the service's mapping) gives it, ErrorInfo in ``domain``; an exception it does
+    not know (None) is a bug: logged with its traceback, answered INTERNAL without its text."""
+
+    def __init__(self, status_of: Callable[[Exception], StatusDetails | None], *, domain: str) -> None:
+        self._status_of = status_of
+        self._domain = domain
+
+    def unary(
+        self, method: Callable[[S, Q, Context], Awaitable[R]]
+    ) -> Callable[[S, Q, Context], Awaitable[R]]:
+        @functools.wraps(method)
+        async def wrapper(servicer: S, request: Q, context: Context) -> R:
+            try:
+                return await method(servicer, request, context)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception as error:
+                await self.abort(context, error)
+
+        return wrapper
+
+    def stream(
+        self, method: Callable[[S, Q, Context], AsyncIterator[R]]
+    ) -> Callable[[S, Q, Context], AsyncIterator[R]]:
+        """The same for a server-streaming method (an async generator)."""
+
+        @functools.wraps(method)
+        async def wrapper(servicer: S, request: Q, context: Context) -> AsyncIterator[R]:
+            try:
+                async for item in method(servicer, request, context):
+                    yield item
+            except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
+                raise
+            except Exception as error:
+                await self.abort(context, error)
+
+        return wrapper
+
+    async def abort(self, context: Context, error: Exception) -> NoReturn:
+        if isinstance(error, InvalidFields):  # bad fields read alike in every service
+            await abort_invalid(context, error)
+        status = self._status_of(error)
+        if status is None:
+            log.error("unexpected error", exc_info=error)
+            status = StatusDetails(grpc.StatusCode.INTERNAL, "internal error")
+        await abort(
+            context,
+            status.code,
+            status.message,
+            field_violations=status.field_violations,
+            reason=status.reason,
+            domain=status.domain or self._domain,
+            metadata=status.metadata,
+            retry_delay=status.retry_delay,
+        )
+
+
+# A service's error kinds -> (gRPC code, ErrorInfo reason): its mapping, as data.
+StatusTable = Sequence[tuple[type[Exception], grpc.StatusCode, str]]
+_WORTH_A_WARNING = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL)
+
+
+def status_in(table: StatusTable, error: Exception, *, unexpected: str) -> tuple[grpc.StatusCode, str]:
+    """The (code, reason) of the first row whose kind ``error`` is; INTERNAL with ``unexpected``
+    when none is (a kind added to a hierarchy but not to its table)."""
+    return next(
+        ((c, r) for kind, c, r in table if isinstance(error, kind)), (grpc.StatusCode.INTERNAL, unexpected)
+    )
+
+
+def upstream_status(
+    error: UpstreamError, table: StatusTable, *, unexpected: str, metadata: Mapping[str, str]
+) -> StatusDetails:
+    """The status an upstream client's error stands for: its row in ``table`` (else INTERNAL with the
+    reason ``unexpected``), its HTTP status plus ``metadata`` (the upstream's own error code or id) in
+    the ErrorInfo, its retry-after as RetryInfo. Trouble upstream is logged; rejected credentials
+    loudly, since only an operator can fix them."""
+    code, reason = status_in(table, error, unexpected=unexpected)
+    if code in _WORTH_A_WARNING:
+        log.warning("upstream call failed: %s", error)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        log.error("the upstream rejected the service's credentials: %s", error)
+    info = {"http_status": str(error.status or 0), **metadata}
+    return StatusDetails(code, str(error), reason=reason, metadata=info, retry_delay=error.retry_after)
 
 
 INVALID_REQUEST = "invalid request"

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+
+from a4c.common.deadline import Clock, Deadline
+from a4c.common.upstream import Sleep
 
 WINDOW_SECONDS = 300.0
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class BudgetExhausted(Exception):
@@ -58,8 +57,8 @@ class RequestBudget:
         """Hold every caller back for ``seconds`` (the upstream said 429 + retry-after)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    async def acquire(self, deadline: float | None = None) -> None:
-        """Take one slot, waiting for it when that fits before ``deadline`` (a clock() value)."""
+    async def acquire(self, deadline: Deadline | None = None) -> None:
+        """Take one slot, waiting for it when that fits before ``deadline``."""
         async with self._lock:  # one waiter at a time keeps slots first come, first served
             while True:
                 now = self._clock()
@@ -67,7 +66,7 @@ class RequestBudget:
                 if wait <= 0:
                     self._sent.append(now)
                     return
-                if deadline is not None and now + wait > deadline:
+                if deadline is not None and wait > deadline.remaining():
                     raise BudgetExhausted(wait)
                 await self._sleep(wait)
 

@@ -1,17 +1,17 @@
 """Cloudflare API v4 client for a zone's DNS records (httpx, async, one pooled client passed in).
 
-Every call takes a ``time_limit``: the seconds it may use, retries included, normally the caller's
-remaining gRPC deadline. Throttling (429 + retry-after), 5xx and transport errors are retried with
-jittered backoff while the deadline allows; the client-side :class:`RequestBudget` keeps the process
-under Cloudflare's rate limit. Failures surface as the small hierarchy in
-:mod:`a4c.dns.cloudflare_errors`. The API token is only ever put in the Authorization header: it is
-never logged, never part of an exception or a repr.
+Every call takes a :class:`Deadline` (retries included), normally the servicer's, passed down
+unchanged. The kit's retry loop (:mod:`a4c.common.upstream`) retries throttling (429 + retry-after),
+5xx and transport errors with jittered backoff while the deadline allows; this module only says what
+an answer means (``_classify``). The client-side :class:`RequestBudget` keeps the process under
+Cloudflare's rate limit. Failures surface as the small hierarchy in :mod:`a4c.dns.cloudflare_errors`.
+The API token is only ever put in the Authorization header: it is never logged, never part of an
+exception or a repr.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Mapping
@@ -19,11 +19,12 @@ from typing import Any
 
 import httpx
 
+from a4c.common.deadline import Clock, Deadline
 from a4c.common.retry import RetryPolicy
-from a4c.dns.budget import BudgetExhausted, Clock, RequestBudget, Sleep
+from a4c.common.upstream import DeadlineExceeded, Failure, RetryLoop, Sleep
+from a4c.dns.budget import BudgetExhausted, RequestBudget
 from a4c.dns.cloudflare_errors import (
     IDENTICAL_RECORD_CODES,
-    CloudflareError,
     Conflict,
     NotFound,
     RateLimited,
@@ -33,8 +34,6 @@ from a4c.dns.cloudflare_errors import (
 from a4c.dns.cloudflare_types import DnsRecord, RecordInput, RecordPage
 
 __all__ = ["CloudflareClient", "DnsRecord", "RecordInput", "RecordPage"]
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 MAX_PAGES = 1000  # a runaway-pagination guard: 100,000 records is far beyond any zone of ours
@@ -64,24 +63,22 @@ class CloudflareClient:
         self._headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
         self._base = base_url.rstrip("/")
         self._budget = budget or RequestBudget(1000, clock=clock, sleep=sleep)
-        self._retry = retry or CLOUDFLARE_RETRY
+        self._retry = RetryLoop("cloudflare", retry or CLOUDFLARE_RETRY, httpx.TransportError, sleep, rng)
         self._zone_ids = {name.lower(): zid for name, zid in (zone_ids or {}).items()}
         self._zone_locks: dict[str, asyncio.Lock] = {}
         self._default_timeout = default_timeout
         self._page_size = page_size
         self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
 
     def __repr__(self) -> str:
         return f"CloudflareClient(base_url={self._base!r})"
 
     # -- zones -------------------------------------------------------------------------------
-    async def zone_id(self, zone: str, *, time_limit: float | None = None) -> str:
+    async def zone_id(self, zone: str, *, deadline: Deadline | None = None) -> str:
         """The zone's id, looked up by name once and then cached (or configured up front)."""
-        return await self._zone_id(zone.lower(), self._deadline(time_limit))
+        return await self._zone_id(zone.lower(), self._deadline(deadline))
 
-    async def _zone_id(self, zone: str, deadline: float) -> str:
+    async def _zone_id(self, zone: str, deadline: Deadline) -> str:
         if zone in self._zone_ids:
             return self._zone_ids[zone]
         async with self._zone_locks.setdefault(zone, asyncio.Lock()):  # one lookup per zone at a time
@@ -102,18 +99,18 @@ class CloudflareClient:
         type: str | None = None,
         page: int = 1,
         per_page: int = 100,
-        time_limit: float | None = None,
+        deadline: Deadline | None = None,
     ) -> RecordPage:
-        deadline = self._deadline(time_limit)
+        deadline = self._deadline(deadline)
         return await self._page(zone, name, type, page, per_page, deadline)
 
     async def find_records(
-        self, zone: str, *, name: str, type: str | None = None, time_limit: float | None = None
+        self, zone: str, *, name: str, type: str | None = None, deadline: Deadline | None = None
     ) -> list[DnsRecord]:
         """Every record with exactly this name (and type), across all pages."""
-        return await self._find(zone, name, type, self._deadline(time_limit))
+        return await self._find(zone, name, type, self._deadline(deadline))
 
-    async def _find(self, zone: str, name: str, type_: str | None, deadline: float) -> list[DnsRecord]:
+    async def _find(self, zone: str, name: str, type_: str | None, deadline: Deadline) -> list[DnsRecord]:
         records: list[DnsRecord] = []
         for number in range(1, MAX_PAGES + 1):
             page = await self._page(zone, name, type_, number, self._page_size, deadline)
@@ -122,17 +119,17 @@ class CloudflareClient:
                 break
         return records
 
-    async def get_record(self, zone: str, record_id: str, *, time_limit: float | None = None) -> DnsRecord:
-        deadline = self._deadline(time_limit)
+    async def get_record(self, zone: str, record_id: str, *, deadline: Deadline | None = None) -> DnsRecord:
+        deadline = self._deadline(deadline)
         path = await self._record_path(zone, record_id, deadline)
         return DnsRecord.from_api(zone, (await self._request("GET", path, deadline=deadline))["result"])
 
     async def create_record(
-        self, zone: str, record: RecordInput, *, time_limit: float | None = None
+        self, zone: str, record: RecordInput, *, deadline: Deadline | None = None
     ) -> DnsRecord:
         """POST the record. Retrying after an attempt that got no clear answer is safe: Cloudflare
         refuses a second identical record (81058), and then the one the lost attempt made is returned."""
-        deadline = self._deadline(time_limit)
+        deadline = self._deadline(deadline)
         path = f"/zones/{await self._zone_id(zone.lower(), deadline)}/dns_records"
         try:
             body = await self._request("POST", path, json=record.to_api(), deadline=deadline)
@@ -146,17 +143,17 @@ class CloudflareClient:
         return DnsRecord.from_api(zone, body["result"])
 
     async def update_record(
-        self, zone: str, record_id: str, record: RecordInput, *, time_limit: float | None = None
+        self, zone: str, record_id: str, record: RecordInput, *, deadline: Deadline | None = None
     ) -> DnsRecord:
         """Overwrite (PUT) every field of the record: idempotent, so retried freely."""
-        deadline = self._deadline(time_limit)
+        deadline = self._deadline(deadline)
         path = await self._record_path(zone, record_id, deadline)
         body = await self._request("PUT", path, json=record.to_api(), deadline=deadline)
         return DnsRecord.from_api(zone, body["result"])
 
-    async def delete_record(self, zone: str, record_id: str, *, time_limit: float | None = None) -> bool:
+    async def delete_record(self, zone: str, record_id: str, *, deadline: Deadline | None = None) -> bool:
         """True when this call deleted the record, False when it was already gone."""
-        deadline = self._deadline(time_limit)
+        deadline = self._deadline(deadline)
         path = await self._record_path(zone, record_id, deadline)
         try:
             await self._request("DELETE", path, deadline=deadline)
@@ -166,7 +163,7 @@ class CloudflareClient:
         return True
 
     async def _page(
-        self, zone: str, name: str | None, type_: str | None, page: int, per_page: int, deadline: float
+        self, zone: str, name: str | None, type_: str | None, page: int, per_page: int, deadline: Deadline
     ) -> RecordPage:
         params: dict[str, str | int] = {"page": page, "per_page": per_page}
         if name:
@@ -176,74 +173,60 @@ class CloudflareClient:
         path = f"/zones/{await self._zone_id(zone.lower(), deadline)}/dns_records"
         return RecordPage.from_api(zone, await self._request("GET", path, params=params, deadline=deadline))
 
-    async def _record_path(self, zone: str, record_id: str, deadline: float) -> str:
+    async def _record_path(self, zone: str, record_id: str, deadline: Deadline) -> str:
         return f"/zones/{await self._zone_id(zone.lower(), deadline)}/dns_records/{record_id}"
 
     # -- transport ---------------------------------------------------------------------------
-    def _deadline(self, time_limit: float | None) -> float:
-        return self._clock() + (self._default_timeout if time_limit is None else time_limit)
+    def _deadline(self, deadline: Deadline | None) -> Deadline:
+        return deadline or Deadline.after(self._default_timeout, clock=self._clock)
 
     async def _request(
         self,
         method: str,
         path: str,
         *,
-        deadline: float,
+        deadline: Deadline,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
     ) -> dict[str, Any]:
         """One API call with the budget, bounded retries and the deadline applied."""
-        uncertain = False  # did an earlier attempt fail in a way that may have been applied?
-        for attempt in range(1, self._retry.max_attempts + 1):
-            error = await self._attempt(method, path, params, json, deadline)
-            if isinstance(error, dict):
-                return error
-            error.after_uncertain_attempt = uncertain
-            delay = self._retry_delay(error, attempt)
-            if delay is None or self._clock() + delay >= deadline:
-                raise error
-            logger.warning(
-                "cloudflare %s %s failed (%s); retry %d/%d in %.2fs",
-                method,
-                path,
-                error,
-                attempt,
-                self._retry.max_attempts - 1,
-                delay,
-            )
-            uncertain = uncertain or isinstance(error, Unavailable)
-            await self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
-    def _retry_delay(self, error: CloudflareError, attempt: int) -> float | None:
-        if not error.retryable or attempt >= self._retry.max_attempts:
-            return None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            # Every caller holds back for as long as Cloudflare said: never hammer after a 429.
-            self._budget.pause(error.retry_after)
-            return error.retry_after if error.retry_after <= self._retry.max_retry_after else None
-        return self._retry.backoff(attempt, self._rng)
-
-    async def _attempt(
-        self, method: str, path: str, params: Mapping[str, str | int] | None, json: Any, deadline: float
-    ) -> dict[str, Any] | CloudflareError:
-        try:
-            await self._budget.acquire(deadline)
-        except BudgetExhausted as exc:
-            raise RateLimited(str(exc), retry_after=exc.wait) from None
-        remaining = deadline - self._clock()
-        if remaining <= 0:
-            raise Unavailable(f"{method} {path}: deadline exceeded")
-        try:
-            response = await self._http.request(
+        async def send() -> httpx.Response:
+            try:
+                await self._budget.acquire(deadline)
+            except BudgetExhausted as exc:
+                raise RateLimited(str(exc), retry_after=exc.wait) from None
+            if deadline.expired:  # the wait for a slot used it up
+                raise DeadlineExceeded(f"cloudflare {method} {path}: deadline exceeded before sending")
+            return await self._http.request(
                 method,
                 self._base + path,
                 params=params,
                 json=json,
                 headers=self._headers,
-                timeout=httpx.Timeout(remaining),
+                timeout=httpx.Timeout(deadline.remaining()),
             )
-        except httpx.TransportError as exc:
+
+        def classify(outcome: httpx.Response | Exception) -> dict[str, Any] | Failure:
+            return self._classify(method, path, outcome)
+
+        return await self._retry.run(f"{method} {path}", send, classify, deadline=deadline)
+
+    def _classify(
+        self, method: str, path: str, outcome: httpx.Response | Exception
+    ) -> dict[str, Any] | Failure:
+        """What one attempt's answer means. Any Unavailable may have been applied: Cloudflare gives
+        no sign of whether a 5xx or a lost connection acted."""
+        if isinstance(outcome, DeadlineExceeded):
+            return Failure(Unavailable(str(outcome)))
+        if isinstance(outcome, Exception):
             # The exception text can hold the URL, never the headers; keep just its kind.
-            return Unavailable(f"{method} {path}: {type(exc).__name__}")
-        return parse_response(method, path, response)
+            lost = Unavailable(f"{method} {path}: {type(outcome).__name__}")
+            return Failure.of(lost, maybe_applied=True)
+        answer = parse_response(method, path, outcome)
+        if isinstance(answer, dict):
+            return answer
+        if isinstance(answer, RateLimited) and answer.retry_after is not None:
+            # Every caller holds back for as long as Cloudflare said: never hammer after a 429.
+            self._budget.pause(answer.retry_after)
+        return Failure.of(answer, maybe_applied=isinstance(answer, Unavailable))

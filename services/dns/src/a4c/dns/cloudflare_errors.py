@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from a4c.common.retry import parse_retry_after
+from a4c.common.upstream import UpstreamError
 
 # "An identical record already exists" (81057 is the older code).
 IDENTICAL_RECORD_CODES = frozenset({81057, 81058})
@@ -23,20 +25,20 @@ class ApiMessage:
     message: str
 
 
-class CloudflareError(Exception):
+class CloudflareError(UpstreamError):
     """Base of every client error. ``status`` is the HTTP status (None: no answer at all),
     ``errors`` Cloudflare's (code, message) list."""
 
-    retryable = False
-
     def __init__(
-        self, message: str, *, status: int | None = None, errors: tuple[ApiMessage, ...] = ()
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: tuple[ApiMessage, ...] = (),
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status, retry_after=retry_after)
         self.errors = errors
-        # Set by the client when an earlier attempt failed in a way that may have been applied.
-        self.after_uncertain_attempt = False
 
     @property
     def code(self) -> int | None:
@@ -68,10 +70,6 @@ class RateLimited(CloudflareError):
 
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
 
 class Unavailable(CloudflareError):
     """5xx, a transport error or a timeout: worth retrying later."""
@@ -96,7 +94,8 @@ def parse_response(method: str, path: str, response: httpx.Response) -> dict[str
     if 200 <= status < 300:
         return Unavailable(f"cloudflare {method} {path}: answer is not a Cloudflare envelope", status=status)
     if status == 429:
-        return RateLimited(text, retry_after=_retry_after(response), status=status, errors=errors)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        return RateLimited(text, retry_after=retry_after, status=status, errors=errors)
     if status >= 500:
         return Unavailable(text, status=status, errors=errors)
     if status == 401 or (status == 400 and codes & AUTH_CODES):
@@ -117,12 +116,3 @@ def _json(response: httpx.Response) -> dict[str, Any] | None:
     except ValueError:  # e.g. an HTML error page from the edge
         return None
     return body if isinstance(body, dict) else None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after")
-    try:
-        value = float(raw) if raw is not None else math.nan
-    except ValueError:  # an HTTP date: rare from Cloudflare; fall back to backoff
-        return None
-    return value if math.isfinite(value) and value >= 0 else None

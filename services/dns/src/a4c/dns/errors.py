@@ -8,25 +8,17 @@ trouble → UNAVAILABLE (retryable). Messages never contain credentials (the cli
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
 import grpc
 
-from a4c.common.errors import InvalidFields, abort, abort_invalid
+from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, upstream_status
 from a4c.dns import cloudflare_errors as cf
 from a4c.dns.propagation import NameserverLookupError
 from a4c.dns.records import NotOwned
 
-logger = logging.getLogger(__name__)
-
 DOMAIN = "dns.a4c"
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
 # Cloudflare failure kind -> (gRPC code, ErrorInfo reason)
-_CLOUDFLARE: list[tuple[type[cf.CloudflareError], grpc.StatusCode, str]] = [
+_CLOUDFLARE: StatusTable = [
     (cf.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED, "CLOUDFLARE_RATE_LIMITED"),
     (cf.Unavailable, grpc.StatusCode.UNAVAILABLE, "CLOUDFLARE_UNAVAILABLE"),
     (cf.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED, "CLOUDFLARE_TOKEN_REJECTED"),
@@ -37,45 +29,19 @@ _CLOUDFLARE: list[tuple[type[cf.CloudflareError], grpc.StatusCode, str]] = [
 ]
 
 
-async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """Run ``call``; end the RPC with the matching rich status when it fails."""
-    try:
-        return await call()
-    except InvalidFields as exc:
-        await abort_invalid(context, exc)
-    except NotOwned as exc:
-        metadata = {
-            "record_id": exc.record.id,
-            "record_type": exc.record.type,
-            "record_name": exc.record.name,
-        }
-        await abort(
-            context,
-            grpc.StatusCode.FAILED_PRECONDITION,
-            str(exc),
-            reason=f"RECORD_{exc.reason}",
-            domain=DOMAIN,
-            metadata=metadata,
-        )
-    except NameserverLookupError as exc:
-        await abort(
-            context, grpc.StatusCode.UNAVAILABLE, str(exc), reason="NAMESERVERS_UNKNOWN", domain=DOMAIN
-        )
-    except cf.CloudflareError as exc:
-        code, reason = _cloudflare_status(exc)
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
-            logger.warning("cloudflare call failed: %s", exc)
-        metadata = {"http_status": str(exc.status or 0)}
-        if exc.code is not None:
-            metadata["cloudflare_code"] = str(exc.code)
-        retry_delay = exc.retry_after if isinstance(exc, cf.RateLimited) else None
-        await abort(
-            context, code, str(exc), reason=reason, domain=DOMAIN, metadata=metadata, retry_delay=retry_delay
-        )
+def status_of(exc: Exception) -> StatusDetails | None:
+    """The status a failure of this service stands for; None for one it does not know (a bug)."""
+    if isinstance(exc, NotOwned):
+        record = {"record_id": exc.record.id, "record_type": exc.record.type, "record_name": exc.record.name}
+        code = grpc.StatusCode.FAILED_PRECONDITION
+        return StatusDetails(code, str(exc), reason=f"RECORD_{exc.reason}", metadata=record)
+    if isinstance(exc, NameserverLookupError):
+        return StatusDetails(grpc.StatusCode.UNAVAILABLE, str(exc), reason="NAMESERVERS_UNKNOWN")
+    if isinstance(exc, cf.CloudflareError):
+        own = {"cloudflare_code": str(exc.code)} if exc.code is not None else {}
+        return upstream_status(exc, _CLOUDFLARE, unexpected="CLOUDFLARE_UNEXPECTED", metadata=own)
+    return None
 
 
-def _cloudflare_status(exc: cf.CloudflareError) -> tuple[grpc.StatusCode, str]:
-    for kind, code, reason in _CLOUDFLARE:
-        if isinstance(exc, kind):
-            return code, reason
-    return grpc.StatusCode.INTERNAL, "CLOUDFLARE_UNEXPECTED"
+# The decorator every DnsService method wears.
+grpc_errors = ErrorTranslation(status_of, domain=DOMAIN).unary

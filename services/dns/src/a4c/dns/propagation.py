@@ -23,6 +23,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+from a4c.common.deadline import Deadline
 from a4c.dns.config import Nameserver
 
 
@@ -76,17 +77,17 @@ class PropagationChecker:
         self._resolver = resolver
         self._port = nameserver_port
 
-    async def check(self, zone: str, expect: Expectation, time_limit: float) -> PropagationResult:
-        targets = await self._targets(zone, time_limit)
-        wait = max(min(self._query_timeout, time_limit), 0.05)
+    async def check(self, zone: str, expect: Expectation, deadline: Deadline) -> PropagationResult:
+        targets = await self._targets(zone, deadline)
+        wait = max(min(self._query_timeout, deadline.remaining()), 0.05)
         answers = await asyncio.gather(*(self._ask(t, expect, wait) for t in targets))
         return PropagationResult(all(a.matches for a in answers) and bool(answers), tuple(answers))
 
-    async def _targets(self, zone: str, time_limit: float) -> list[_Target]:
+    async def _targets(self, zone: str, deadline: Deadline) -> list[_Target]:
         if self._override:
             return [_Target(str(ns), await _address(ns.host), ns.port) for ns in self._override]
         resolver = self._resolver or dns.asyncresolver.Resolver()  # system configuration, no cache
-        resolver.lifetime = max(time_limit, 0.1)
+        resolver.lifetime = max(deadline.remaining(), 0.1)
         try:
             ns_names = sorted(str(rd.target).rstrip(".") for rd in await resolver.resolve(zone, "NS"))
             addresses = [await resolver.resolve(host, "A") for host in ns_names]

@@ -8,9 +8,9 @@ marker, or with another owner, is never modified or deleted.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
+from a4c.common.deadline import Deadline
 from a4c.dns import cloudflare_errors
 from a4c.dns.cloudflare import CloudflareClient, DnsRecord, RecordInput, RecordPage
 
@@ -70,45 +70,31 @@ class CreateOutcome:
     updated: bool
 
 
-class _Deadline:
-    """One time limit shared by the several upstream calls of one request."""
-
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(self._end - time.monotonic(), 0.0)
-
-
 class RecordManager:
     def __init__(self, client: CloudflareClient) -> None:
         self._client = client
 
-    async def get(self, zone: str, record_id: str, time_limit: float) -> DnsRecord:
-        return await self._client.get_record(zone, record_id, time_limit=time_limit)
+    async def get(self, zone: str, record_id: str, deadline: Deadline) -> DnsRecord:
+        return await self._client.get_record(zone, record_id, deadline=deadline)
 
     async def list(
-        self, zone: str, name: str, type_: str, page: int, per_page: int, time_limit: float
+        self, zone: str, name: str, type_: str, page: int, per_page: int, deadline: Deadline
     ) -> RecordPage:
         return await self._client.list_records(
-            zone, name=name or None, type=type_ or None, page=page, per_page=per_page, time_limit=time_limit
+            zone, name=name or None, type=type_ or None, page=page, per_page=per_page, deadline=deadline
         )
 
-    async def create(self, spec: CreateSpec, time_limit: float) -> CreateOutcome:
-        """Look up the name first; return, update or create; never touch a record we do not own."""
-        deadline = _Deadline(time_limit)
-        existing = await self._client.find_records(spec.zone, name=spec.name, time_limit=deadline.remaining())
+    async def create(self, spec: CreateSpec, deadline: Deadline) -> CreateOutcome:
+        """Look up the name first; return, update or create; never touch a record we do not own.
+        Every upstream call of the request shares the one ``deadline``."""
+        existing = await self._client.find_records(spec.zone, name=spec.name, deadline=deadline)
         found = _ours(spec, existing)
         if found is None:
             try:
-                record = await self._client.create_record(
-                    spec.zone, spec.to_input(), time_limit=deadline.remaining()
-                )
+                record = await self._client.create_record(spec.zone, spec.to_input(), deadline=deadline)
             except cloudflare_errors.Conflict:
                 # A concurrent call got there first (or someone else did): decide again on fresh data.
-                existing = await self._client.find_records(
-                    spec.zone, name=spec.name, time_limit=deadline.remaining()
-                )
+                existing = await self._client.find_records(spec.zone, name=spec.name, deadline=deadline)
                 found = _ours(spec, existing)
                 if found is None or not _identical(found, spec):
                     raise
@@ -116,16 +102,13 @@ class RecordManager:
             return CreateOutcome(record, created=True, updated=False)
         if _identical(found, spec):
             return CreateOutcome(found, created=False, updated=False)
-        updated = await self._client.update_record(
-            spec.zone, found.id, spec.to_input(), time_limit=deadline.remaining()
-        )
+        updated = await self._client.update_record(spec.zone, found.id, spec.to_input(), deadline=deadline)
         return CreateOutcome(updated, created=False, updated=True)
 
-    async def delete(self, zone: str, record_id: str, owner: str, time_limit: float) -> bool:
+    async def delete(self, zone: str, record_id: str, owner: str, deadline: Deadline) -> bool:
         """Delete a record we own; False when it is already gone."""
-        deadline = _Deadline(time_limit)
         try:
-            record = await self._client.get_record(zone, record_id, time_limit=deadline.remaining())
+            record = await self._client.get_record(zone, record_id, deadline=deadline)
         except cloudflare_errors.NotFound:
             return False
         ownership = Ownership.of(record)
@@ -141,7 +124,7 @@ class RecordManager:
                 record,
                 "OTHER_OWNER",
             )
-        return await self._client.delete_record(zone, record_id, time_limit=deadline.remaining())
+        return await self._client.delete_record(zone, record_id, deadline=deadline)
 
 
 def _ours(spec: CreateSpec, existing: list[DnsRecord]) -> DnsRecord | None:

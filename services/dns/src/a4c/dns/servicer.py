@@ -1,5 +1,6 @@
 """a4c.api.dns.v1.DnsService: protos in, domain calls, protos out. Decisions live in records.py
-and propagation.py, the error mapping in errors.py."""
+and propagation.py, the error mapping in errors.py. The caller's gRPC deadline becomes one
+:class:`Deadline` here, handed unchanged to every upstream call the request makes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
-from a4c.common.deadline import downstream_timeout
+from a4c.common.deadline import Deadline
 from a4c.dns.cloudflare import DnsRecord
-from a4c.dns.errors import translated
+from a4c.dns.errors import grpc_errors
 from a4c.dns.propagation import Expectation, PropagationChecker
 from a4c.dns.records import CreateSpec, Ownership, RecordManager
 from a4c.dns.validation import Checker, next_page_token
@@ -44,8 +45,8 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
         self._default_zone = default_zone
         self._upstream_timeout = upstream_timeout
 
-    def _time_limit(self, context: Context) -> float:
-        return downstream_timeout(context, default=self._upstream_timeout)
+    def _deadline(self, context: Context) -> Deadline:
+        return Deadline.from_context(context, default=self._upstream_timeout)
 
     def _target(
         self, check: Checker, request: dns_pb2.CreateRecordRequest | dns_pb2.CheckPropagationRequest
@@ -56,118 +57,106 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
         type_ = check.type(_TYPE_NAMES.get(request.type, ""))
         return zone, name, type_, check.proxied(type_, request.proxied)
 
+    @grpc_errors
     async def CreateRecord(
         self, request: dns_pb2.CreateRecordRequest, context: Context
     ) -> dns_pb2.CreateRecordResponse:
-        async def call() -> dns_pb2.CreateRecordResponse:
-            check = Checker()
-            zone, name, type_, proxied = self._target(check, request)
-            spec = CreateSpec(
-                zone=zone,
-                name=name,
-                type=type_,
-                content=check.content(type_, request.content, name) if type_ else "",
-                ttl=check.ttl(request.ttl, proxied),
-                proxied=proxied,
-                owner=check.owner(request.owner, required=True),
-            )
-            check.done()
-            outcome = await self._records.create(spec, self._time_limit(context))
-            log.info(
-                "record %s %s %s: created=%s updated=%s",
-                outcome.record.id,
-                spec.type,
-                spec.name,
-                outcome.created,
-                outcome.updated,
-                extra={"owner": spec.owner, "request_id": request.request_id},
-            )
-            return dns_pb2.CreateRecordResponse(
-                record=to_proto(outcome.record), created=outcome.created, updated=outcome.updated
-            )
+        check = Checker()
+        zone, name, type_, proxied = self._target(check, request)
+        spec = CreateSpec(
+            zone=zone,
+            name=name,
+            type=type_,
+            content=check.content(type_, request.content, name) if type_ else "",
+            ttl=check.ttl(request.ttl, proxied),
+            proxied=proxied,
+            owner=check.owner(request.owner, required=True),
+        )
+        check.done()
+        outcome = await self._records.create(spec, self._deadline(context))
+        log.info(
+            "record %s %s %s: created=%s updated=%s",
+            outcome.record.id,
+            spec.type,
+            spec.name,
+            outcome.created,
+            outcome.updated,
+            extra={"owner": spec.owner, "request_id": request.request_id},
+        )
+        return dns_pb2.CreateRecordResponse(
+            record=to_proto(outcome.record), created=outcome.created, updated=outcome.updated
+        )
 
-        return await translated(context, call)
-
+    @grpc_errors
     async def GetRecord(
         self, request: dns_pb2.GetRecordRequest, context: Context
     ) -> dns_pb2.GetRecordResponse:
-        async def call() -> dns_pb2.GetRecordResponse:
-            check = Checker()
-            zone = check.zone(request.zone, self._default_zone)
-            record_id = check.record_id(request.id)
-            check.done()
-            record = await self._records.get(zone, record_id, self._time_limit(context))
-            return dns_pb2.GetRecordResponse(record=to_proto(record))
+        check = Checker()
+        zone = check.zone(request.zone, self._default_zone)
+        record_id = check.record_id(request.id)
+        check.done()
+        record = await self._records.get(zone, record_id, self._deadline(context))
+        return dns_pb2.GetRecordResponse(record=to_proto(record))
 
-        return await translated(context, call)
-
+    @grpc_errors
     async def ListRecords(
         self, request: dns_pb2.ListRecordsRequest, context: Context
     ) -> dns_pb2.ListRecordsResponse:
-        async def call() -> dns_pb2.ListRecordsResponse:
-            check = Checker()
-            zone = check.zone(request.zone, self._default_zone)
-            name = check.name(request.name, zone, required=False)
-            type_ = check.type(_TYPE_NAMES.get(request.type, "")) if request.type else ""
-            size = check.page_size(request.page_size)
-            query = (zone, name, type_, size)
-            page = check.page_token(request.page_token, query)
-            check.done()
-            result = await self._records.list(zone, name, type_, page, size, self._time_limit(context))
-            next_token = next_page_token(page + 1, query) if page < result.total_pages else ""
-            return dns_pb2.ListRecordsResponse(
-                records=[to_proto(r) for r in result.records], next_page_token=next_token
-            )
+        check = Checker()
+        zone = check.zone(request.zone, self._default_zone)
+        name = check.name(request.name, zone, required=False)
+        type_ = check.type(_TYPE_NAMES.get(request.type, "")) if request.type else ""
+        size = check.page_size(request.page_size)
+        query = (zone, name, type_, size)
+        page = check.page_token(request.page_token, query)
+        check.done()
+        result = await self._records.list(zone, name, type_, page, size, self._deadline(context))
+        next_token = next_page_token(page + 1, query) if page < result.total_pages else ""
+        return dns_pb2.ListRecordsResponse(
+            records=[to_proto(r) for r in result.records], next_page_token=next_token
+        )
 
-        return await translated(context, call)
-
+    @grpc_errors
     async def DeleteRecord(
         self, request: dns_pb2.DeleteRecordRequest, context: Context
     ) -> dns_pb2.DeleteRecordResponse:
-        async def call() -> dns_pb2.DeleteRecordResponse:
-            check = Checker()
-            zone = check.zone(request.zone, self._default_zone)
-            record_id = check.record_id(request.id)
-            owner = check.owner(request.owner, required=False)
-            check.done()
-            deleted = await self._records.delete(zone, record_id, owner, self._time_limit(context))
-            log.info(
-                "record %s: deleted=%s",
-                record_id,
-                deleted,
-                extra={"owner": owner, "request_id": request.request_id},
-            )
-            return dns_pb2.DeleteRecordResponse(deleted=deleted)
+        check = Checker()
+        zone = check.zone(request.zone, self._default_zone)
+        record_id = check.record_id(request.id)
+        owner = check.owner(request.owner, required=False)
+        check.done()
+        deleted = await self._records.delete(zone, record_id, owner, self._deadline(context))
+        log.info(
+            "record %s: deleted=%s",
+            record_id,
+            deleted,
+            extra={"owner": owner, "request_id": request.request_id},
+        )
+        return dns_pb2.DeleteRecordResponse(deleted=deleted)
 
-        return await translated(context, call)
-
+    @grpc_errors
     async def CheckPropagation(
         self, request: dns_pb2.CheckPropagationRequest, context: Context
     ) -> dns_pb2.CheckPropagationResponse:
-        async def call() -> dns_pb2.CheckPropagationResponse:
-            check = Checker()
-            zone, name, type_, proxied = self._target(check, request)
-            content = (
-                "" if proxied else check.content(type_, request.expected_content, name, "expected_content")
-            )
-            check.done()
-            expect = Expectation(name, type_, content, proxied)
-            result = await self._propagation.check(zone, expect, self._time_limit(context))
-            return dns_pb2.CheckPropagationResponse(
-                propagated=result.propagated,
-                answers=[
-                    dns_pb2.NameserverAnswer(
-                        nameserver=a.nameserver,
-                        matches=a.matches,
-                        rcode=a.rcode,
-                        answers=list(a.answers),
-                        detail=a.detail,
-                    )
-                    for a in result.answers
-                ],
-            )
-
-        return await translated(context, call)
+        check = Checker()
+        zone, name, type_, proxied = self._target(check, request)
+        content = "" if proxied else check.content(type_, request.expected_content, name, "expected_content")
+        check.done()
+        expect = Expectation(name, type_, content, proxied)
+        result = await self._propagation.check(zone, expect, self._deadline(context))
+        return dns_pb2.CheckPropagationResponse(
+            propagated=result.propagated,
+            answers=[
+                dns_pb2.NameserverAnswer(
+                    nameserver=a.nameserver,
+                    matches=a.matches,
+                    rcode=a.rcode,
+                    answers=list(a.answers),
+                    detail=a.detail,
+                )
+                for a in result.answers
+            ],
+        )
 
 
 def to_proto(record: DnsRecord) -> dns_pb2.Record:

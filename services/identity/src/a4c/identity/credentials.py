@@ -21,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from a4c.common.deadline import Deadline
 from a4c.identity.zitadel_errors import UnexpectedResponse
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -28,8 +29,8 @@ SCOPE = "openid urn:zitadel:iam:org:project:id:zitadel:aud"
 ASSERTION_LIFETIME = 300  # seconds: the assertion is used once, right away
 REFRESH_MARGIN = 60.0  # refresh this long before expiry (at most 10% of the token's lifetime)
 
-# Posts the token-endpoint form within a deadline (clock value) and returns the JSON answer.
-TokenRequest = Callable[[dict[str, str], float], Awaitable[dict[str, Any]]]
+# Posts the token-endpoint form within the caller's deadline and returns the JSON answer.
+TokenRequest = Callable[[dict[str, str], Deadline], Awaitable[dict[str, Any]]]
 
 
 class Credentials(Protocol):
@@ -37,7 +38,7 @@ class Credentials(Protocol):
     secrets: tuple[str, ...]
     refreshable: bool
 
-    async def authorization(self, request_token: TokenRequest, deadline: float) -> str:
+    async def authorization(self, request_token: TokenRequest, deadline: Deadline) -> str:
         """The Authorization header value for the next call."""
         ...
 
@@ -56,7 +57,7 @@ class PersonalAccessToken:
     def __repr__(self) -> str:
         return "PersonalAccessToken(<hidden>)"
 
-    async def authorization(self, request_token: TokenRequest, deadline: float) -> str:
+    async def authorization(self, request_token: TokenRequest, deadline: Deadline) -> str:
         return self._header
 
     def rejected(self, header: str) -> None:
@@ -114,7 +115,7 @@ class JwtProfile:
     def __repr__(self) -> str:
         return f"JwtProfile(key_id={self._key.key_id!r}, user_id={self._key.user_id!r})"
 
-    async def authorization(self, request_token: TokenRequest, deadline: float) -> str:
+    async def authorization(self, request_token: TokenRequest, deadline: Deadline) -> str:
         if self._header is not None and self._clock() < self._refresh_at:
             return self._header
         async with self._lock:  # concurrent calls share one exchange
@@ -127,7 +128,7 @@ class JwtProfile:
         if header == self._header:
             self._header = None
 
-    async def _exchange(self, request_token: TokenRequest, deadline: float) -> None:
+    async def _exchange(self, request_token: TokenRequest, deadline: Deadline) -> None:
         form = {"grant_type": JWT_BEARER, "assertion": self._assertion(), "scope": SCOPE}
         answer = await request_token(form, deadline)
         token, lifetime = answer.get("access_token"), answer.get("expires_in", 3600)

@@ -10,23 +10,21 @@ with Zitadel's error id and HTTP status in the ErrorInfo metadata. Messages neve
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
 import grpc
 
-from a4c.common.errors import InvalidFields, abort, abort_invalid
+from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, status_in, upstream_status
 from a4c.identity import operations as ops
 from a4c.identity import zitadel_errors as z
 
-log = logging.getLogger(__name__)
-
 DOMAIN = "identity.a4c"
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
-_ZITADEL: list[tuple[type[z.ZitadelError], grpc.StatusCode, str]] = [
+# Our operations' own outcomes first, then Zitadel's answers by kind.
+_STATUS: StatusTable = [
+    (ops.AdminUsernameTaken, grpc.StatusCode.ALREADY_EXISTS, "ADMIN_USERNAME_TAKEN"),
+    (ops.OrganizationConflict, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ALREADY_EXISTS"),
+    (ops.ObjectNotFound, grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+    (ops.WrongOrganization, grpc.StatusCode.FAILED_PRECONDITION, "USER_IN_ANOTHER_ORGANIZATION"),
+    (ops.NotReadable, grpc.StatusCode.UNAVAILABLE, "ZITADEL_NOT_YET_CONSISTENT"),
     (z.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED, "ZITADEL_RATE_LIMITED"),
     (z.Unavailable, grpc.StatusCode.UNAVAILABLE, "ZITADEL_UNAVAILABLE"),
     (z.Aborted, grpc.StatusCode.ABORTED, "ZITADEL_ABORTED"),
@@ -37,54 +35,24 @@ _ZITADEL: list[tuple[type[z.ZitadelError], grpc.StatusCode, str]] = [
     (z.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION, "ZITADEL_FAILED_PRECONDITION"),
     (z.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT, "ZITADEL_INVALID_ARGUMENT"),
 ]
-_OPERATIONS: list[tuple[type[ops.OperationError], grpc.StatusCode, str]] = [
-    (ops.AdminUsernameTaken, grpc.StatusCode.ALREADY_EXISTS, "ADMIN_USERNAME_TAKEN"),
-    (ops.OrganizationConflict, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ALREADY_EXISTS"),
-    (ops.ObjectNotFound, grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
-    (ops.WrongOrganization, grpc.StatusCode.FAILED_PRECONDITION, "USER_IN_ANOTHER_ORGANIZATION"),
-    (ops.NotReadable, grpc.StatusCode.UNAVAILABLE, "ZITADEL_NOT_YET_CONSISTENT"),
-]
 
 
-def _metadata(error: z.ZitadelError | None) -> dict[str, str]:
-    if error is None:
-        return {}
-    metadata = {"http_status": str(error.status or 0)}
-    if error.error_id:
-        metadata["zitadel_error_id"] = error.error_id
-    return metadata
+def _error_id(error: z.ZitadelError | None) -> dict[str, str]:
+    return {"zitadel_error_id": error.error_id} if error is not None and error.error_id else {}
 
 
-async def translated(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """Run ``call``; end the RPC with the matching rich status when it fails."""
-    try:
-        return await call()
-    except InvalidFields as exc:
-        await abort_invalid(context, exc)
-    except ops.OperationError as exc:
-        code, reason = next(((c, r) for kind, c, r in _OPERATIONS if isinstance(exc, kind)), _INTERNAL)
-        metadata = _metadata(exc.cause)
-        await abort(context, code, str(exc), reason=reason, domain=DOMAIN, metadata=metadata)
-    except z.ZitadelError as exc:
-        code, reason = next(((c, r) for kind, c, r in _ZITADEL if isinstance(exc, kind)), _INTERNAL)
-        if code in (
-            grpc.StatusCode.UNAVAILABLE,
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            grpc.StatusCode.INTERNAL,
-        ):
-            log.warning("zitadel call failed: %s", exc)
-        if code == grpc.StatusCode.UNAUTHENTICATED:
-            log.error("zitadel rejected the service's credentials: %s", exc)
-        retry_delay = exc.retry_after if isinstance(exc, z.RateLimited) else None
-        await abort(
-            context,
-            code,
-            str(exc),
-            reason=reason,
-            domain=DOMAIN,
-            metadata=_metadata(exc),
-            retry_delay=retry_delay,
-        )
+def status_of(exc: Exception) -> StatusDetails | None:
+    """The status a failure of this service stands for; None for one it does not know (a bug)."""
+    if isinstance(exc, ops.OperationError):
+        code, reason = status_in(_STATUS, exc, unexpected=_UNEXPECTED)
+        cause = {"http_status": str(exc.cause.status or 0)} if exc.cause is not None else {}
+        return StatusDetails(code, str(exc), reason=reason, metadata=cause | _error_id(exc.cause))
+    if isinstance(exc, z.ZitadelError):
+        return upstream_status(exc, _STATUS, unexpected=_UNEXPECTED, metadata=_error_id(exc))
+    return None
 
 
-_INTERNAL = (grpc.StatusCode.INTERNAL, "ZITADEL_UNEXPECTED")
+_UNEXPECTED = "ZITADEL_UNEXPECTED"
+
+# The decorator every IdentityService method wears.
+grpc_errors = ErrorTranslation(status_of, domain=DOMAIN).unary

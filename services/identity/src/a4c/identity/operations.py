@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from a4c.common.deadline import Deadline
 from a4c.identity.consistency import Consistency
 from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import AlreadyExists, NotFound, ZitadelError
@@ -121,7 +122,7 @@ class IdentityOperations:
     ) -> None:
         self._client = client
         self._policy = policy
-        self._wait = Consistency(client, policy.consistency_wait, sleep=sleep)
+        self._wait = Consistency(policy.consistency_wait, sleep=sleep)
         self._owners: dict[str, str] = {}  # project id -> owner org id; ownership never changes
 
     @property
@@ -130,10 +131,10 @@ class IdentityOperations:
 
     # -- organizations -----------------------------------------------------------------------
     async def create_organization(
-        self, org_id: str, name: str, admin: Admin, *, time_limit: float | None = None
+        self, org_id: str, name: str, admin: Admin, *, deadline: Deadline
     ) -> OrganizationResult:
-        c, deadline = self._client, self._client.deadline(time_limit)
-        existing = await c.get_organization(org_id, time_limit=c.remaining(deadline))
+        c = self._client
+        existing = await c.get_organization(org_id, deadline=deadline)
         if existing is not None:
             return OrganizationResult(
                 existing, await self._admin_of(existing, admin, deadline), created=False
@@ -142,10 +143,10 @@ class IdentityOperations:
             admin_user_id(org_id), admin.email, admin.given_name, admin.family_name, admin.username
         )
         try:
-            await c.add_organization(org_id, name, new_admin, time_limit=c.remaining(deadline))
+            await c.add_organization(org_id, name, new_admin, deadline=deadline)
         except AlreadyExists as exc:
             # Reads by id are fresh: no need to wait for the org a 409 may be about.
-            found = await c.get_organization(org_id, time_limit=c.remaining(deadline))
+            found = await c.get_organization(org_id, deadline=deadline)
             if found is None:
                 raise await self._conflict(name, admin, exc, deadline) from exc
             # Ours after all: a lost answer to an earlier attempt of this very call created it.
@@ -160,44 +161,42 @@ class IdentityOperations:
         return OrganizationResult(found, new_admin.user_id, created=True)
 
     async def _conflict(
-        self, name: str, admin: Admin, exc: AlreadyExists, deadline: float
+        self, name: str, admin: Admin, exc: AlreadyExists, deadline: Deadline
     ) -> OrganizationConflict:
         """Say which of the org's name and the admin's username is taken (Zitadel's 409 says it in
         words only)."""
         c = self._client
-        if await c.find_users(admin.login, time_limit=c.remaining(deadline)):
+        if await c.find_users(admin.login, deadline=deadline):
             return AdminUsernameTaken(f"the admin username {admin.login!r} is already taken", exc)
         return OrganizationConflict(f"another organization is already named {name!r}", exc)
 
-    async def get_organization(self, org_id: str, *, time_limit: float | None = None) -> Organization:
-        found = await self._client.get_organization(org_id, time_limit=time_limit)
+    async def get_organization(self, org_id: str, *, deadline: Deadline) -> Organization:
+        found = await self._client.get_organization(org_id, deadline=deadline)
         if found is None:
             raise ObjectNotFound(f"organization {org_id} not found")
         return found
 
-    async def delete_organization(self, org_id: str, *, time_limit: float | None = None) -> bool:
+    async def delete_organization(self, org_id: str, *, deadline: Deadline) -> bool:
         """True when this call deleted it; False when it was already gone."""
         try:
-            await self._client.delete_organization(org_id, time_limit=time_limit)
+            await self._client.delete_organization(org_id, deadline=deadline)
         except NotFound as exc:
             return exc.after_uncertain_attempt  # gone after a lost answer: that attempt deleted it
         return True
 
-    async def _read_org(self, org_id: str, deadline: float) -> Organization | None:
+    async def _read_org(self, org_id: str, deadline: Deadline) -> Organization | None:
         c = self._client
-        return await self._wait.read(
-            lambda: c.get_organization(org_id, time_limit=c.remaining(deadline)), deadline
-        )
+        return await self._wait.read(lambda: c.get_organization(org_id, deadline=deadline), deadline)
 
-    async def _admin_of(self, org: Organization, admin: Admin, deadline: float) -> str:
+    async def _admin_of(self, org: Organization, admin: Admin, deadline: Deadline) -> str:
         """The admin's user id: ours by derivation, else (org made elsewhere) found by login name."""
         c = self._client
-        derived = await c.get_user(admin_user_id(org.id), time_limit=c.remaining(deadline))
+        derived = await c.get_user(admin_user_id(org.id), deadline=deadline)
         if derived is not None and derived.org_id == org.id:
             return derived.id
 
         async def search() -> list[User] | None:
-            return await c.find_users(admin.login, org_id=org.id, time_limit=c.remaining(deadline)) or None
+            return await c.find_users(admin.login, org_id=org.id, deadline=deadline) or None
 
         users = await self._wait.read(search, deadline)
         if not users:
@@ -211,10 +210,10 @@ class IdentityOperations:
         user_id: str,
         project_id: str,
         *,
-        time_limit: float | None = None,
+        deadline: Deadline,
     ) -> RoleGrant:
         """Grant the configured admin roles (callers cannot choose them: the policy is this service's)."""
-        c, deadline = self._client, self._client.deadline(time_limit)
+        c = self._client
         project = project_id or self._policy.project_id
         keys = sorted(set(self._policy.admin_role_keys))
         await self._user_in(org_id, user_id, deadline)
@@ -226,9 +225,7 @@ class IdentityOperations:
         )
         try:
             grant_id = await self._wait.until_found(
-                lambda: c.add_user_grant(
-                    org_id, user_id, project, project_grant, keys, time_limit=c.remaining(deadline)
-                ),
+                lambda: c.add_user_grant(org_id, user_id, project, project_grant, keys, deadline=deadline),
                 deadline,
             )
             return RoleGrant(grant_id, True, tuple(keys))
@@ -247,39 +244,39 @@ class IdentityOperations:
         org_id: str,
         user_id: str,
         *,
-        time_limit: float | None = None,
+        deadline: Deadline,
     ) -> str:
         """Ask Zitadel to mail the invitation (link and name from this service's policy); the address."""
-        c, deadline = self._client, self._client.deadline(time_limit)
+        c = self._client
         user = await self._user_in(org_id, user_id, deadline)
         template, application = self._policy.invite_url_template, self._policy.application_name
         await self._wait.until_found(
-            lambda: c.send_invite_code(user_id, template, application, time_limit=c.remaining(deadline)),
+            lambda: c.send_invite_code(user_id, template, application, deadline=deadline),
             deadline,
         )
         return user.email
 
-    async def _user_in(self, org_id: str, user_id: str, deadline: float) -> User:
+    async def _user_in(self, org_id: str, user_id: str, deadline: Deadline) -> User:
         c = self._client
-        user = await self._wait.read(lambda: c.get_user(user_id, time_limit=c.remaining(deadline)), deadline)
+        user = await self._wait.read(lambda: c.get_user(user_id, deadline=deadline), deadline)
         if user is None:
             raise ObjectNotFound(f"user {user_id} not found")
         if user.org_id != org_id:
             raise WrongOrganization(f"user {user_id} belongs to organization {user.org_id}, not {org_id}")
         return user
 
-    async def _owner(self, project_id: str, deadline: float) -> str:
+    async def _owner(self, project_id: str, deadline: Deadline) -> str:
         if project_id not in self._owners:
             c = self._client
-            self._owners[project_id] = await c.project_owner(project_id, time_limit=c.remaining(deadline))
+            self._owners[project_id] = await c.project_owner(project_id, deadline=deadline)
         return self._owners[project_id]
 
     async def _ensure_project_grant(
-        self, owner: str, project: str, org_id: str, keys: list[str], deadline: float
+        self, owner: str, project: str, org_id: str, keys: list[str], deadline: Deadline
     ) -> str:
         c = self._client
         try:
-            return await c.add_project_grant(owner, project, org_id, keys, time_limit=c.remaining(deadline))
+            return await c.add_project_grant(owner, project, org_id, keys, deadline=deadline)
         except AlreadyExists as exc:
             return await self._adopt(
                 exc,
@@ -295,15 +292,14 @@ class IdentityOperations:
         find: Callable[..., Awaitable[Grant | None]],
         widen: Callable[..., Awaitable[None]],
         keys: list[str],
-        deadline: float,
+        deadline: Deadline,
     ) -> str:
         """After a 409 on a grant: find the grant that exists, add the roles it lacks; its id.
-        ``find(time_limit=)`` and ``widen(grant_id, role_keys, time_limit=)`` are client calls."""
-        left = self._client.remaining
-        existing = await self._wait.read(lambda: find(time_limit=left(deadline)), deadline)
+        ``find(deadline=)`` and ``widen(grant_id, role_keys, deadline=)`` are client calls."""
+        existing = await self._wait.read(lambda: find(deadline=deadline), deadline)
         if existing is None:
             raise NotReadable(f"{conflict.zitadel_message or 'a grant exists'} but cannot be found", conflict)
         wider = _widened(existing, keys)
         if wider:
-            await widen(existing.id, wider, time_limit=left(deadline))
+            await widen(existing.id, wider, deadline=deadline)
         return existing.id

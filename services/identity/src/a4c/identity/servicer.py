@@ -1,7 +1,8 @@
 """a4c.api.identity.v1.IdentityService: requests in, operations called, responses out.
 
-Only translation lives here: proto ↔ domain, the caller's deadline → a time limit, failures →
-status (errors.translated). The rules are in operations.py; the checks in validation.py.
+Only translation lives here: proto ↔ domain, the caller's gRPC deadline → one :class:`Deadline`
+(passed unchanged to the operations and on to every Zitadel call), failures → status
+(errors.grpc_errors). The rules are in operations.py; the checks in validation.py.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
-from a4c.common.deadline import downstream_timeout
-from a4c.identity.errors import translated
+from a4c.common.deadline import Deadline
+from a4c.identity.errors import grpc_errors
 from a4c.identity.operations import Admin, IdentityOperations
 from a4c.identity.validation import Checker
 from a4c.identity.zitadel_types import Organization
@@ -44,87 +45,75 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self._ops = operations
         self._default_timeout = default_timeout
 
-    def _time_limit(self, context: Context) -> float:
-        return downstream_timeout(context, default=self._default_timeout)
+    def _deadline(self, context: Context) -> Deadline:
+        return Deadline.from_context(context, default=self._default_timeout)
 
+    @grpc_errors
     async def CreateOrganization(
         self, request: identity_pb2.CreateOrganizationRequest, context: Context
     ) -> identity_pb2.CreateOrganizationResponse:
-        async def run() -> identity_pb2.CreateOrganizationResponse:
-            a = request.admin
-            checker = Checker().id("organization_id", request.organization_id).text("name", request.name)
-            if request.HasField("admin"):
-                checker.email("admin.email", a.email).text("admin.given_name", a.given_name)
-                checker.text("admin.family_name", a.family_name).username("admin.username", a.username)
-            else:
-                checker.add("admin", "is required")
-            checker.done()
-            admin = Admin(a.email.strip(), a.given_name.strip(), a.family_name.strip(), a.username.strip())
-            result = await self._ops.create_organization(
-                request.organization_id, request.name.strip(), admin, time_limit=self._time_limit(context)
-            )
-            _outcome("organization created" if result.created else "organization already existed", request)
-            return identity_pb2.CreateOrganizationResponse(
-                organization=_organization(result.organization),
-                admin_user_id=result.admin_user_id,
-                created=result.created,
-            )
+        a = request.admin
+        checker = Checker().id("organization_id", request.organization_id).text("name", request.name)
+        if request.HasField("admin"):
+            checker.email("admin.email", a.email).text("admin.given_name", a.given_name)
+            checker.text("admin.family_name", a.family_name).username("admin.username", a.username)
+        else:
+            checker.add("admin", "is required")
+        checker.done()
+        admin = Admin(a.email.strip(), a.given_name.strip(), a.family_name.strip(), a.username.strip())
+        result = await self._ops.create_organization(
+            request.organization_id, request.name.strip(), admin, deadline=self._deadline(context)
+        )
+        _outcome("organization created" if result.created else "organization already existed", request)
+        return identity_pb2.CreateOrganizationResponse(
+            organization=_organization(result.organization),
+            admin_user_id=result.admin_user_id,
+            created=result.created,
+        )
 
-        return await translated(context, run)
-
+    @grpc_errors
     async def GetOrganization(
         self, request: identity_pb2.GetOrganizationRequest, context: Context
     ) -> identity_pb2.GetOrganizationResponse:
-        async def run() -> identity_pb2.GetOrganizationResponse:
-            Checker().id("organization_id", request.organization_id).done()
-            org = await self._ops.get_organization(
-                request.organization_id, time_limit=self._time_limit(context)
-            )
-            return identity_pb2.GetOrganizationResponse(organization=_organization(org))
+        Checker().id("organization_id", request.organization_id).done()
+        org = await self._ops.get_organization(request.organization_id, deadline=self._deadline(context))
+        return identity_pb2.GetOrganizationResponse(organization=_organization(org))
 
-        return await translated(context, run)
-
+    @grpc_errors
     async def DeleteOrganization(
         self, request: identity_pb2.DeleteOrganizationRequest, context: Context
     ) -> identity_pb2.DeleteOrganizationResponse:
-        async def run() -> identity_pb2.DeleteOrganizationResponse:
-            Checker().id("organization_id", request.organization_id).done()
-            deleted = await self._ops.delete_organization(
-                request.organization_id, time_limit=self._time_limit(context)
-            )
-            _outcome("organization deleted" if deleted else "organization was already gone", request)
-            return identity_pb2.DeleteOrganizationResponse(deleted=deleted)
+        Checker().id("organization_id", request.organization_id).done()
+        deleted = await self._ops.delete_organization(
+            request.organization_id, deadline=self._deadline(context)
+        )
+        _outcome("organization deleted" if deleted else "organization was already gone", request)
+        return identity_pb2.DeleteOrganizationResponse(deleted=deleted)
 
-        return await translated(context, run)
-
+    @grpc_errors
     async def GrantRole(
         self, request: identity_pb2.GrantRoleRequest, context: Context
     ) -> identity_pb2.GrantRoleResponse:
-        async def run() -> identity_pb2.GrantRoleResponse:
-            checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
-            checker.id("project_id", request.project_id, required=False).done()
-            grant = await self._ops.grant_role(
-                request.organization_id,
-                request.user_id,
-                request.project_id,
-                time_limit=self._time_limit(context),
-            )
-            _outcome("role grant created" if grant.created else "role grant already existed", request)
-            return identity_pb2.GrantRoleResponse(
-                grant_id=grant.grant_id, created=grant.created, role_keys=grant.role_keys
-            )
+        checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
+        checker.id("project_id", request.project_id, required=False).done()
+        grant = await self._ops.grant_role(
+            request.organization_id,
+            request.user_id,
+            request.project_id,
+            deadline=self._deadline(context),
+        )
+        _outcome("role grant created" if grant.created else "role grant already existed", request)
+        return identity_pb2.GrantRoleResponse(
+            grant_id=grant.grant_id, created=grant.created, role_keys=grant.role_keys
+        )
 
-        return await translated(context, run)
-
+    @grpc_errors
     async def SendInvitation(
         self, request: identity_pb2.SendInvitationRequest, context: Context
     ) -> identity_pb2.SendInvitationResponse:
-        async def run() -> identity_pb2.SendInvitationResponse:
-            Checker().id("organization_id", request.organization_id).id("user_id", request.user_id).done()
-            email = await self._ops.send_invitation(
-                request.organization_id, request.user_id, time_limit=self._time_limit(context)
-            )
-            _outcome("invitation sent", request)
-            return identity_pb2.SendInvitationResponse(sent=True, email=email)
-
-        return await translated(context, run)
+        Checker().id("organization_id", request.organization_id).id("user_id", request.user_id).done()
+        email = await self._ops.send_invitation(
+            request.organization_id, request.user_id, deadline=self._deadline(context)
+        )
+        _outcome("invitation sent", request)
+        return identity_pb2.SendInvitationResponse(sent=True, email=email)

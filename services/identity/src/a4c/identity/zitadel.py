@@ -3,15 +3,17 @@
 Each method is one Zitadel call, in the API style that expresses it best: v2 REST for
 organizations, users and invite codes; v1 admin for the fresh read of an organization by id; v1
 management for grants, acting inside an org through ``x-zitadel-orgid``; the v2 Connect project
-service to learn which org owns the project. Every call takes ``time_limit`` (seconds, retries
-included; normally the caller's remaining gRPC deadline). The idempotent flows built on these calls
-live in :mod:`a4c.identity.operations`. Failures are the hierarchy in :mod:`a4c.identity.zitadel_errors`.
+service to learn which org owns the project. Every call takes the caller's :class:`Deadline`
+(retries included; normally the servicer's), passed on unchanged; without one a call gets
+``default_time_limit`` from now. The idempotent flows built on these calls live in
+:mod:`a4c.identity.operations`. Failures are the hierarchy in :mod:`a4c.identity.zitadel_errors`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from a4c.common.deadline import Deadline
 from a4c.identity.zitadel_errors import NotFound
 from a4c.identity.zitadel_http import ZitadelTransport
 from a4c.identity.zitadel_types import CreatedOrganization, Grant, NewAdmin, Organization, User
@@ -32,48 +34,43 @@ class ZitadelClient:
     def __repr__(self) -> str:
         return f"ZitadelClient({self._t!r})"
 
-    def deadline(self, time_limit: float | None) -> float:
-        return self._t.clock() + (self._default if time_limit is None else time_limit)
-
-    def remaining(self, deadline: float) -> float:
-        return deadline - self._t.clock()
+    def _within(self, deadline: Deadline | None) -> Deadline:
+        return deadline or Deadline.after(self._default, clock=self._t.clock)
 
     # -- organizations -----------------------------------------------------------------------
-    async def get_organization(self, org_id: str, *, time_limit: float | None = None) -> Organization | None:
+    async def get_organization(self, org_id: str, *, deadline: Deadline | None = None) -> Organization | None:
         """Read by id (v1 admin GetOrgByID reads fresh, unlike searches); None when unknown."""
         try:
-            body = await self._t.call("GET", f"/admin/v1/orgs/{org_id}", deadline=self.deadline(time_limit))
+            body = await self._t.call("GET", f"/admin/v1/orgs/{org_id}", deadline=self._within(deadline))
         except NotFound:
             return None
         return Organization.from_v1(body.get("org") or {})
 
     async def add_organization(
-        self, org_id: str, name: str, admin: NewAdmin, *, time_limit: float | None = None
+        self, org_id: str, name: str, admin: NewAdmin, *, deadline: Deadline | None = None
     ) -> CreatedOrganization:
         """AddOrganization: the org with our id, its admin (ORG_OWNER) and domain, in one write.
         Repeatable: a replay answers 409, which the caller reads back."""
         payload = {"name": name, "organizationId": org_id, "admins": [admin.to_api()]}
-        body = await self._t.call(
-            "POST", "/v2/organizations", json=payload, deadline=self.deadline(time_limit)
-        )
+        body = await self._t.call("POST", "/v2/organizations", json=payload, deadline=self._within(deadline))
         admins = tuple(
             str(a.get("userId", "")) for a in body.get("createdAdmins") or [] if isinstance(a, dict)
         )
         return CreatedOrganization(str(body.get("organizationId") or org_id), admins)
 
-    async def delete_organization(self, org_id: str, *, time_limit: float | None = None) -> None:
-        await self._t.call("DELETE", f"/v2/organizations/{org_id}", deadline=self.deadline(time_limit))
+    async def delete_organization(self, org_id: str, *, deadline: Deadline | None = None) -> None:
+        await self._t.call("DELETE", f"/v2/organizations/{org_id}", deadline=self._within(deadline))
 
     # -- users -------------------------------------------------------------------------------
-    async def get_user(self, user_id: str, *, time_limit: float | None = None) -> User | None:
+    async def get_user(self, user_id: str, *, deadline: Deadline | None = None) -> User | None:
         try:
-            body = await self._t.call("GET", f"/v2/users/{user_id}", deadline=self.deadline(time_limit))
+            body = await self._t.call("GET", f"/v2/users/{user_id}", deadline=self._within(deadline))
         except NotFound:
             return None
         return User.from_v2(body.get("user") or {})
 
     async def find_users(
-        self, username: str, *, org_id: str | None = None, time_limit: float | None = None
+        self, username: str, *, org_id: str | None = None, deadline: Deadline | None = None
     ) -> list[User]:
         """Users with this username (any case), in ``org_id`` or the whole instance. A search: it may
         lag behind, and it ignores x-zitadel-orgid (hence the explicit org query)."""
@@ -83,12 +80,12 @@ class ZitadelClient:
         if org_id:
             queries.append({"organizationIdQuery": {"organizationId": org_id}})
         body = await self._t.call(
-            "POST", "/v2/users", json={"queries": queries}, deadline=self.deadline(time_limit)
+            "POST", "/v2/users", json={"queries": queries}, deadline=self._within(deadline)
         )
         return [User.from_v2(u) for u in body.get("result") or [] if isinstance(u, dict)]
 
     async def send_invite_code(
-        self, user_id: str, url_template: str, application_name: str, *, time_limit: float | None = None
+        self, user_id: str, url_template: str, application_name: str, *, deadline: Deadline | None = None
     ) -> None:
         """Zitadel mails the user an invitation. Not repeated after a lost answer: that would mail twice."""
         send: dict[str, str] = {"applicationName": application_name}
@@ -98,15 +95,15 @@ class ZitadelClient:
             "POST",
             f"/v2/users/{user_id}/invite_code",
             json={"sendCode": send},
-            deadline=self.deadline(time_limit),
+            deadline=self._within(deadline),
             repeatable=False,
         )
 
     # -- projects and grants -----------------------------------------------------------------
-    async def project_owner(self, project_id: str, *, time_limit: float | None = None) -> str:
+    async def project_owner(self, project_id: str, *, deadline: Deadline | None = None) -> str:
         """The id of the organization that owns the project."""
         payload = {"projectId": project_id}
-        body = await self._t.call("POST", GET_PROJECT, json=payload, deadline=self.deadline(time_limit))
+        body = await self._t.call("POST", GET_PROJECT, json=payload, deadline=self._within(deadline))
         return str((body.get("project") or {}).get("organizationId", ""))
 
     async def add_project_grant(
@@ -116,7 +113,7 @@ class ZitadelClient:
         org_id: str,
         role_keys: list[str],
         *,
-        time_limit: float | None = None,
+        deadline: Deadline | None = None,
     ) -> str:
         """Grant the project's ``role_keys`` to ``org_id`` (acting in the owner org); the grant id."""
         body = await self._t.call(
@@ -124,12 +121,12 @@ class ZitadelClient:
             f"/management/v1/projects/{project_id}/grants",
             json={"grantedOrgId": org_id, "roleKeys": role_keys},
             org_id=owner_org,
-            deadline=self.deadline(time_limit),
+            deadline=self._within(deadline),
         )
         return str(body.get("grantId", ""))
 
     async def find_project_grant(
-        self, org_id: str, project_id: str, *, time_limit: float | None = None
+        self, org_id: str, project_id: str, *, deadline: Deadline | None = None
     ) -> Grant | None:
         """The grant of ``project_id`` to ``org_id``, from the projects granted to it (a search)."""
         body = await self._t.call(
@@ -137,7 +134,7 @@ class ZitadelClient:
             "/management/v1/granted_projects/_search",
             json={},
             org_id=org_id,
-            deadline=self.deadline(time_limit),
+            deadline=self._within(deadline),
         )
         for project in body.get("result") or []:
             if isinstance(project, dict) and project.get("projectId") == project_id:
@@ -151,10 +148,10 @@ class ZitadelClient:
         grant_id: str,
         keys: list[str],
         *,
-        time_limit: float | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         path = f"/management/v1/projects/{project_id}/grants/{grant_id}"
-        await self._set_roles(path, owner_org, keys, time_limit)
+        await self._set_roles(path, owner_org, keys, deadline)
 
     async def add_user_grant(
         self,
@@ -164,7 +161,7 @@ class ZitadelClient:
         project_grant_id: str,
         role_keys: list[str],
         *,
-        time_limit: float | None = None,
+        deadline: Deadline | None = None,
     ) -> str:
         """Grant ``role_keys`` of the project to the user, inside ``org_id``; the user grant id."""
         payload: dict[str, Any] = {"projectId": project_id, "roleKeys": role_keys}
@@ -175,12 +172,12 @@ class ZitadelClient:
             f"/management/v1/users/{user_id}/grants",
             json=payload,
             org_id=org_id,
-            deadline=self.deadline(time_limit),
+            deadline=self._within(deadline),
         )
         return str(body.get("userGrantId", ""))
 
     async def find_user_grant(
-        self, org_id: str, user_id: str, project_id: str, *, time_limit: float | None = None
+        self, org_id: str, user_id: str, project_id: str, *, deadline: Deadline | None = None
     ) -> Grant | None:
         """The user's grant on the project inside ``org_id`` (a search: it may lag behind)."""
         queries = [{"userIdQuery": {"userId": user_id}}, {"projectIdQuery": {"projectId": project_id}}]
@@ -189,18 +186,18 @@ class ZitadelClient:
             "/management/v1/users/grants/_search",
             json={"queries": queries},
             org_id=org_id,
-            deadline=self.deadline(time_limit),
+            deadline=self._within(deadline),
         )
         grants = [Grant.user_grant(g) for g in body.get("result") or [] if isinstance(g, dict)]
         return grants[0] if grants else None
 
     async def update_user_grant(
-        self, org_id: str, user_id: str, grant_id: str, keys: list[str], *, time_limit: float | None = None
+        self, org_id: str, user_id: str, grant_id: str, keys: list[str], *, deadline: Deadline | None = None
     ) -> None:
-        await self._set_roles(f"/management/v1/users/{user_id}/grants/{grant_id}", org_id, keys, time_limit)
+        await self._set_roles(f"/management/v1/users/{user_id}/grants/{grant_id}", org_id, keys, deadline)
 
-    async def _set_roles(self, path: str, org_id: str, keys: list[str], time_limit: float | None) -> None:
+    async def _set_roles(self, path: str, org_id: str, keys: list[str], deadline: Deadline | None) -> None:
         """PUT a grant's complete role list (v1 management, inside ``org_id``): idempotent."""
         await self._t.call(
-            "PUT", path, json={"roleKeys": keys}, org_id=org_id, deadline=self.deadline(time_limit)
+            "PUT", path, json={"roleKeys": keys}, org_id=org_id, deadline=self._within(deadline)
         )

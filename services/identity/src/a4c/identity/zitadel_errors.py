@@ -9,13 +9,12 @@ request header, token or key.
 
 from __future__ import annotations
 
-import email.utils
-import math
 import re
-import time
-from typing import Any
 
 import httpx
+
+from a4c.common.retry import parse_retry_after
+from a4c.common.upstream import UpstreamError
 
 _TRAILING_ID = re.compile(r"\(([A-Za-z0-9]+-[A-Za-z0-9]+)\)\s*$")
 
@@ -23,21 +22,22 @@ _TRAILING_ID = re.compile(r"\(([A-Za-z0-9]+-[A-Za-z0-9]+)\)\s*$")
 _BY_CODE: dict[int | str, type[ZitadelError]] = {}
 
 
-class ZitadelError(Exception):
+class ZitadelError(UpstreamError):
     """Base of every client error. ``status`` is the HTTP status (None: no answer), ``error_id``
     Zitadel's error id (e.g. ``V3-DKcYh``), ``zitadel_message`` its text without the id."""
 
-    retryable = False
-
     def __init__(
-        self, message: str, *, status: int | None = None, error_id: str = "", zitadel_message: str = ""
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_id: str = "",
+        zitadel_message: str = "",
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status, retry_after=retry_after)
         self.error_id = error_id
         self.zitadel_message = zitadel_message
-        # Set by the client when an earlier attempt of the same call may have been applied.
-        self.after_uncertain_attempt = False
 
 
 class InvalidArgument(ZitadelError):
@@ -74,10 +74,6 @@ class RateLimited(ZitadelError):
     """429 from Zitadel; ``retry_after`` is its hint in seconds, when it gave one."""
 
     retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class Unavailable(ZitadelError):
@@ -126,7 +122,7 @@ def parse_error(method: str, path: str, response: httpx.Response) -> ZitadelErro
     if cls is RateLimited:
         return RateLimited(
             message,
-            retry_after=retry_after(response),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
             status=status,
             error_id=error_id,
             zitadel_message=text,
@@ -160,19 +156,3 @@ def _read_body(response: httpx.Response) -> tuple[int | str | None, str, str]:
         message = message[: match.start()].rstrip()
     valid_code = code if isinstance(code, int | str) and not isinstance(code, bool) else None
     return valid_code, message, error_id
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The retry-after header as seconds (delta-seconds or an HTTP date), None when absent or odd."""
-    raw = response.headers.get("retry-after", "").strip()
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(seconds, 0.0) if math.isfinite(seconds) else None

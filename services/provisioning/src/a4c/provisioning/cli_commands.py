@@ -8,12 +8,12 @@ after the last sequence it printed, so nothing is shown twice or skipped.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO, TypeVar
 
 import grpc
+import tenacity
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
@@ -25,6 +25,20 @@ WATCH_RECONNECTS = 10
 
 BOOTSTRAP_CHOICES = ("initiated", "running", "completed", "failed", "cancelled")
 SUBDOMAIN_CHOICES = ("pending", "dns_record_created", "verifying", "active", "failed", "removed")
+
+
+def _unavailable(error: BaseException) -> bool:
+    return isinstance(error, grpc.aio.AioRpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def _while_unavailable(attempts: int) -> tenacity.AsyncRetrying:
+    """Retry on UNAVAILABLE only, waiting 0.5 s, 1 s, then 2 s between attempts."""
+    return tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception(_unavailable),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_chain(*(tenacity.wait_fixed(d) for d in RETRY_DELAYS)),
+        reraise=True,
+    )
 
 
 def organization_ref(value: str) -> dict[str, str]:
@@ -45,14 +59,11 @@ class Commands:
         self._timeout: float = args.timeout
 
     async def _call(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
-        for delay in RETRY_DELAYS:
-            try:
+        # The attempt form: a stub method returns an awaitable call, not a coroutine tenacity would await.
+        async for attempt in _while_unavailable(len(RETRY_DELAYS) + 1):
+            with attempt:
                 return await method(request, timeout=self._timeout)
-            except grpc.aio.AioRpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE:
-                    raise
-            await asyncio.sleep(delay)  # backoff before retrying an unavailable service
-        return await method(request, timeout=self._timeout)
+        raise AssertionError("unreachable")  # reraise=True: the last error leaves the loop
 
     async def bootstrap(self, args: argparse.Namespace) -> int:
         request = pb.BootstrapOrganizationRequest(
@@ -87,23 +98,20 @@ class Commands:
         return await self._watch(organization_ref(args.organization), args.after)
 
     async def _watch(self, ref: dict[str, str], after: int) -> int:
-        last, reconnects = after, 0
-        while True:
-            try:
-                request = pb.WatchBootstrapRequest(**ref, after_sequence=last)
-                async for item in self._stub.WatchBootstrap(request):
-                    last = item.event.sequence
-                    if self._json:
-                        show.print_json(show.as_dict(item), self._out)
-                    else:
-                        self._out.write(show.progress_line(item) + "\n")
-                        self._out.flush()
-                break
-            except grpc.aio.AioRpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or reconnects >= WATCH_RECONNECTS:
-                    raise
-                reconnects += 1
-                await asyncio.sleep(RETRY_DELAYS[min(reconnects, len(RETRY_DELAYS)) - 1])
+        last = after
+
+        async def follow() -> None:
+            nonlocal last
+            request = pb.WatchBootstrapRequest(**ref, after_sequence=last)  # resume after the last shown
+            async for item in self._stub.WatchBootstrap(request):
+                last = item.event.sequence
+                if self._json:
+                    show.print_json(show.as_dict(item), self._out)
+                else:
+                    self._out.write(show.progress_line(item) + "\n")
+                    self._out.flush()
+
+        await _while_unavailable(WATCH_RECONNECTS + 1)(follow)
         return await self._outcome(ref)
 
     async def _outcome(self, ref: dict[str, str]) -> int:

@@ -6,12 +6,13 @@ import logging
 from dataclasses import dataclass, replace
 from uuid import UUID
 
+from a4c.common.deadline import Deadline
 from a4c.eventstore import BootstrapState, Organization, SubdomainStatus
 from a4c.provisioning import organizations
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import FailedPrecondition
 from a4c.provisioning.steps import StepsView, from_events, from_progress
-from a4c.provisioning.temporal import QUERY_TIMEOUT, Execution, Started
+from a4c.provisioning.temporal import Execution, Started
 from a4c.provisioning.watch import read_stream
 from a4c.workflows.models import SubdomainInput, bootstrap_workflow_id, subdomain_workflow_id
 
@@ -43,13 +44,15 @@ class Control:
     def __init__(self, deps: Dependencies) -> None:
         self._deps = deps
 
-    async def get_bootstrap(self, ref: UUID | str, query_timeout: float = QUERY_TIMEOUT) -> BootstrapView:
+    async def get_bootstrap(self, ref: UUID | str, deadline: Deadline) -> BootstrapView:
+        """The status, from the running workflow's live progress when it answers before ``deadline``,
+        else from the recorded events."""
         deps = self._deps
         organization = await organizations.find(deps.store, ref)
         workflow_id = workflow_id_of(organization)
         status = organization.bootstrap_status
         if not status.is_final and await self._is_running(workflow_id):
-            progress = await deps.workflows.progress(workflow_id, query_timeout)
+            progress = await deps.workflows.progress(workflow_id, deadline)
             if progress is not None:
                 live = _state(progress.status)
                 if live is not None and _RANK.get(live, 2) > _RANK.get(status, 2):

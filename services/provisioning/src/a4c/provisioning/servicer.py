@@ -13,7 +13,7 @@ import grpc
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
-from a4c.common.deadline import downstream_timeout
+from a4c.common.deadline import Deadline
 from a4c.common.errors import InvalidFields
 from a4c.provisioning import convert, organizations
 from a4c.provisioning.bootstrap import Bootstrapper
@@ -72,9 +72,8 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self, request: pb.GetBootstrapRequest, context: Context
     ) -> pb.GetBootstrapResponse:
         ref = organization_ref(request.organization_id, request.slug)
-        view = await self._control.get_bootstrap(
-            ref, downstream_timeout(context, default=QUERY_TIMEOUT, margin=0.5)
-        )
+        deadline = Deadline.from_context(context, default=QUERY_TIMEOUT, margin=0.5)
+        view = await self._control.get_bootstrap(ref, deadline)
         return pb.GetBootstrapResponse(bootstrap=convert.bootstrap(view))
 
     @grpc_stream_errors

@@ -24,6 +24,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from a4c.common.deadline import Deadline
 from a4c.workflows import search
 from a4c.workflows.models import (
     BOOTSTRAP_WORKFLOW,
@@ -115,9 +116,10 @@ class Workflows:
             raise
         return Execution.RUNNING if described.status == WorkflowExecutionStatus.RUNNING else Execution.CLOSED
 
-    async def progress(self, workflow_id: str, wait_seconds: float = QUERY_TIMEOUT) -> Progress | None:
+    async def progress(self, workflow_id: str, deadline: Deadline) -> Progress | None:
         """The running workflow's `progress` query; None when it cannot answer in time (e.g. no worker)."""
         handle = self._handle(workflow_id)
+        wait_seconds = deadline.remaining()
         try:
             # Both bounds: the RPC's own, and ours around the SDK's retries of it.
             async with asyncio.timeout(wait_seconds):
