@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
+from a4c.devstack.eventstore import sample_event
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
@@ -16,7 +17,6 @@ from a4c.eventstore import (
     NotFound,
     SubdomainStatus,
 )
-from a4c.eventstore.testing import sample_event
 
 
 async def test_organization_by_id_and_slug_and_not_found(event_store: EventStore) -> None:

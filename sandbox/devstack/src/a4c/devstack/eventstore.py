@@ -25,11 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from .embedded import EmbeddedPostgres
-from .errors import translate_errors
-from .events import EventType
-from .migrate import migrate
-from .models import NewEvent
+from a4c.devstack.postgres import EmbeddedPostgres
+from a4c.eventstore.errors import translate_errors
+from a4c.eventstore.events import EventType
+from a4c.eventstore.migrate import migrate
+from a4c.eventstore.models import NewEvent
 
 # Durability is worthless for a throwaway server and costs most of a test run's time.
 FAST_SETTINGS = {
