@@ -34,6 +34,7 @@ COPY worker/pyproject.toml worker/
 COPY worker/contract/pyproject.toml worker/contract/
 COPY sql/pyproject.toml sql/
 COPY sandbox/pyproject.toml sandbox/
+COPY sandbox/devstack/pyproject.toml sandbox/devstack/
 
 FROM workspace AS dns-build
 RUN --mount=type=cache,target=/root/.cache/uv \

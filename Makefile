@@ -38,15 +38,15 @@ lint:
 	@$(VENV)/bin/ruff format --check .
 
 typecheck:
-	@$(VENV)/bin/mypy $$(ls -d services/*/src/a4c/* worker/src/a4c/* worker/contract/src/a4c/* sql/src/a4c/* sandbox/src/a4c/*)
+	@$(VENV)/bin/mypy $$(ls -d services/*/src/a4c/* worker/src/a4c/* worker/contract/src/a4c/* sql/src/a4c/* sandbox/src/a4c/* sandbox/devstack/src/a4c/*)
 
 test: setup proto-check
 	@$(VENV)/bin/pytest
 
-# The whole system on this machine plus a demo tenant, until Ctrl-C (python -m a4c.sandbox.stack --help;
+# The whole system on this machine plus a demo tenant, until Ctrl-C (python -m a4c.devstack --help;
 # RUN_ARGS=--once stops when the demo is active, RUN_ARGS="--port-base 21000" moves every port).
 run: setup
-	@$(PY) -m a4c.sandbox.stack $(RUN_ARGS)
+	@$(PY) -m a4c.devstack $(RUN_ARGS)
 
 # Everything measured side by side on this machine (bench/): ~3 minutes on 2 cores. Writes
 # bench/results/latest.json and prints the table; BENCH_ARGS=--smoke runs tiny sizes in seconds.

@@ -1,11 +1,11 @@
 """Fixtures every member's tests share: a real PostgreSQL with the event store schema.
 
 DATABASE_URL set: its server is used; unset: an embedded server starts for the session. Either way
-the session works in databases of its own (see a4c.eventstore.testing), dropped at the end.
+the session works in databases of its own (see a4c.devstack.eventstore), dropped at the end.
 
     async def test_x(event_store): ...                       # EventStore on the session database
     async def test_y(fresh_database): dsn = await fresh_database()   # an empty migrated database
-    async def test_z(system): ...                            # the whole system (a4c.sandbox.system)
+    async def test_z(system): ...                            # the whole system (a4c.devstack.system)
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 import pytest_asyncio
 
+from a4c.devstack.eventstore import DatabaseFactory, database_server
+from a4c.devstack.system import System, running_system
 from a4c.eventstore import EventStore
-from a4c.eventstore.testing import DatabaseFactory, database_server
-from a4c.sandbox.system import System, running_system
 
 
 @pytest.fixture(scope="session")

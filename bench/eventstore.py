@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from a4c.devstack.eventstore import DatabaseFactory, sample_data
 from a4c.eventstore import EventStore, EventType, NewEvent, SubdomainStatus
-from a4c.eventstore.testing import DatabaseFactory, sample_data
 from bench.report import Sample, ratio, summarize
 
 WRITERS = 16

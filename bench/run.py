@@ -20,8 +20,8 @@ import httpx
 
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
+from a4c.devstack.eventstore import DatabaseFactory, database_server
 from a4c.eventstore import EventStore
-from a4c.eventstore.testing import DatabaseFactory, database_server
 from a4c.sandbox.zitadel.app import seed_latency_rules
 from bench import eventstore, hop, procfs
 from bench.memory import MemorySampler
@@ -107,7 +107,7 @@ async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: Memo
     ):
         stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
         sides = {
-            "floor": floor_bootstrap(stack.client, stack.floor_task_queue),
+            "floor": floor_bootstrap(stack.client, stack.floor_wiring),
             "system": system_bootstrap(stub, watcher),
         }
         measured = await measure(sides, sizes, window=sampler.window)

@@ -6,6 +6,7 @@
 Processes: the sandbox (`python -m a4c.sandbox`: Cloudflare API, DNS, Zitadel API), the DNS, identity
 and provisioning services, the worker, and the floor worker (bench.floor_worker). Temporal is the SDK's
 dev server (a child of this process) and PostgreSQL the caller's. Logs go to files under `workdir`.
+Each part's environment comes from the wiring table (a4c.devstack.wiring) with the BENCH profile.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,22 +29,16 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from a4c.sandbox.cloudflare.app import DEFAULT_TOKEN
+from a4c.devstack.temporal import start_dev_server, temporal_binary
+from a4c.devstack.wiring import BENCH, HOST, ZONE, Wiring
 from a4c.sandbox.zitadel.config import ZitadelConfig
-from a4c.worker.devserver import PARTITION_ARGS, temporal_binary
-from a4c.workflows import search
 from bench import procfs
 
 TOKEN = "bench-service-token-0123456789"
-ZONE = "firstovertheline.com"
 READY_TIMEOUT = 60.0
-# Fast subdomain verification, as in the whole-system tests: propagation is instant in the sandbox.
-VERIFY_ENV = {
-    "A4C_VERIFY_FIRST_CHECK_SECONDS": "0.05",
-    "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": "0.1",
-    "A4C_VERIFY_MAX_INTERVAL_SECONDS": "0.5",
-    "A4C_VERIFY_DEADLINE_SECONDS": "60",
-}
+__all__ = ["TOKEN", "ZONE", "Stack"]
+GRPC_PARTS = ("dns", "identity", "provisioning", "worker-health")
+SANDBOX = f"{HOST}:0"  # every emulator on a port of its own choosing; its ready line says which
 
 
 def free_port() -> int:
@@ -60,8 +55,9 @@ class Stack:
     temporal: WorkflowEnvironment
     task_queue: str
     floor_task_queue: str
-    sandbox: dict[str, Any]
-    addresses: dict[str, str] = field(default_factory=dict)
+    wiring: Wiring
+    floor_health_port: int = field(default_factory=lambda: free_port())
+    sandbox: dict[str, Any] = field(default_factory=dict)  # its ready line: addresses, fault endpoints
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -74,19 +70,29 @@ class Stack:
         return str(self.client.service_client.config.target_host)
 
     @property
+    def addresses(self) -> Mapping[str, str]:
+        return self.wiring.addresses
+
+    @property
     def zitadel(self) -> ZitadelConfig:
-        return ZitadelConfig()
+        return self.wiring.zitadel
+
+    @property
+    def floor_wiring(self) -> Wiring:
+        """The floor worker's: the same parts, its own task queue and health port."""
+        floor = replace(self.wiring, task_queue=self.floor_task_queue)
+        return floor.at(worker_health=f"{HOST}:{self.floor_health_port}")
 
     @classmethod
     @contextlib.asynccontextmanager
     async def start(cls, database_url: str, workdir: Path) -> AsyncIterator[Stack]:
-        temporal = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(),
-            search_attributes=list(search.KEYS),
-            dev_server_extra_args=PARTITION_ARGS,
-        )
+        temporal = await start_dev_server()
         suffix = uuid.uuid4().hex[:8]
-        stack = cls(workdir, database_url, temporal, f"a4c-bench-{suffix}", f"a4c-floor-{suffix}", {})
+        task_queue = f"a4c-bench-{suffix}"
+        # Until the sandbox says where it listens, the wiring knows only where it should bind.
+        sandbox = {name: SANDBOX for name in ("sandbox-cloudflare", "sandbox-zitadel", "sandbox-dns")}
+        wiring = Wiring(TOKEN, sandbox, database_url=database_url, task_queue=task_queue, profile=BENCH)
+        stack = cls(workdir, database_url, temporal, task_queue, f"a4c-floor-{suffix}", wiring)
         try:
             await stack._start_processes()
             yield stack
@@ -97,12 +103,12 @@ class Stack:
     def _spawn(
         self, name: str, args: list[str], env: Mapping[str, str], *, stdout_pipe: bool = False
     ) -> subprocess.Popen[bytes]:
-        """`python <args>` with stderr (and stdout unless piped) to <workdir>/<name>.log."""
+        """`python <args>` in `env` with stderr (and stdout unless piped) to <workdir>/<name>.log."""
         log = (self.workdir / f"{name}.log").open("wb")
         self._logs.append(log)
         process = subprocess.Popen(
             [sys.executable, *args],
-            env={**os.environ, **env},
+            env=dict(env),
             stdout=subprocess.PIPE if stdout_pipe else log,
             stderr=log,
         )
@@ -110,87 +116,32 @@ class Stack:
         return process
 
     async def _start_processes(self) -> None:
-        await self._start_sandbox()
-        zitadel = self.zitadel
-        server = {"A4C_GRPC_HOST": "127.0.0.1", "A4C_AUTH_TOKENS": TOKEN}
-        ports = {name: free_port() for name in ("dns", "identity", "provisioning", "worker_health")}
-        self.addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
-        self._spawn(
-            "dns",
-            ["-m", "a4c.dns"],
-            {
-                **server,
-                "A4C_GRPC_PORT": str(ports["dns"]),
-                "CLOUDFLARE_API_TOKEN": DEFAULT_TOKEN,
-                "CLOUDFLARE_BASE_URL": self.sandbox["cloudflare_api"],
-                "CLOUDFLARE_ZONE_NAME": ZONE,
-                # Cloudflare's own ceiling (1,200 per 5 minutes): a bench run stays under it.
-                "CLOUDFLARE_MAX_REQUESTS_PER_5MIN": "1200",
-                "A4C_DNS_NAMESERVERS": self.sandbox["dns"],
-            },
+        sandbox_env = {**os.environ, **self.wiring.env("sandbox")}
+        self.sandbox = await self._start_sandbox(sandbox_env)
+        ports = {name: f"{HOST}:{free_port()}" for name in GRPC_PARTS}
+        self.wiring = Wiring.for_sandbox_process(
+            TOKEN,
+            self.sandbox,
+            sandbox_env,
+            database_url=self.database_url,
+            task_queue=self.task_queue,
+            profile=BENCH,
+            addresses={**ports, "temporal": self.temporal_address},
         )
-        self._spawn(
-            "identity",
-            ["-m", "a4c.identity"],
-            {
-                **server,
-                "A4C_GRPC_PORT": str(ports["identity"]),
-                "ZITADEL_URL": self.sandbox["zitadel_api"],
-                "ZITADEL_PROJECT_ID": zitadel.project_id,
-                "ZITADEL_PAT": zitadel.pat,
-                "ZITADEL_ADMIN_ROLE_KEYS": zitadel.role_keys[0],
-            },
-        )
-        self._spawn(
-            "provisioning",
-            ["-m", "a4c.provisioning"],
-            {
-                **server,
-                **VERIFY_ENV,
-                "A4C_GRPC_PORT": str(ports["provisioning"]),
-                "DATABASE_URL": self.database_url,
-                "TEMPORAL_ADDRESS": self.temporal_address,
-                "TEMPORAL_TASK_QUEUE": self.task_queue,
-                "A4C_BASE_DOMAIN": ZONE,
-            },
-        )
-        worker = self.worker_env(ports["worker_health"])
-        self._spawn("worker", ["-m", "a4c.worker"], worker)
-        floor = {**worker, "TEMPORAL_TASK_QUEUE": self.floor_task_queue}
-        self._spawn("floor_worker", ["-m", "bench.floor_worker"], floor)
-        await asyncio.gather(
-            *(self._healthy(self.addresses[n]) for n in ("dns", "identity", "provisioning", "worker_health"))
-        )
+        for part in ("dns", "identity", "provisioning", "worker"):
+            self._spawn(part, ["-m", f"a4c.{part}"], self.wiring.env(part, os.environ))
+        self._spawn("floor_worker", ["-m", "bench.floor_worker"], self.floor_wiring.env("worker", os.environ))
+        await asyncio.gather(*(self._healthy(address) for address in ports.values()))
 
-    def worker_env(self, health_port: int) -> dict[str, str]:
-        return {
-            "DATABASE_URL": self.database_url,
-            "TEMPORAL_ADDRESS": self.temporal_address,
-            "TEMPORAL_TASK_QUEUE": self.task_queue,
-            "A4C_DNS_SERVICE_ADDRESS": self.addresses["dns"],
-            "A4C_IDENTITY_SERVICE_ADDRESS": self.addresses["identity"],
-            "A4C_SERVICE_TOKEN": TOKEN,
-            "A4C_HEALTH_PORT": str(health_port),
-            "A4C_SHUTDOWN_GRACE_SECONDS": "1",
-        }
-
-    async def _start_sandbox(self) -> None:
-        """Ports 0 everywhere; the sandbox prints its bound addresses as one JSON line when ready."""
-        env = {
-            "SANDBOX_CLOUDFLARE_PORT": "0",
-            "SANDBOX_DNS_PORT": "0",
-            "SANDBOX_ZITADEL_PORT": "0",
-            # Cloudflare's 1,200 requests per 5 minutes per token would cap a run at ~550 subdomains
-            # (list + create each), and the direct calls of the hop benchmark share the token: off
-            # here. The DNS service still keeps its own budget, as in production.
-            "SANDBOX_CLOUDFLARE_RATE_LIMIT": "off",
-        }
+    async def _start_sandbox(self, env: Mapping[str, str]) -> dict[str, Any]:
+        """The sandbox prints its bound addresses as one JSON line when ready."""
         process = self._spawn("sandbox", ["-m", "a4c.sandbox"], env, stdout_pipe=True)
         assert process.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), READY_TIMEOUT)
         if not line:
             raise RuntimeError(f"the sandbox exited early; see {self.workdir / 'sandbox.log'}")
-        self.sandbox = json.loads(line)
+        ready: dict[str, Any] = json.loads(line)
+        return ready
 
     async def _healthy(self, address: str) -> None:
         async with grpc.aio.insecure_channel(address) as channel:

@@ -17,32 +17,16 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.devstack.temporal import start_bootstrap
+from a4c.devstack.wiring import Wiring
 from a4c.eventstore import EventStore, EventType
-from a4c.workflows import search
-from a4c.workflows.models import (
-    BOOTSTRAP_WORKFLOW,
-    BootstrapInput,
-    BootstrapResult,
-    SubdomainInput,
-    VerificationPolicy,
-    bootstrap_workflow_id,
-    subdomain_workflow_id,
-)
+from a4c.workflows.models import subdomain_workflow_id
 from bench.report import Sample, progress, summarize
-from bench.stack import VERIFY_ENV, ZONE
 
 DRAIN_TIMEOUT = 120.0
-# The provisioning service's input for the same settings (VERIFY_ENV, default step timeouts).
-FLOOR_VERIFICATION = VerificationPolicy(
-    first_check_seconds=float(VERIFY_ENV["A4C_VERIFY_FIRST_CHECK_SECONDS"]),
-    initial_interval_seconds=float(VERIFY_ENV["A4C_VERIFY_INITIAL_INTERVAL_SECONDS"]),
-    max_interval_seconds=float(VERIFY_ENV["A4C_VERIFY_MAX_INTERVAL_SECONDS"]),
-    deadline_seconds=float(VERIFY_ENV["A4C_VERIFY_DEADLINE_SECONDS"]),
-)
 
 # One bootstrap: returns (latency seconds, a coroutine that waits until its subdomain is done).
 Bootstrap = Callable[[str], Awaitable[tuple[float, Callable[[], Awaitable[object]]]]]
@@ -118,38 +102,14 @@ def system_bootstrap(
     return run
 
 
-def floor_input(slug: str) -> BootstrapInput:
-    org = str(uuid.uuid4())
-    return BootstrapInput(
-        organization_id=org,
-        name=f"Bench {slug}",
-        slug=slug,
-        admin_email=f"ada@{slug}.example",
-        admin_given_name="Ada",
-        admin_family_name="Lovelace",
-        subdomain=SubdomainInput(
-            organization_id=org,
-            zone=ZONE,
-            fqdn=f"{slug}.{ZONE}",
-            target=f"app.{ZONE}",
-            verification=FLOOR_VERIFICATION,
-        ),
-    )
+def floor_bootstrap(client: Client, wiring: Wiring) -> Bootstrap:
+    """The workflow the provisioning service would start, with the same wiring, but started directly."""
 
-
-def floor_bootstrap(client: Client, task_queue: str) -> Bootstrap:
     async def run(prefix: str) -> tuple[float, Callable[[], Awaitable[object]]]:
-        request = floor_input(new_slug(prefix))
+        slug = new_slug(prefix)
+        request = wiring.bootstrap_input(slug, name=f"Bench {slug}")
         started = time.perf_counter()
-        handle = await client.start_workflow(
-            BOOTSTRAP_WORKFLOW,
-            request,
-            id=bootstrap_workflow_id(request.organization_id),
-            task_queue=task_queue,
-            result_type=BootstrapResult,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
-        )
+        handle = await start_bootstrap(client, wiring.task_queue or "", request)
         await handle.result()
         elapsed = time.perf_counter() - started
         child = client.get_workflow_handle(subdomain_workflow_id(request.organization_id))

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import httpx
 import pytest
 
-from a4c.sandbox.testing import CloudflareSandbox, ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
+from a4c.devstack.emulators import CloudflareSandbox, RunningZitadel, run_zitadel
+from a4c.devstack.timing import ManualClock
 
 ZONE = "firstovertheline.com"
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from a4c.sandbox.testing import CloudflareSandbox
+from a4c.devstack.emulators import CloudflareSandbox
 
 Unique = Callable[[str], str]
 

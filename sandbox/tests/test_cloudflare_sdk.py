@@ -8,7 +8,7 @@ import cloudflare
 import pytest
 from cloudflare import AsyncCloudflare
 
-from a4c.sandbox.testing import CloudflareSandbox
+from a4c.devstack.emulators import CloudflareSandbox
 
 ZONE = "firstovertheline.com"
 

@@ -12,8 +12,9 @@ import dns.rcode
 import dns.rdatatype
 import httpx
 
+from a4c.devstack.emulators import CloudflareSandbox
+from a4c.devstack.timing import ManualClock
 from a4c.sandbox.dns_server import ANYCAST_V4, ANYCAST_V6
-from a4c.sandbox.testing import CloudflareSandbox, ManualClock
 
 Unique = Callable[[str], str]
 

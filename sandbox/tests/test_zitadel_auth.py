@@ -11,9 +11,9 @@ import httpx
 import jwt
 import pytest
 
-from a4c.sandbox.testing import ManualClock
+from a4c.devstack.emulators import RunningZitadel
+from a4c.devstack.timing import ManualClock
 from a4c.sandbox.zitadel.auth import JWT_BEARER
-from a4c.sandbox.zitadel.testing import RunningZitadel
 
 ORGS_SEARCH = "/v2/organizations/_search"
 CONNECT_LIST = "/zitadel.org.v2.OrganizationService/ListOrganizations"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from a4c.sandbox.zitadel.testing import RunningZitadel
+from a4c.devstack.emulators import RunningZitadel
 
 TENANT = {"x-zitadel-orgid": "org-t"}
 

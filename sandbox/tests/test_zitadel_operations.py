@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from a4c.devstack.emulators import RunningZitadel, run_zitadel
 from a4c.sandbox.zitadel import ZitadelConfig, create_app
 from a4c.sandbox.zitadel.config import ConfigError
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from a4c.sandbox.testing import ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel
+from a4c.devstack.emulators import RunningZitadel
+from a4c.devstack.timing import ManualClock
 
 ADD_ORG_CONNECT = "/zitadel.org.v2.OrganizationService/AddOrganization"
 

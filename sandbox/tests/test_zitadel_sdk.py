@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from authlib.deprecate import AuthlibDeprecationWarning
 
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel_in_thread
+from a4c.devstack.emulators import RunningZitadel, run_zitadel_in_thread
 
 with warnings.catch_warnings():
     # The SDK imports authlib.jose, which announces its own deprecation; not ours to fix.

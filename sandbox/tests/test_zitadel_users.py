@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from a4c.sandbox.testing import ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel
+from a4c.devstack.emulators import RunningZitadel
+from a4c.devstack.timing import ManualClock
 
 TEMPLATE = "https://app.test/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}&login={{.LoginName}}"
 

@@ -8,6 +8,7 @@ import uuid
 import asyncpg
 import pytest
 
+from a4c.devstack.eventstore import sample_event
 from a4c.eventstore import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -18,7 +19,6 @@ from a4c.eventstore import (
     NewEvent,
     event_id,
 )
-from a4c.eventstore.testing import sample_event
 
 
 async def test_appending_the_same_id_twice_stores_one_event(event_store: EventStore) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from a4c.devstack.eventstore import sample_data, sample_event
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
@@ -15,7 +16,6 @@ from a4c.eventstore import (
     Organization,
     SubdomainStatus,
 )
-from a4c.eventstore.testing import sample_data, sample_event
 
 E = EventType
 S = SubdomainStatus

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from a4c.devstack.eventstore import sample_event
 from a4c.eventstore import EventStore, EventType, NewEvent
-from a4c.eventstore.testing import sample_event
 
 E = EventType
 HAPPY = [E.ZITADEL_CREATED, E.CREATED, E.SUBDOMAIN_DNS_RECORD_CREATED, E.USER_ROLE_ASSIGNED]

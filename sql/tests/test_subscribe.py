@@ -9,8 +9,8 @@ import uuid
 
 import asyncpg
 
+from a4c.devstack.eventstore import sample_event
 from a4c.eventstore import NOTIFY_CHANNEL, EventStore, EventType, StoredEvent, Subscription
-from a4c.eventstore.testing import sample_event
 
 WRITERS, PER_WRITER = 8, 25
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from a4c.sandbox.system import System
+from a4c.devstack.system import System
 
 
 @pytest_asyncio.fixture

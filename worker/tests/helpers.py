@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from a4c.sandbox.system import ZONE, System
+from a4c.devstack.system import ZONE, System
 from a4c.workflows.models import BootstrapInput, SubdomainResult, subdomain_workflow_id
 
 BOOTSTRAP_EVENTS = [

@@ -9,9 +9,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 
+from a4c.devstack.system import System
+from a4c.devstack.timing import eventually
 from a4c.eventstore import BootstrapState, SubdomainStatus
-from a4c.sandbox.system import System
-from a4c.sandbox.testing import eventually
 from a4c.workflows.models import (
     SUBDOMAIN_WORKFLOW,
     SubdomainResult,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from a4c.sandbox.system import System
-from a4c.sandbox.testing import eventually
+from a4c.devstack.system import System
+from a4c.devstack.timing import eventually
 
 from .helpers import (
     BOOTSTRAP_EVENTS,

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
 
-from a4c.sandbox.system import System
+from a4c.devstack.system import System
 from a4c.worker.health import NOT_SERVING, SERVING, WorkerHealth
 
 

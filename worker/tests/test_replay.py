@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from a4c.sandbox.system import System
+from a4c.devstack.system import System
 from a4c.worker.runner import WORKFLOWS
 
 

@@ -18,10 +18,12 @@ from a4c.api.dns.v1 import dns_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer
+from a4c.devstack.emulators import CloudflareSandbox
+from a4c.devstack.timing import ManualClock
+from a4c.devstack.wiring import Wiring
 from a4c.dns.config import Settings
 from a4c.dns.server import create_server
 from a4c.sandbox.cloudflare import CloudflareSettings
-from a4c.sandbox.testing import CloudflareSandbox, ManualClock
 
 ZONE = "firstovertheline.com"
 READ_ONLY_TOKEN = "dns-tests-read-only-token"
@@ -67,7 +69,8 @@ class RunningDns:
 
 @contextlib.asynccontextmanager
 async def _running_dns(sandbox: CloudflareSandbox, **env: str) -> AsyncIterator[RunningDns]:
-    settings = Settings.from_env(sandbox.dns_service_env(ZONE, A4C_AUTH_TOKENS=SERVICE_TOKEN, **env))
+    wired = Wiring.for_emulators(SERVICE_TOKEN, cloudflare=sandbox, zone=ZONE).env("dns")
+    settings = Settings.from_env({**wired, **env})
     async with httpx.AsyncClient() as http:
         server = create_server(settings, http, retry=FAST_RETRY)
         await server.start()

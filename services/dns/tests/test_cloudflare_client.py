@@ -13,6 +13,8 @@ import pytest
 
 from a4c.common.deadline import Deadline
 from a4c.common.retry import RetryPolicy
+from a4c.devstack.emulators import CloudflareSandbox
+from a4c.devstack.timing import ManualClock
 from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient, RecordInput
 from a4c.dns.cloudflare_errors import (
@@ -23,7 +25,6 @@ from a4c.dns.cloudflare_errors import (
     Unauthenticated,
     Unavailable,
 )
-from a4c.sandbox.testing import CloudflareSandbox, ManualClock
 
 ZONE = "firstovertheline.com"
 READ_ONLY_TOKEN = "dns-tests-read-only-token"

@@ -13,9 +13,10 @@ import pytest
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common.deadline import Deadline
 from a4c.common.errors import details_of
+from a4c.devstack.emulators import CloudflareSandbox
+from a4c.devstack.timing import ManualClock
 from a4c.dns.propagation import Expectation, NameserverLookupError, PropagationChecker
 from a4c.sandbox.dns_server import ANYCAST_V4
-from a4c.sandbox.testing import CloudflareSandbox, ManualClock
 
 ZONE = "firstovertheline.com"
 APP = f"app.{ZONE}"

@@ -12,9 +12,9 @@ import pytest
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common.errors import details_of
+from a4c.devstack.emulators import CloudflareSandbox
 from a4c.sandbox.cloudflare.store import Batch
 from a4c.sandbox.cloudflare.validation import RecordSpec
-from a4c.sandbox.testing import CloudflareSandbox
 
 ZONE = "firstovertheline.com"
 APP = f"app.{ZONE}"

@@ -13,7 +13,7 @@ import pytest
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common.errors import details_of
-from a4c.sandbox.testing import CloudflareSandbox
+from a4c.devstack.emulators import CloudflareSandbox
 
 ZONE = "firstovertheline.com"
 READ_ONLY_TOKEN = "dns-tests-read-only-token"

@@ -15,8 +15,9 @@ import pytest
 from a4c.api.identity.v1 import identity_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.retry import RetryPolicy
+from a4c.devstack.emulators import RunningZitadel, run_zitadel
+from a4c.devstack.wiring import Wiring
 from a4c.identity.server import running_identity_service
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
 
 TOKEN = "identity-test-token-0123456789"
 TEMPLATE = "https://app.a4c.test/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}"
@@ -25,13 +26,13 @@ FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05, max_retry_af
 
 
 def service_env(zitadel: RunningZitadel, **extra: str) -> dict[str, str]:
-    return zitadel.identity_env(
-        auth_token=TOKEN,
-        ZITADEL_INVITE_URL_TEMPLATE=TEMPLATE,
-        ZITADEL_APPLICATION_NAME="A4C Test",
-        ZITADEL_CONSISTENCY_WAIT_SECONDS="1",
+    return {
+        **Wiring.for_emulators(TOKEN, zitadel=zitadel).env("identity"),
+        "ZITADEL_INVITE_URL_TEMPLATE": TEMPLATE,
+        "ZITADEL_APPLICATION_NAME": "A4C Test",
+        "ZITADEL_CONSISTENCY_WAIT_SECONDS": "1",
         **extra,
-    )
+    }
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from a4c.common.config import SettingsError
+from a4c.devstack.emulators import RunningZitadel
+from a4c.devstack.wiring import Wiring
 from a4c.identity.config import Settings
-from a4c.sandbox.zitadel.testing import RunningZitadel
 
 BASE = {
     "ZITADEL_URL": "https://acme.zitadel.cloud/",
@@ -140,7 +141,11 @@ def test_a_bad_setting_exits_2_naming_it_before_binding() -> None:
 
 async def test_the_process_serves_health_and_stops_on_sigterm(zitadel: RunningZitadel) -> None:
     port = _free_port()
-    env = {**zitadel.identity_env(auth_token="caller-token-0123456789"), "A4C_GRPC_PORT": str(port)}
+    env = (
+        Wiring.for_emulators("caller-token-0123456789", zitadel=zitadel)
+        .at(identity=f"127.0.0.1:{port}")
+        .env("identity")
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "a4c.identity"],
         env={"PATH": os.environ.get("PATH", ""), **env, "A4C_SHUTDOWN_GRACE_SECONDS": "1"},

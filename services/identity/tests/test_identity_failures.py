@@ -12,7 +12,7 @@ import pytest
 from a4c.api.identity.v1 import identity_pb2 as pb
 from a4c.api.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from a4c.common.errors import details_of
-from a4c.sandbox.zitadel.testing import RunningZitadel
+from a4c.devstack.emulators import RunningZitadel
 
 from .conftest import TOKEN, identity_service, service_env
 

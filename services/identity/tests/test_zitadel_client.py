@@ -14,6 +14,8 @@ import pytest
 
 from a4c.common.deadline import Deadline
 from a4c.common.retry import RetryPolicy
+from a4c.devstack.emulators import RunningZitadel
+from a4c.devstack.timing import ManualClock
 from a4c.identity.credentials import (
     Credentials,
     JwtProfile,
@@ -32,8 +34,6 @@ from a4c.identity.zitadel_errors import (
 )
 from a4c.identity.zitadel_http import ZitadelTransport
 from a4c.identity.zitadel_types import NewAdmin
-from a4c.sandbox.testing import ManualClock
-from a4c.sandbox.zitadel.testing import RunningZitadel
 
 FAST = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_retry_after=1.0)
 

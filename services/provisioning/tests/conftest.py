@@ -11,17 +11,14 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from a4c.worker.devserver import temporal_binary
-from a4c.workflows import search
+from a4c.devstack.temporal import start_dev_server
 
 from .helpers import Running, running_provisioning, service_env
 
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), search_attributes=list(search.KEYS)
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

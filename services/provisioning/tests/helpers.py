@@ -18,8 +18,8 @@ from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.errors import StatusDetails, details_of
 from a4c.common.server import GrpcServer
+from a4c.devstack.eventstore import sample_data
 from a4c.eventstore import EventStore, EventType, NewEvent
-from a4c.eventstore.testing import sample_data
 from a4c.provisioning.config import Settings
 from a4c.provisioning.server import Provisioning, create_server, open_provisioning
 from a4c.provisioning.validation import slug_problem

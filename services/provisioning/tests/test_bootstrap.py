@@ -10,9 +10,9 @@ import grpc
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from a4c.devstack.timing import eventually
 from a4c.eventstore import BootstrapState, EventType, SubdomainStatus
 from a4c.provisioning.bootstrap import organization_id_for
-from a4c.sandbox.testing import eventually
 from a4c.workflows.models import BootstrapInput, StepTimeouts, VerificationPolicy
 
 from .helpers import (

@@ -10,8 +10,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.devstack.eventstore import DatabaseFactory
 from a4c.eventstore import EventType, NewEvent
-from a4c.eventstore.testing import DatabaseFactory
 
 from .helpers import (
     COMPLETED_BOOTSTRAP,

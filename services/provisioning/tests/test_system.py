@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.devstack.system import ZONE, System, running_system
+from a4c.devstack.timing import eventually
 from a4c.dns.server import build as dns_build
 from a4c.identity.server import build as identity_build
-from a4c.sandbox.system import ZONE, System, running_system
-from a4c.sandbox.testing import eventually
 
 from .cli_runner import a4c, bootstrap_args
 from .helpers import (

@@ -11,12 +11,12 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.devstack.eventstore import DatabaseFactory
+from a4c.devstack.timing import eventually
 from a4c.eventstore import EventType, NewEvent
-from a4c.eventstore.testing import DatabaseFactory
 from a4c.provisioning.hub import EventHub
 from a4c.provisioning.temporal import Workflows
 from a4c.provisioning.watch import Watcher
-from a4c.sandbox.testing import eventually
 from a4c.workflows.models import BOOTSTRAP_WORKFLOW
 
 from .helpers import (

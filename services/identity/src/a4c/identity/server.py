@@ -4,7 +4,7 @@ Nothing here is a module global: the pooled httpx client is made by ``build`` (t
 ``python -m a4c.identity``) or passed in by the caller. Other members' tests start the service
 against the sandbox Zitadel with :func:`running_identity_service`:
 
-    async with run_zitadel() as zitadel, running_identity_service(zitadel.identity_env()) as port:
+    async with run_zitadel() as zitadel, running_identity_service(env) as port:   # a4c.devstack
         stub = IdentityServiceStub(grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
 """
 
@@ -81,7 +81,7 @@ def create_server(
 async def running_identity_service(
     env: Mapping[str, str], *, retry: RetryPolicy | None = None
 ) -> AsyncIterator[int]:
-    """The service started from ``env`` (e.g. ``RunningZitadel.identity_env()``); yields its port."""
+    """The service started from ``env`` (e.g. ``a4c.devstack.wiring``'s); yields its port."""
     settings = Settings.from_env(env)
     async with new_http_client() as http:
         server = create_server(settings, http, retry=retry)

@@ -24,8 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
-from a4c.sandbox.stack.ports import busy_ports
-from a4c.worker.devserver import temporal_binary
+from a4c.devstack.stack.ports import busy_ports
+from a4c.devstack.temporal import temporal_binary
 from a4c.workflows import search
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -228,7 +228,7 @@ async def test_an_external_database_and_temporal_replace_the_embedded_ones(
 
 
 async def test_settings_are_listed_and_a_bad_one_is_named(scratch: Path) -> None:
-    help_text = await output_of(sys.executable, "-m", "a4c.sandbox.stack", "--help")
+    help_text = await output_of(sys.executable, "-m", "a4c.devstack", "--help")
     for name in ("--once", "--state-dir", "--port-base", "A4C_STACK_EXIT_AFTER_DEMO", "DATABASE_URL"):
         assert name in help_text
     run = await start_stack(scratch, free_port_base(), A4C_STACK_EXIT_AFTER_DEMO="maybe")

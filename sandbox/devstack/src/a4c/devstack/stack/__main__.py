@@ -1,4 +1,4 @@
-"""``python -m a4c.sandbox.stack`` (what ``make run`` runs): the whole system on one machine.
+"""``python -m a4c.devstack`` (what ``make run`` runs): the whole system on one machine.
 
 Starts PostgreSQL, Temporal, the sandbox, the three services and the worker as supervised processes,
 bootstraps a demo tenant, prints where to look, and runs until Ctrl-C/SIGTERM; then stops every part.
@@ -17,11 +17,11 @@ import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
-from a4c.sandbox.stack.config import ENV_HELP, StackConfigError, StackSettings, check_port_base, local_token
-from a4c.sandbox.stack.demo import DemoOutcome, DemoTenant, run_demo
-from a4c.sandbox.stack.guide import View
-from a4c.sandbox.stack.process import PartError
-from a4c.sandbox.stack.supervisor import StackError, Supervisor
+from a4c.devstack.stack.config import ENV_HELP, StackConfigError, StackSettings, check_port_base, local_token
+from a4c.devstack.stack.demo import DemoOutcome, DemoTenant, run_demo
+from a4c.devstack.stack.guide import View
+from a4c.devstack.stack.process import PartError
+from a4c.devstack.stack.supervisor import StackError, Supervisor
 
 T = TypeVar("T")
 INTERRUPTED = 130
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     width = max(len(name) for name, _ in ENV_HELP)
     settings = "\n".join(f"  {name.ljust(width)}  {text}" for name, text in ENV_HELP)
     parser = argparse.ArgumentParser(
-        prog="python -m a4c.sandbox.stack",
+        prog="python -m a4c.devstack",
         description=f"{DESCRIPTION}\n\nSettings (environment variables):\n{settings}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -80,20 +80,20 @@ async def run(settings: StackSettings, out: TextIO, err: TextIO) -> int:
 
 async def _up(supervisor: Supervisor, view: View) -> DemoOutcome | bool:
     """Start everything, then the demo; True when there is no demo to run."""
-    wiring = await supervisor.start()
+    parts = await supervisor.start()
     settings = supervisor.settings
     if not settings.demo:
-        view.where_to_look(wiring, None, DemoTenant())
+        view.where_to_look(parts, None, DemoTenant())
         return True
     tenant = DemoTenant()
-    outcome = await run_demo(wiring.provisioning_address, wiring.provisioning_token, view.line, tenant)
+    outcome = await run_demo(parts.provisioning_address, parts.provisioning_token, view.line, tenant)
     took = f" in {outcome.bootstrap_seconds:.1f} s" if outcome.bootstrap_seconds is not None else ""
     view.line(
         f"Demo tenant: bootstrap {outcome.bootstrap}{took}, subdomain {outcome.fqdn} {outcome.subdomain}"
     )
     if outcome.error:
         view.line(f"  error: {outcome.error}")
-    view.where_to_look(wiring, outcome, tenant)
+    view.where_to_look(parts, outcome, tenant)
     return outcome
 
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             environment, state_dir=args.state_dir, port_base=port_base, once=args.once
         )
     except StackConfigError as exc:
-        print(f"python -m a4c.sandbox.stack: config error: {exc}", file=sys.stderr)
+        print(f"python -m a4c.devstack: config error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(asyncio.run(run(settings, sys.stdout, sys.stderr)))
 

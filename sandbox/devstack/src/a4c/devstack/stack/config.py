@@ -15,8 +15,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from a4c.sandbox.stack.ports import SPAN, layout
+from a4c.devstack.stack.ports import SPAN, layout
+from a4c.devstack.wiring import sandbox_credentials
+from a4c.sandbox.zitadel.config import ConfigError
 
 HOST = "127.0.0.1"
 TOKEN_FILE = "local-token"
@@ -60,6 +63,8 @@ class StackSettings:
     provisioning_address: str | None = None
     real_cloudflare: bool = False
     real_zitadel: bool = False
+    # What the sandbox accepts, read from its SANDBOX_* settings (a4c.devstack.wiring.sandbox_credentials).
+    sandbox_credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -86,6 +91,10 @@ class StackSettings:
             return (env.get(key) or "").strip() or None
 
         base = port_base if port_base is not None else _port_base(text("A4C_STACK_PORT_BASE"))
+        try:
+            credentials = sandbox_credentials(env)
+        except ConfigError as exc:
+            raise StackConfigError(str(exc)) from None
         return cls(
             state_dir=Path(state_dir or text("A4C_STACK_STATE_DIR") or ".state").absolute(),
             ports=layout(base),
@@ -99,6 +108,7 @@ class StackSettings:
             provisioning_address=text("A4C_PROVISIONING_ADDRESS"),
             real_cloudflare=text("CLOUDFLARE_API_TOKEN") is not None,
             real_zitadel=text("ZITADEL_URL") is not None,
+            sandbox_credentials=credentials,
             env=dict(env),
         )
 

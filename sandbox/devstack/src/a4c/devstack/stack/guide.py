@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
-from a4c.sandbox.stack.config import StackSettings
-from a4c.sandbox.stack.demo import DemoOutcome, DemoTenant
-from a4c.sandbox.stack.parts import Wiring
+from a4c.devstack.stack.config import StackSettings
+from a4c.devstack.stack.demo import DemoOutcome, DemoTenant
+from a4c.devstack.stack.parts import Parts
 
 GRPC_SERVICES = {
     "provisioning": "a4c.api.provisioning.v1.ProvisioningService",
@@ -37,7 +37,7 @@ class View:
         log = "" if part == "migrations" else f"  log {log}"
         self.line(f"  ✓ {part:<13} {address:<26} {seconds:5.1f} s{log}")
 
-    def where_to_look(self, wiring: Wiring, outcome: DemoOutcome | None, tenant: DemoTenant) -> None:
+    def where_to_look(self, parts: Parts, outcome: DemoOutcome | None, tenant: DemoTenant) -> None:
         s = self.settings
         rows: list[tuple[str, str]] = []
         if s.temporal_address is None and s.temporal_ui:
@@ -49,17 +49,17 @@ class View:
             dns_host, _, dns_port = s.address("sandbox-dns").partition(":")
             rows.append(("dig", f"dig @{dns_host} -p {dns_port} {outcome.fqdn}"))
         addresses = {
-            "provisioning": wiring.provisioning_address,
-            "dns": wiring.dns_address,
-            "identity": wiring.identity_address,
+            "provisioning": parts.provisioning_address,
+            "dns": parts.dns_address,
+            "identity": parts.identity_address,
         }
         for name, service in GRPC_SERVICES.items():
-            header = f'"authorization: Bearer {self._token(wiring, name)}"'
+            header = f'"authorization: Bearer {self._token(parts, name)}"'
             rows.append(
                 (f"grpcurl {name}", f"grpcurl -plaintext -H {header} {addresses[name]} list {service}")
             )
-        exports = f"A4C_PROVISIONING_ADDRESS={wiring.provisioning_address}"
-        exports += f" A4C_PROVISIONING_TOKEN={self._token(wiring, 'provisioning')}"
+        exports = f"A4C_PROVISIONING_ADDRESS={parts.provisioning_address}"
+        exports += f" A4C_PROVISIONING_TOKEN={self._token(parts, 'provisioning')}"
         rows.append(("a4c CLI", f"export {exports}"))
         for command in (f"status {tenant.slug}", "orgs", f"events {tenant.slug}", f"watch {tenant.slug}"):
             rows.append(("", f".venv/bin/a4c {command}"))
@@ -69,10 +69,10 @@ class View:
         for label, text in rows:
             self.line(f"  {label:<{width}}  {text}")
 
-    def _token(self, wiring: Wiring, service: str) -> str:
+    def _token(self, parts: Parts, service: str) -> str:
         """The local token, which the user needs; a token given for an external service stays a $VAR."""
         key = "A4C_PROVISIONING_TOKEN" if service == "provisioning" else "A4C_SERVICE_TOKEN"
-        return f"${key}" if self.settings.env.get(key) else wiring.token
+        return f"${key}" if self.settings.env.get(key) else parts.token
 
 
 def _write(stream: TextIO, text: str) -> None:

@@ -1,4 +1,4 @@
-"""Running `python -m a4c.sandbox.stack` (what `make run` runs) as a real process, for the tests.
+"""Running `python -m a4c.devstack` (what `make run` runs) as a real process, for the tests.
 
 Every process the stack starts inherits a marker variable, so the tests can find anything it left
 behind (PostgreSQL's postmaster and whatever a part spawned included) by reading /proc.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from a4c.sandbox.stack.ports import SPAN, busy_ports, layout
+from a4c.devstack.stack.ports import SPAN, busy_ports, layout
 
 READY_LINE = "Running. Ctrl-C stops everything."
 GUARD_SECONDS = 120  # hang protection only: a stack comes up in seconds
@@ -151,7 +151,7 @@ async def start_stack(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "a4c.sandbox.stack",
+        "a4c.devstack",
         "--state-dir",
         str(state_dir),
         "--port-base",

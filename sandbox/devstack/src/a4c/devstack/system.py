@@ -17,44 +17,24 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from a4c.common.main import Service
 from a4c.common.server import GrpcServer, create_server
+from a4c.devstack.emulators import CloudflareSandbox, RunningZitadel, run_zitadel
+from a4c.devstack.temporal import start_bootstrap, start_dev_server
+from a4c.devstack.wiring import TESTS, ZONE, Wiring
 from a4c.eventstore import EventStore
-from a4c.sandbox.testing import CloudflareSandbox
-from a4c.sandbox.zitadel.testing import RunningZitadel, run_zitadel
-from a4c.worker.devserver import PARTITION_ARGS, temporal_binary
 from a4c.worker.runner import Upstreams, build_worker
-from a4c.workflows import search
-from a4c.workflows.models import (
-    BOOTSTRAP_WORKFLOW,
-    BootstrapInput,
-    BootstrapResult,
-    StepTimeouts,
-    SubdomainInput,
-    VerificationPolicy,
-    bootstrap_workflow_id,
-)
+from a4c.workflows.models import BootstrapInput, BootstrapResult
 
 TOKEN = "system-test-token-0123456789"
-ZONE = "firstovertheline.com"
-
-# Fast but realistic spacing for tests: checks every 100 ms, give up after 20 s.
-FAST_VERIFICATION = VerificationPolicy(
-    first_check_seconds=0.05,
-    initial_interval_seconds=0.1,
-    backoff=1.5,
-    max_interval_seconds=0.5,
-    deadline_seconds=20,
-)
-FAST_TIMEOUTS = StepTimeouts(attempt_seconds=5, total_seconds=30)
+__all__ = ["ZONE", "RunningService", "System", "running_system", "start_service"]
 
 Builder = Callable[[Mapping[str, str]], Awaitable[Service]]
 
@@ -91,6 +71,7 @@ class System:
     database_url: str
     task_queue: str
     upstreams: Upstreams
+    wiring: Wiring
     _worker: Worker | None = None
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -98,58 +79,15 @@ class System:
     def client(self) -> Client:
         return self.temporal.client
 
-    def bootstrap_input(
-        self,
-        slug: str,
-        *,
-        name: str | None = None,
-        verification: VerificationPolicy = FAST_VERIFICATION,
-        timeouts: StepTimeouts = FAST_TIMEOUTS,
-    ) -> BootstrapInput:
-        org = str(uuid.uuid4())
-        fqdn = f"{slug}.{ZONE}"
-        return BootstrapInput(
-            organization_id=org,
-            name=name or f"{slug.title()} Health",
-            slug=slug,
-            admin_email=f"admin@{slug}.example",
-            admin_given_name="Ada",
-            admin_family_name="Admin",
-            subdomain=SubdomainInput(
-                organization_id=org,
-                zone=ZONE,
-                fqdn=fqdn,
-                target=f"app.{ZONE}",
-                proxied=True,
-                verification=verification,
-                timeouts=timeouts,
-            ),
-            timeouts=timeouts,
-        )
+    def bootstrap_input(self, slug: str, *, name: str | None = None) -> BootstrapInput:
+        return self.wiring.bootstrap_input(slug, name=name)
 
     async def start_bootstrap(self, request: BootstrapInput) -> WorkflowHandle[Any, BootstrapResult]:
-        return await self.client.start_workflow(
-            BOOTSTRAP_WORKFLOW,
-            request,
-            id=bootstrap_workflow_id(request.organization_id),
-            task_queue=self.task_queue,
-            result_type=BootstrapResult,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
-        )
+        return await start_bootstrap(self.client, self.task_queue, request)
 
     def worker_env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "TEMPORAL_ADDRESS": self.client.service_client.config.target_host,
-            "TEMPORAL_TASK_QUEUE": self.task_queue,
-            "A4C_DNS_SERVICE_ADDRESS": self.dns.address,
-            "A4C_IDENTITY_SERVICE_ADDRESS": self.identity.address,
-            "A4C_SERVICE_TOKEN": TOKEN,
-            "A4C_HEALTH_PORT": "0",
-            "A4C_SHUTDOWN_GRACE_SECONDS": "1",
-        }
+        """A worker process's environment (health on a free port), for crash tests that kill it."""
+        return self.wiring.env("worker", os.environ)
 
     def worker_process(self) -> subprocess.Popen[bytes]:
         """A real worker process (stdout/stderr discarded); stopped at system shutdown if still alive."""
@@ -191,16 +129,20 @@ async def running_system(
     async with contextlib.AsyncExitStack() as stack:
         cloudflare = await stack.enter_async_context(CloudflareSandbox(propagation_delay=propagation_delay))
         zitadel = await stack.enter_async_context(run_zitadel())
-        dns = await start_service(dns_build, cloudflare.dns_service_env(ZONE, A4C_AUTH_TOKENS=TOKEN))
-        stack.push_async_callback(dns.stop)
-        identity = await start_service(identity_build, zitadel.identity_env(auth_token=TOKEN))
-        stack.push_async_callback(identity.stop)
-        temporal = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(),
-            search_attributes=list(search.KEYS),
-            dev_server_extra_args=PARTITION_ARGS,
+        wiring = Wiring.for_emulators(
+            TOKEN, cloudflare=cloudflare, zitadel=zitadel, database_url=database_url, profile=TESTS
         )
+        dns = await start_service(dns_build, wiring.env("dns"))
+        stack.push_async_callback(dns.stop)
+        identity = await start_service(identity_build, wiring.env("identity"))
+        stack.push_async_callback(identity.stop)
+        temporal = await start_dev_server()
         stack.push_async_callback(temporal.shutdown)
+        task_queue = f"a4c-test-{uuid.uuid4().hex[:8]}"
+        temporal_address = temporal.client.service_client.config.target_host
+        wiring = replace(wiring, task_queue=task_queue).at(
+            dns=dns.address, identity=identity.address, temporal=temporal_address
+        )
         store = await EventStore.connect(database_url)
         stack.push_async_callback(store.close)
         upstreams = Upstreams.open(dns.address, identity.address, TOKEN)
@@ -213,8 +155,9 @@ async def running_system(
             temporal,
             store,
             database_url,
-            f"a4c-test-{uuid.uuid4().hex[:8]}",
+            task_queue,
             upstreams,
+            wiring,
         )
         stack.enter_context(system._reaping())
         if with_worker:

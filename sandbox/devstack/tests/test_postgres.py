@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from a4c.eventstore import embedded
-from a4c.eventstore.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from a4c.devstack import postgres as embedded
+from a4c.devstack.postgres import EmbeddedPostgres, EmbeddedPostgresError
 
 
 @pytest.fixture

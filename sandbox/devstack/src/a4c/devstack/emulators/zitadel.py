@@ -1,13 +1,13 @@
-"""Run the Zitadel emulator on a free loopback port, for this package's tests and other members'.
+"""Run the Zitadel emulator on a free loopback port, for the emulators' tests and other members'.
 
     async with run_zitadel(search_lag_seconds=0.2) as zitadel:
-        env = zitadel.identity_env(auth_token="...")   # settings for `a4c.identity` against it
+        env = Wiring.for_emulators(TOKEN, zitadel=zitadel).env("identity")   # a4c.identity against it
         zitadel.emails()                                # what it has "sent"
         zitadel.reset()                                 # a clean instance for the next test
 
 ``run_zitadel_in_thread`` does the same on a thread of its own, for synchronous clients such as the
 official ``zitadel-client`` SDK (a blocking call in the test's event loop would stall the server).
-A :class:`a4c.sandbox.testing.ManualClock` makes lag and token expiry deterministic: pass
+A :class:`a4c.devstack.timing.ManualClock` makes lag and token expiry deterministic: pass
 ``clock=ManualClock(time.time())`` (the store keeps wall-clock dates) and move it forward.
 """
 
@@ -24,12 +24,11 @@ import httpx
 
 from a4c.sandbox.faults import Faults
 from a4c.sandbox.http import AsgiServer, ThreadedAsgiServer
-from a4c.sandbox.testing import ManualClock
 from a4c.sandbox.zitadel.app import ZitadelEmulator, create_app
 from a4c.sandbox.zitadel.config import ZitadelConfig
 from a4c.sandbox.zitadel.store import Store
 
-__all__ = ["ManualClock", "RunningZitadel", "run_zitadel", "run_zitadel_in_thread"]
+__all__ = ["RunningZitadel", "run_zitadel", "run_zitadel_in_thread"]
 
 
 @dataclass
@@ -38,6 +37,11 @@ class RunningZitadel:
 
     emulator: ZitadelEmulator
     url: str
+
+    @property
+    def address(self) -> str:
+        """host:port (``url`` without the scheme)."""
+        return self.url.removeprefix("http://")
 
     @property
     def config(self) -> ZitadelConfig:
@@ -72,30 +76,6 @@ class RunningZitadel:
         """An httpx client for the emulator authenticated with the PAT."""
         headers = {"authorization": f"Bearer {self.pat}", **kwargs.pop("headers", {})}
         return httpx.AsyncClient(base_url=self.url, headers=headers, **kwargs)
-
-    def identity_env(
-        self, *, auth_token: str | None = None, key_file: Path | None = None, **extra: str
-    ) -> dict[str, str]:
-        """Environment for ``a4c.identity`` served on a free loopback port against this emulator.
-
-        PAT auth unless ``key_file`` is given (JWT profile); ``auth_token`` is what callers of the
-        identity service must present (auth is off without it). ``extra`` adds or overrides variables.
-        """
-        env = {
-            "ZITADEL_URL": self.url,
-            "ZITADEL_PROJECT_ID": self.config.project_id,
-            "A4C_GRPC_HOST": "127.0.0.1",
-            "A4C_GRPC_PORT": "0",
-        }
-        if key_file is not None:
-            env["ZITADEL_KEY_FILE"] = str(key_file)
-        else:
-            env["ZITADEL_PAT"] = self.pat
-        if auth_token:
-            env["A4C_AUTH_TOKENS"] = auth_token
-        else:
-            env["A4C_AUTH_DISABLED"] = "true"
-        return {**env, **extra}
 
 
 @contextlib.asynccontextmanager

@@ -25,11 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from .embedded import EmbeddedPostgres
-from .errors import translate_errors
-from .events import EventType
-from .migrate import migrate
-from .models import NewEvent
+from a4c.devstack.postgres import EmbeddedPostgres
+from a4c.eventstore.errors import translate_errors
+from a4c.eventstore.events import EventType
+from a4c.eventstore.migrate import migrate
+from a4c.eventstore.models import NewEvent
 
 # Durability is worthless for a throwaway server and costs most of a test run's time.
 FAST_SETTINGS = {
@@ -70,13 +70,7 @@ def database_name(url: str) -> str:
 
 async def create_database(server_url: str, name: str, *, migrated: bool = True) -> str:
     """Create database `name` on the server of `server_url` (and migrate it); return its URL."""
-    _check_name(name)
-    with translate_errors():
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
+    await _on_server(server_url, f'CREATE DATABASE "{_checked(name)}"')
     url = with_database(server_url, name)
     if migrated:
         await migrate(url, connect_timeout=5.0)
@@ -85,11 +79,14 @@ async def create_database(server_url: str, name: str, *, migrated: bool = True) 
 
 async def drop_database(server_url: str, name: str) -> None:
     """Drop `name`, disconnecting whoever is still connected (tests may leave pools behind)."""
-    _check_name(name)
+    await _on_server(server_url, f'DROP DATABASE IF EXISTS "{_checked(name)}" WITH (FORCE)')
+
+
+async def _on_server(server_url: str, statement: str) -> None:
     with translate_errors():
         conn = await asyncpg.connect(server_url)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(statement)
         finally:
             await conn.close()
 
@@ -112,10 +109,11 @@ class DatabaseFactory:
             await drop_database(self.server_url, self._created.pop())
 
 
-def _check_name(name: str) -> None:
+def _checked(name: str) -> str:
     # Names are interpolated into DDL (identifiers cannot be parameters): allow only plain ones.
     if not _NAME.match(name):
         raise ValueError(f"database name {name!r} must match {_NAME.pattern}")
+    return name
 
 
 def sample_data(

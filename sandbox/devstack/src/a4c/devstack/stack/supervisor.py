@@ -21,12 +21,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from a4c.eventstore.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from a4c.sandbox.stack.checks import TEMPORAL_SERVICE, grpc_serving, tcp_open
-from a4c.sandbox.stack.config import HOST, StackSettings
-from a4c.sandbox.stack.parts import Wiring
-from a4c.sandbox.stack.ports import busy_ports
-from a4c.sandbox.stack.process import Child, PartError
+from a4c.devstack.postgres import EmbeddedPostgres, EmbeddedPostgresError
+from a4c.devstack.stack.checks import TEMPORAL_SERVICE, grpc_serving, tcp_open
+from a4c.devstack.stack.config import HOST, StackSettings
+from a4c.devstack.stack.parts import Parts
+from a4c.devstack.stack.ports import busy_ports
+from a4c.devstack.stack.process import Child, PartError
 
 START_TIMEOUT = 60.0  # per part; the Temporal dev server is the slowest (a few seconds)
 STOP_GRACE = 10.0
@@ -47,7 +47,7 @@ class Supervisor:
         self.children: list[Child] = []
         self.postgres: EmbeddedPostgres | None = None
         self._postgres_start: asyncio.Future[str] | None = None
-        self.wiring = Wiring(settings, token, settings.database_url or "")
+        self.parts = Parts(settings, token, settings.database_url or "")
         self.sandbox: dict[str, Any] = {}
 
     @property
@@ -76,7 +76,7 @@ class Supervisor:
 
     # -- start ---------------------------------------------------------------------------------------
 
-    async def start(self) -> Wiring:
+    async def start(self) -> Parts:
         self._claim_state_dir()
         busy = busy_ports(self.local_ports())
         if busy:
@@ -89,7 +89,7 @@ class Supervisor:
         await _all(*(self._service(name) for name in ("dns", "identity", "provisioning") if self._runs(name)))
         await self._worker()
         self._write_run_file()
-        return self.wiring
+        return self.parts
 
     def _runs(self, service: str) -> bool:
         return getattr(self.settings, f"{service}_address") is None
@@ -104,13 +104,11 @@ class Supervisor:
             # A thread cannot be cancelled: stop() waits for this start before stopping the server.
             self._postgres_start = asyncio.ensure_future(asyncio.to_thread(pg.start))
             try:
-                self.wiring.database_url = await asyncio.shield(self._postgres_start)
+                self.parts.database_url = await asyncio.shield(self._postgres_start)
             except EmbeddedPostgresError as exc:
                 raise PartError("postgres", str(exc).splitlines()[0], self._log("postgres")) from None
             self.report("postgres", f"{HOST}:{pg.port}", time.monotonic() - started)
-        migrate = Child(
-            "migrate", self.wiring.migrate_argv(), self.wiring.env("migrate"), self._log("migrate")
-        )
+        migrate = Child("migrate", self.parts.migrate_argv(), self.parts.env("migrate"), self._log("migrate"))
         await migrate.start()
         try:
             code = await migrate.wait()
@@ -123,7 +121,7 @@ class Supervisor:
     async def _temporal(self) -> None:
         if self.settings.temporal_address is not None:
             return
-        child = await self._spawn("temporal", self.wiring.temporal_argv(), self.wiring.env("temporal"))
+        child = await self._spawn("temporal", self.parts.temporal_argv(), self.parts.env("temporal"))
         address = self.settings.address("temporal")
         await self._until(child, lambda: grpc_serving(address, TEMPORAL_SERVICE), "Temporal answering")
         if self.settings.temporal_ui:
@@ -134,19 +132,19 @@ class Supervisor:
     async def _sandbox(self) -> None:
         if not self.settings.runs_sandbox:
             return
-        argv, env = Wiring.module_argv("a4c.sandbox"), self.wiring.env("sandbox")
+        argv, env = Parts.module_argv("a4c.sandbox"), self.parts.env("sandbox")
         child = await self._spawn("sandbox", argv, env, pipe=True)
         self.sandbox = await child.ready_line(START_TIMEOUT)
         self.report("sandbox", f"DNS {self.sandbox.get('dns')}", child.elapsed)
 
     async def _service(self, name: str) -> None:
-        child = await self._spawn(name, Wiring.module_argv(f"a4c.{name}"), self.wiring.env(name))
+        child = await self._spawn(name, Parts.module_argv(f"a4c.{name}"), self.parts.env(name))
         address = self.settings.address(name)
         await self._until(child, lambda: grpc_serving(address), "gRPC health SERVING")
         self.report(name, address, child.elapsed)
 
     async def _worker(self) -> None:
-        child = await self._spawn("worker", Wiring.module_argv("a4c.worker"), self.wiring.env("worker"))
+        child = await self._spawn("worker", Parts.module_argv("a4c.worker"), self.parts.env("worker"))
         address = self.settings.address("worker-health")
         await self._until(child, lambda: grpc_serving(address), "health SERVING")
         self.report("worker", f"{address} (health)", child.elapsed)
@@ -222,7 +220,7 @@ class Supervisor:
         if not isinstance(running, dict):
             return
         pid = running.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and b"a4c.sandbox.stack" in _cmdline(pid):
+        if isinstance(pid, int) and pid != os.getpid() and b"a4c.devstack" in _cmdline(pid):
             raise StackError(
                 f"another stack (pid {pid}) is running on {self.settings.state_dir}: stop it first "
                 "(Ctrl-C in its terminal), or use another --state-dir"

@@ -1,24 +1,23 @@
 """Start the Cloudflare emulator and the sandbox DNS server on free loopback ports, for any member's
-tests (the DNS service, the worker, the local stack). Inside the running event loop:
+tests (the emulators', the DNS service's, the whole system's). Inside the running event loop:
 
     @pytest.fixture(scope="session")
     async def cloudflare() -> AsyncIterator[CloudflareSandbox]:
         async with CloudflareSandbox(clock=ManualClock()) as sandbox:
             yield sandbox
 
-    settings = a4c.dns.config.Settings.from_env(sandbox.dns_service_env(A4C_AUTH_DISABLED="true"))
+    env = Wiring.for_emulators(TOKEN, cloudflare=sandbox).env("dns")   # a4c.dns against it
 
 ``sandbox.api_url`` is the base URL for Cloudflare clients (the official SDK included),
 ``sandbox.nameserver`` the ``host:port`` of the authoritative server, ``sandbox.faults`` the fault
 injection, ``sandbox.store`` the emulator's records; ``sandbox.reset()`` between tests.
-With a :class:`ManualClock` and ``propagation_delay`` > 0, changes reach the nameserver only when
-the test advances the clock, so "not yet propagated" is checked without sleeping.
+With a :class:`a4c.devstack.timing.ManualClock` and ``propagation_delay`` > 0, changes reach the
+nameserver only when the test advances the clock, so "not yet propagated" is checked without sleeping.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
 
@@ -28,37 +27,6 @@ from a4c.sandbox.cloudflare.store import CloudflareStore
 from a4c.sandbox.dns_server import PublishedZones, SandboxDnsServer
 from a4c.sandbox.faults import Faults
 from a4c.sandbox.http import AsgiServer
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    """Await a condition observed from outside (the event log, Temporal visibility), polling briefly:
-    such state changes in another process and offers nothing to wait on."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.05)
-
-
-class ManualClock:
-    """A monotonic clock that moves only when a test says so. ``sleep`` stands in for
-    ``asyncio.sleep`` in code under test: it advances the clock at once and records the delay."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)  # still let other tasks run, as a real sleep would
 
 
 class CloudflareSandbox:
@@ -102,6 +70,11 @@ class CloudflareSandbox:
         return self.http.url + BASE_PATH
 
     @property
+    def api_address(self) -> str:
+        """host:port of the HTTP API (``api_url`` without scheme and path)."""
+        return self.http.url.removeprefix("http://")
+
+    @property
     def nameserver(self) -> str:
         return self.dns.address
 
@@ -112,19 +85,6 @@ class CloudflareSandbox:
 
     def zone_id(self, name: str) -> str:
         return next(z.id for z in self.store.zones() if z.name == name)
-
-    def dns_service_env(self, zone: str | None = None, **extra: str) -> dict[str, str]:
-        """Environment for ``a4c.dns`` pointed at this sandbox (add A4C_* server settings in extra)."""
-        env = {
-            "CLOUDFLARE_API_TOKEN": self.token,
-            "CLOUDFLARE_BASE_URL": self.api_url,
-            "CLOUDFLARE_ZONE_NAME": zone or self.settings.zones[0],
-            "A4C_DNS_NAMESERVERS": self.nameserver,
-            "A4C_GRPC_HOST": "127.0.0.1",
-            "A4C_GRPC_PORT": "0",
-        }
-        env.update(extra)
-        return env
 
     async def start(self) -> CloudflareSandbox:
         self.dns.start()

@@ -1,0 +1,327 @@
+"""The one wiring table: each part's environment, given where the other parts are.
+
+Three harnesses start the same parts: `make run` (a4c.devstack.stack: processes on fixed ports), the
+tests (a4c.devstack.system and the services' conftests: in process, free ports) and the bench
+(bench/stack.py: processes, free ports). Each says *where* things are in a `Wiring` and asks it for
+a part's environment, so a part's variables are named here and nowhere else:
+
+    wiring = Wiring(TOKEN, {"dns": "127.0.0.1:0", "sandbox-cloudflare": ..., "sandbox-dns": ...})
+    env = wiring.env("dns")        # A4C_GRPC_*, A4C_AUTH_TOKENS, CLOUDFLARE_* at the sandbox, ...
+
+Addresses are host:port under the stack's part names (a4c.devstack.stack.ports.PORTS); port 0 lets
+a part bind a free one (an in-process server reports it; `at()` passes it on). What is neither an
+address nor a credential (how fast a subdomain is checked, how long a stop may take) is the
+harness's `Profile`: STACK, TESTS or BENCH. A caller's own environment beats a profile, never the
+wiring.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from a4c.sandbox.cloudflare.app import BASE_PATH, DEFAULT_TOKEN
+from a4c.sandbox.zitadel.config import ZitadelConfig
+from a4c.workflows.models import BootstrapInput, StepTimeouts, SubdomainInput, VerificationPolicy
+
+HOST = "127.0.0.1"
+ZONE = "firstovertheline.com"
+ENVIRONMENT = "development"
+PARTS = ("sandbox", "migrate", "temporal", "dns", "identity", "provisioning", "worker")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Settings a harness picks for speed or visibility rather than for wiring."""
+
+    verification: VerificationPolicy | None = None  # None: the provisioning service's defaults
+    timeouts: StepTimeouts | None = None  # None: the provisioning service's defaults
+    shutdown_grace_seconds: float | None = None  # None: each part's default
+    extra: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # part -> more settings
+
+    def env(self, part: str) -> dict[str, str]:
+        env: dict[str, str] = {}
+        if part == "provisioning" and self.verification is not None:
+            env |= verification_env(self.verification)
+        if part == "provisioning" and self.timeouts is not None:
+            env["A4C_STEP_ATTEMPT_SECONDS"] = _number(self.timeouts.attempt_seconds)
+            env["A4C_STEP_TOTAL_SECONDS"] = _number(self.timeouts.total_seconds)
+        if part in ("dns", "identity", "provisioning", "worker") and self.shutdown_grace_seconds is not None:
+            env["A4C_SHUTDOWN_GRACE_SECONDS"] = _number(self.shutdown_grace_seconds)
+        return {**env, **self.extra.get(part, {})}
+
+
+# make run: the demo's subdomain is checked every second or so, after a propagation delay long
+# enough to watch it go from verifying to active; a local stop does not wait a production grace.
+STACK = Profile(
+    verification=VerificationPolicy(
+        first_check_seconds=1, initial_interval_seconds=1, max_interval_seconds=5, deadline_seconds=300
+    ),
+    shutdown_grace_seconds=2,
+    extra={"sandbox": {"SANDBOX_PROPAGATION_DELAY_SECONDS": "3"}},
+)
+# Tests and the bench: the sandbox's DNS answers at once, so the subdomain is checked every 100 ms.
+FAST_CHECKS = VerificationPolicy(
+    first_check_seconds=0.05, initial_interval_seconds=0.1, max_interval_seconds=0.5, deadline_seconds=20
+)
+# Tests: give up after 20 s; short step timeouts so a failure shows in seconds.
+TESTS = Profile(
+    verification=FAST_CHECKS,
+    timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30),
+    shutdown_grace_seconds=1,
+)
+# The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
+BENCH = Profile(
+    verification=replace(FAST_CHECKS, deadline_seconds=60),
+    shutdown_grace_seconds=1,
+    extra={
+        # Cloudflare's own ceiling (1,200 per 5 minutes): a bench run stays under it.
+        "dns": {"CLOUDFLARE_MAX_REQUESTS_PER_5MIN": "1200"},
+        # The emulator's copy of that limit would cap a run at ~550 subdomains (list + create each),
+        # and the hop benchmark's direct calls share the token: off. The DNS service keeps its budget.
+        "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off"},
+    },
+)
+
+
+class CloudflareEmulator(Protocol):
+    """What the wiring reads from an in-process Cloudflare sandbox (a4c.devstack.emulators)."""
+
+    @property
+    def api_address(self) -> str: ...
+    @property
+    def nameserver(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+
+
+class ZitadelEmulator(Protocol):
+    @property
+    def address(self) -> str: ...
+    @property
+    def config(self) -> ZitadelConfig: ...
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where every part is and the credentials that connect them; `env(part)` is that part's environment."""
+
+    token: str = field(repr=False)  # what every service accepts and every caller presents
+    addresses: Mapping[str, str] = field(default_factory=dict)
+    database_url: str = field(default="", repr=False)
+    task_queue: str | None = None  # None: the parts' default queue
+    profile: Profile = TESTS
+    zone: str = ZONE  # the sandbox zone the DNS service manages
+    # The sandbox's credentials; `real_*`: that upstream is the real one, its settings the caller's.
+    cloudflare_token: str = field(default=DEFAULT_TOKEN, repr=False)
+    zitadel: ZitadelConfig = field(default_factory=ZitadelConfig)
+    real_cloudflare: bool = False
+    real_zitadel: bool = False
+    service_token: str | None = field(default=None, repr=False)  # the worker's; None: `token`
+    sandbox_state_dir: Path | None = None
+
+    @classmethod
+    def for_emulators(
+        cls,
+        token: str,
+        *,
+        cloudflare: CloudflareEmulator | None = None,
+        zitadel: ZitadelEmulator | None = None,
+        **fields: Any,
+    ) -> Wiring:
+        """Wired to in-process emulators; each gRPC part on a free loopback port unless `addresses` say."""
+        addresses = {name: f"{HOST}:0" for name in ("dns", "identity", "provisioning", "worker-health")}
+        credentials: dict[str, Any] = {}
+        if cloudflare is not None:
+            addresses |= {"sandbox-cloudflare": cloudflare.api_address, "sandbox-dns": cloudflare.nameserver}
+            credentials["cloudflare_token"] = cloudflare.token
+        if zitadel is not None:
+            addresses["sandbox-zitadel"] = zitadel.address
+            credentials["zitadel"] = zitadel.config
+        addresses |= fields.pop("addresses", {})
+        return cls(token, addresses, **credentials, **fields)
+
+    @classmethod
+    def for_sandbox_process(
+        cls, token: str, ready: Mapping[str, str], sandbox_env: Mapping[str, str], **fields: Any
+    ) -> Wiring:
+        """Wired to `python -m a4c.sandbox` from its ready line and the SANDBOX_* settings it ran with."""
+        addresses = {
+            "sandbox-cloudflare": urlsplit(ready["cloudflare_api"]).netloc,
+            "sandbox-zitadel": urlsplit(ready["zitadel_api"]).netloc,
+            "sandbox-dns": ready["dns"],
+            **fields.pop("addresses", {}),
+        }
+        return cls(token, addresses, **sandbox_credentials(sandbox_env), **fields)
+
+    def address(self, part: str) -> str:
+        return self.addresses[part]
+
+    def at(self, **addresses: str) -> Wiring:
+        """The same wiring with parts found elsewhere, e.g. `at(dns=...)` once a port-0 server bound."""
+        moved = {name.replace("_", "-"): address for name, address in addresses.items()}
+        return replace(self, addresses={**self.addresses, **moved})
+
+    def env(self, part: str, inherited: Mapping[str, str] | None = None) -> dict[str, str]:
+        """`part`'s environment: defaults, the profile, then `inherited` (the caller's), then the wiring."""
+        wired = _TABLE[part](self)
+        kept = {k: v for k, v in (inherited or {}).items() if not k.startswith(self._foreign(part))}
+        return {**_DEFAULTS.get(part, {}), **self.profile.env(part), **kept, **wired}
+
+    def _foreign(self, part: str) -> tuple[str, ...]:
+        """A real upstream's settings the caller may hold, dropped where the sandbox stands in."""
+        if part == "dns" and not self.real_cloudflare:
+            return ("CLOUDFLARE_",)  # e.g. a stray CLOUDFLARE_ZONE_ID of a real zone
+        if part == "identity" and not self.real_zitadel:
+            return ("ZITADEL_",)  # e.g. ZITADEL_KEY_FILE next to the sandbox's PAT
+        return ()
+
+    def bootstrap_input(self, slug: str, *, name: str | None = None) -> BootstrapInput:
+        """The workflow input the provisioning service would start for `slug` under this wiring."""
+        org = str(uuid.uuid4())
+        verification = self.profile.verification or VerificationPolicy()
+        timeouts = self.profile.timeouts or StepTimeouts()
+        return BootstrapInput(
+            organization_id=org,
+            name=name or f"{slug.title()} Health",
+            slug=slug,
+            admin_email=f"admin@{slug}.example",
+            admin_given_name="Ada",
+            admin_family_name="Admin",
+            subdomain=SubdomainInput(
+                organization_id=org,
+                zone=self.zone,
+                fqdn=f"{slug}.{self.zone}",
+                target=f"app.{self.zone}",
+                proxied=True,
+                verification=verification,
+                timeouts=timeouts,
+            ),
+            timeouts=timeouts,
+        )
+
+
+def sandbox_credentials(sandbox_env: Mapping[str, str]) -> dict[str, Any]:
+    """The credentials a sandbox started with these SANDBOX_* settings accepts (its own readers)."""
+    return {
+        "cloudflare_token": sandbox_env.get("SANDBOX_CLOUDFLARE_TOKEN") or DEFAULT_TOKEN,
+        "zitadel": ZitadelConfig.from_env(sandbox_env),
+    }
+
+
+def verification_env(policy: VerificationPolicy) -> dict[str, str]:
+    """The provisioning service's A4C_VERIFY_* settings that make it start workflows with `policy`."""
+    return {
+        "A4C_VERIFY_FIRST_CHECK_SECONDS": _number(policy.first_check_seconds),
+        "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": _number(policy.initial_interval_seconds),
+        "A4C_VERIFY_BACKOFF": _number(policy.backoff),
+        "A4C_VERIFY_MAX_INTERVAL_SECONDS": _number(policy.max_interval_seconds),
+        "A4C_VERIFY_DEADLINE_SECONDS": _number(policy.deadline_seconds),
+    }
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _port(address: str) -> str:
+    return address.rpartition(":")[2]
+
+
+def _host(address: str) -> str:
+    return address.rpartition(":")[0]
+
+
+# -- the table: one function per part ---------------------------------------------------------------
+
+_DEFAULTS: dict[str, dict[str, str]] = {
+    part: {"A4C_ENVIRONMENT": ENVIRONMENT} for part in ("migrate", "dns", "identity", "provisioning")
+}
+
+
+def _sandbox(w: Wiring) -> dict[str, str]:
+    env = {
+        "SANDBOX_HOST": _host(w.address("sandbox-cloudflare")),
+        "SANDBOX_CLOUDFLARE_PORT": _port(w.address("sandbox-cloudflare")),
+        "SANDBOX_ZITADEL_PORT": _port(w.address("sandbox-zitadel")),
+        "SANDBOX_DNS_PORT": _port(w.address("sandbox-dns")),
+    }
+    if w.sandbox_state_dir is not None:
+        env["SANDBOX_STATE_DIR"] = str(w.sandbox_state_dir)
+    return env
+
+
+def _migrate(w: Wiring) -> dict[str, str]:
+    # The URL goes in the environment: a password in it must not reach `ps` or a log's header.
+    return {"DATABASE_URL": w.database_url}
+
+
+def _grpc(w: Wiring, part: str) -> dict[str, str]:
+    address = w.address(part)
+    return {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+
+
+def _dns(w: Wiring) -> dict[str, str]:
+    env = _grpc(w, "dns")
+    if w.real_cloudflare:
+        return env
+    return {
+        **env,
+        "CLOUDFLARE_API_TOKEN": w.cloudflare_token,
+        "CLOUDFLARE_BASE_URL": f"http://{w.address('sandbox-cloudflare')}{BASE_PATH}",
+        "CLOUDFLARE_ZONE_NAME": w.zone,
+        "A4C_DNS_NAMESERVERS": w.address("sandbox-dns"),
+    }
+
+
+def _identity(w: Wiring) -> dict[str, str]:
+    env = _grpc(w, "identity")
+    if w.real_zitadel:
+        return env
+    return {
+        **env,
+        "ZITADEL_URL": f"http://{w.address('sandbox-zitadel')}",
+        "ZITADEL_PAT": w.zitadel.pat,
+        "ZITADEL_PROJECT_ID": w.zitadel.project_id,
+        # A role the sandbox's project defines: the identity service owns the role policy.
+        **({"ZITADEL_ADMIN_ROLE_KEYS": w.zitadel.role_keys[0]} if w.zitadel.role_keys else {}),
+    }
+
+
+def _temporal_client(w: Wiring) -> dict[str, str]:
+    env = {"DATABASE_URL": w.database_url, "TEMPORAL_ADDRESS": w.address("temporal")}
+    return env | ({"TEMPORAL_TASK_QUEUE": w.task_queue} if w.task_queue else {})
+
+
+def _provisioning(w: Wiring) -> dict[str, str]:
+    env = {**_grpc(w, "provisioning"), **_temporal_client(w)}
+    if not w.real_cloudflare:
+        env["A4C_BASE_DOMAIN"] = w.zone  # the zone the DNS service is wired to
+    return env
+
+
+def _worker(w: Wiring) -> dict[str, str]:
+    health = w.address("worker-health")
+    return {
+        **_temporal_client(w),
+        "A4C_DNS_SERVICE_ADDRESS": w.address("dns"),
+        "A4C_IDENTITY_SERVICE_ADDRESS": w.address("identity"),
+        "A4C_SERVICE_TOKEN": w.service_token or w.token,
+        "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
+        "A4C_HEALTH_PORT": _port(health),
+    }
+
+
+_TABLE: dict[str, Callable[[Wiring], dict[str, str]]] = {
+    "sandbox": _sandbox,
+    "migrate": _migrate,
+    "temporal": lambda _: {},  # the dev server takes flags (a4c.devstack.temporal), not settings
+    "dns": _dns,
+    "identity": _identity,
+    "provisioning": _provisioning,
+    "worker": _worker,
+}
