@@ -22,9 +22,11 @@ from .events import EVENT_ID_NAMESPACE, NOTIFY_CHANNEL, ORGANIZATION_STREAM, Eve
 from .models import (
     BootstrapState,
     BootstrapStatus,
+    BootstrapStepRecord,
     NewEvent,
     Organization,
     OrganizationPage,
+    StepState,
     StoredEvent,
     SubdomainStatus,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "ORGANIZATION_STREAM",
     "BootstrapState",
     "BootstrapStatus",
+    "BootstrapStepRecord",
     "ConcurrencyError",
     "DatabaseUnavailable",
     "EventIdConflict",
@@ -53,6 +56,7 @@ __all__ = [
     "OrganizationPage",
     "SlugClaim",
     "SlugClaims",
+    "StepState",
     "StoredEvent",
     "SubdomainStatus",
     "Subscription",
