@@ -9,15 +9,15 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 
-from a4c.eventstore import BootstrapState, SubdomainStatus
+from a4c.eventstore import BootstrapState, EventType, SubdomainStatus
 from a4c.sandbox.system import System
 from a4c.sandbox.testing import eventually
 from a4c.workflows.models import (
     SUBDOMAIN_WORKFLOW,
     SubdomainResult,
     VerificationPolicy,
-    subdomain_workflow_id,
 )
+from a4c.workflows.start import subdomain_start
 
 from .helpers import (
     BOOTSTRAP_EVENTS,
@@ -112,12 +112,12 @@ async def test_permanent_failure_after_the_record_exists_compensates_everything(
         await handle.result()
 
     types = await event_types(system, request.organization_id)
-    assert types[-2:] == ["organization.bootstrap.failed", "organization.bootstrap.compensated"]
-    assert "organization.subdomain.dns_record_deleted" in types
+    assert types[-2:] == [EventType.BOOTSTRAP_FAILED, EventType.BOOTSTRAP_COMPENSATED]
+    assert EventType.SUBDOMAIN_DNS_RECORD_DELETED in types
     failed = next(
         e
         for e in await system.store.read_stream(uuid.UUID(request.organization_id))
-        if e.event_type == "organization.bootstrap.failed"
+        if e.event_type == EventType.BOOTSTRAP_FAILED
     )
     assert failed.data["failed_step"] == "grant_admin_role"
     assert failed.data["cleanup"] == [
@@ -155,10 +155,10 @@ async def test_subdomain_that_never_propagates_fails_alone_and_can_be_retried(
     retry = await system.client.start_workflow(
         SUBDOMAIN_WORKFLOW,
         patient,
-        id=subdomain_workflow_id(request.organization_id),
         task_queue=system.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         result_type=SubdomainResult,
+        **subdomain_start(patient, request.slug),
     )
     assert (await retry.result()).status == "active"
     organization = await system.store.get_organization(uuid.UUID(request.organization_id))
@@ -176,7 +176,7 @@ async def test_cancelling_a_running_bootstrap_compensates_and_ends_cancelled(
     handle = await system.start_bootstrap(request)
 
     async def started_subdomain() -> bool:
-        return "organization.created" in await event_types(system, request.organization_id)
+        return EventType.CREATED in await event_types(system, request.organization_id)
 
     await eventually(started_subdomain)
     await handle.cancel(reason="tenant withdrew")
@@ -185,11 +185,11 @@ async def test_cancelling_a_running_bootstrap_compensates_and_ends_cancelled(
     system.zitadel.faults.clear()
 
     types = await event_types(system, request.organization_id)
-    assert "organization.bootstrap.cancelled" in types
+    assert EventType.BOOTSTRAP_CANCELLED in types
     stream = await system.store.read_stream(uuid.UUID(request.organization_id))
-    cancelled = next(e for e in stream if e.event_type == "organization.bootstrap.cancelled")
+    cancelled = next(e for e in stream if e.event_type == EventType.BOOTSTRAP_CANCELLED)
     assert cancelled.data["reason"] == "tenant withdrew"
-    assert types[-1] == "organization.bootstrap.compensated"
+    assert types[-1] == EventType.BOOTSTRAP_COMPENSATED
     organization = await system.store.get_organization(uuid.UUID(request.organization_id))
     assert organization is not None
     assert organization.bootstrap_status == BootstrapState.CANCELLED
