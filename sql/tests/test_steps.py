@@ -31,18 +31,11 @@ async def test_each_event_row_records_the_statuses_after_it(event_store: EventSt
     bad = await event_store.append(sample_event(org, E.SUBDOMAIN_VERIFICATION_FAILED, error=""))
     assert bad.processing_error is not None
     stream = await event_store.read_stream(org)
-    assert [(e.bootstrap_status, e.subdomain_status) for e in stream] == [
-        (B.INITIATED, S.PENDING),
-        (B.RUNNING, S.PENDING),
-        (B.RUNNING, S.PENDING),
-        (B.RUNNING, S.DNS_RECORD_CREATED),
-        (B.RUNNING, S.DNS_RECORD_CREATED),
-        (B.RUNNING, S.VERIFYING),
-        (B.RUNNING, S.VERIFYING),
-        (B.COMPLETED, S.VERIFYING),
-        (B.COMPLETED, S.ACTIVE),
-        (B.COMPLETED, S.ACTIVE),  # the failing handler changed nothing
-    ]
+    outcomes = " ".join(f"{e.bootstrap_status}/{e.subdomain_status}" for e in stream)
+    expected = "initiated/pending running/pending running/pending running/dns_record_created"
+    expected += " running/dns_record_created running/verifying running/verifying completed/verifying"
+    expected += " completed/active completed/active"  # the last one's handler failed: nothing changed
+    assert outcomes == expected
 
 
 async def test_a_completed_bootstrap_has_every_step_completed_back_to_back(event_store: EventStore) -> None:

@@ -83,13 +83,9 @@ def organization_from_row(row: asyncpg.Record) -> Organization:
 
 
 def step_from_row(row: asyncpg.Record) -> BootstrapStepRecord:
-    return BootstrapStepRecord(
-        name=row["name"],
-        state=StepState(row["state"]),
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        error=row["error"],
-    )
+    values = dict(row)
+    values["state"] = StepState(values["state"])
+    return BootstrapStepRecord(**values)
 
 
 def bootstrap_status_from_row(row: asyncpg.Record) -> BootstrapStatus:

@@ -198,30 +198,38 @@ BEGIN
 END
 $$;
 
--- As in 0003 (under the append lock, DELETE so readers keep the old rows until commit; the steps go
--- with their organizations), and each event's recorded outcome is brought up to date as well.
+-- Replays one stored event during a rebuild; its row is rewritten only when the outcome changed.
+CREATE FUNCTION domain_events_replay(e domain_events) RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    outcome record;
+BEGIN
+    SELECT * INTO outcome FROM project_event_outcome(e);
+    UPDATE domain_events
+       SET processing_error = outcome.error, bootstrap_status = outcome.bootstrap,
+           subdomain_status = outcome.subdomain, processed_at = clock_timestamp()
+     WHERE id = e.id
+       AND (processing_error, bootstrap_status, subdomain_status)
+           IS DISTINCT FROM (outcome.error, outcome.bootstrap, outcome.subdomain);
+END
+$$;
+
+-- 0003's rebuild, now through domain_events_replay: under the append lock (no append interleaves, so
+-- the count is the number replayed), DELETE rather than TRUNCATE (readers keep the old rows until
+-- the commit; the steps go with their organizations).
 CREATE OR REPLACE FUNCTION rebuild_organizations_projection() RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    e domain_events;
-    outcome record;
-    replayed bigint := 0;
+    stored domain_events;
 BEGIN
     PERFORM pg_advisory_xact_lock(2636, 1);
     DELETE FROM organizations_projection;
-    FOR e IN SELECT * FROM domain_events ORDER BY sequence LOOP
-        SELECT * INTO outcome FROM project_event_outcome(e);
-        IF (outcome.error, outcome.bootstrap, outcome.subdomain)
-           IS DISTINCT FROM (e.processing_error, e.bootstrap_status, e.subdomain_status) THEN
-            UPDATE domain_events
-               SET processing_error = outcome.error, bootstrap_status = outcome.bootstrap,
-                   subdomain_status = outcome.subdomain, processed_at = clock_timestamp()
-             WHERE id = e.id;
-        END IF;
-        replayed := replayed + 1;
+    FOR stored IN SELECT * FROM domain_events ORDER BY sequence LOOP
+        PERFORM domain_events_replay(stored);
     END LOOP;
-    RETURN replayed;
+    RETURN (SELECT count(*) FROM domain_events);
 END
 $$;
 
