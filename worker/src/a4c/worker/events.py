@@ -11,7 +11,7 @@ from uuid import UUID
 
 from temporalio import activity
 
-from a4c.eventstore import ORGANIZATION_STREAM, EventStore, EventType, NewEvent, event_id
+from a4c.eventstore import ORGANIZATION_STREAM, EventStore, NewEvent, event_id
 from a4c.workflows.models import EventToRecord
 
 
@@ -42,8 +42,7 @@ async def append(store: EventStore, event: EventToRecord) -> int:
             id=event_id(scope, event.step),
             stream_id=UUID(event.organization_id),
             stream_type=ORGANIZATION_STREAM,
-            # The converter already decoded an EventType; a misspelt value never got this far.
-            event_type=EventType(event.event_type),
+            event_type=event.event_type,
             data=dict(event.data),
             metadata=metadata(event.step),
         )
