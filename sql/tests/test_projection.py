@@ -12,6 +12,7 @@ from a4c.eventstore import (
     BootstrapState,
     EventStore,
     EventType,
+    InvalidEvent,
     NewEvent,
     Organization,
     SubdomainStatus,
@@ -168,12 +169,40 @@ async def test_bad_event_is_stored_with_its_error_and_later_events_still_apply(
 
 
 async def test_unknown_event_type_is_recorded_not_raised(event_store: EventStore) -> None:
+    # Only a writer that bypasses the access module can store one (NewEvent refuses it).
     org = uuid.uuid4()
-    stored = await event_store.append(
-        NewEvent(id=uuid.uuid4(), stream_id=org, event_type="organization.renamed")
+    await event_store.pool.execute(
+        "INSERT INTO domain_events (id, stream_id, stream_type, event_type) "
+        "VALUES ($1, $2, 'organization', 'organization.renamed')",
+        uuid.uuid4(),
+        org,
     )
+    (stored,) = await event_store.read_stream(org)
     assert stored.processing_error is not None
     assert stored.processing_error.startswith("unknown event type organization.renamed")
+    assert (stored.bootstrap_status, stored.subdomain_status) == (B.INITIATED, S.PENDING)
+
+
+@pytest.mark.parametrize("misspelt", ["organization.bootstrap.complete", "organization.renamed", ""])
+def test_the_append_api_accepts_only_event_types(misspelt: str) -> None:
+    with pytest.raises(InvalidEvent, match="is not an EventType"):
+        NewEvent(id=uuid.uuid4(), stream_id=uuid.uuid4(), event_type=misspelt)  # type: ignore[arg-type]
+
+
+async def test_the_schema_handles_exactly_the_event_types(event_store: EventStore) -> None:
+    handled = await event_store.pool.fetch("SELECT event_type FROM event_types")
+    assert {r["event_type"] for r in handled} == {t.value for t in EventType}
+
+
+@pytest.mark.parametrize("event_type", list(EventType))
+async def test_every_event_type_is_projected_without_error(
+    event_store: EventStore, event_type: EventType
+) -> None:
+    org = uuid.uuid4()
+    stored = await event_store.append(sample_event(org, event_type))
+    assert stored.processing_error is None, stored.processing_error
+    row = await event_store.get_organization(org)
+    assert (stored.bootstrap_status, stored.subdomain_status) == (row.bootstrap_status, row.subdomain_status)
 
 
 async def test_malformed_role_keys_and_foreign_stream_type_are_handler_errors(

@@ -7,19 +7,20 @@ from collections import Counter
 from typing import Any
 
 from a4c.devstack.system import ZONE, System
+from a4c.eventstore import EventType
 from a4c.workflows.models import BootstrapInput, SubdomainResult, subdomain_workflow_id
 
 BOOTSTRAP_EVENTS = [
-    "organization.zitadel.created",
-    "organization.created",
-    "user.role.assigned",
-    "user.invitation.sent",
-    "organization.bootstrap.completed",
+    EventType.ZITADEL_CREATED,
+    EventType.CREATED,
+    EventType.USER_ROLE_ASSIGNED,
+    EventType.USER_INVITATION_SENT,
+    EventType.BOOTSTRAP_COMPLETED,
 ]
 SUBDOMAIN_EVENTS = [
-    "organization.subdomain.dns_record_created",
-    "organization.subdomain.verification_started",
-    "organization.subdomain.verified",
+    EventType.SUBDOMAIN_DNS_RECORD_CREATED,
+    EventType.SUBDOMAIN_VERIFICATION_STARTED,
+    EventType.SUBDOMAIN_VERIFIED,
 ]
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 from a4c.devstack.system import System
 from a4c.devstack.timing import eventually
+from a4c.eventstore import EventType
 
 from .helpers import (
     BOOTSTRAP_EVENTS,
@@ -25,7 +26,7 @@ async def test_worker_killed_mid_bootstrap_is_replaced_and_nothing_is_duplicated
     handle = await system.start_bootstrap(request)
 
     async def identity_done() -> bool:
-        return "organization.zitadel.created" in await event_types(system, request.organization_id)
+        return EventType.ZITADEL_CREATED in await event_types(system, request.organization_id)
 
     await eventually(identity_done)
     first.kill()

@@ -26,6 +26,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.devstack.stack.ports import busy_ports
 from a4c.devstack.temporal import temporal_binary
+from a4c.eventstore import EventType
 from a4c.workflows import search
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -108,7 +109,7 @@ async def check_printed_commands(run: StackRun) -> None:
     assert "completed" in status
     assert "active" in status
     assert "demo" in await output_of(a4c, "orgs", env=env)
-    assert "organization.subdomain.verified" in await output_of(a4c, "events", "demo", env=env)
+    assert EventType.SUBDOMAIN_VERIFIED in await output_of(a4c, "events", "demo", env=env)
     query = ["workflow", "list", "--address", run.address("temporal"), "--query", 'OrgSlug = "demo"']
     assert "org-bootstrap-" in await output_of(temporal_binary(), *query)
 

@@ -7,6 +7,9 @@ import uuid
 
 import pytest
 
+from a4c.eventstore import EventType
+from a4c.provisioning.cli_output import EVENT_TEXT
+
 from .cli_runner import a4c, bootstrap_args
 from .helpers import (
     COMPLETED_BOOTSTRAP,
@@ -16,6 +19,10 @@ from .helpers import (
     seed,
     unique,
 )
+
+
+def test_every_event_type_has_a_progress_line() -> None:
+    assert set(EVENT_TEXT) == set(EventType)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.devstack.system import ZONE, System, running_system
 from a4c.devstack.timing import eventually
 from a4c.dns.server import build as dns_build
+from a4c.eventstore import EventType
 from a4c.identity.server import build as identity_build
 
 from .cli_runner import a4c, bootstrap_args
@@ -94,8 +95,8 @@ async def test_a_bootstrap_completes_and_a_hundred_watchers_see_every_event_once
     types = types_of(results[0])
     assert [t for t in types if t in BOOTSTRAP_EVENTS] == BOOTSTRAP_EVENTS
     assert [t for t in types if t in SUBDOMAIN_EVENTS] == SUBDOMAIN_EVENTS
-    assert types.count("organization.bootstrap.temporal_initiated") == 1
-    assert types.index("organization.bootstrap.completed") < types.index("organization.subdomain.verified")
+    assert types.count(EventType.TEMPORAL_INITIATED) == 1
+    assert types.index(EventType.BOOTSTRAP_COMPLETED) < types.index(EventType.SUBDOMAIN_VERIFIED)
     last = results[0][-1]
     assert (last.bootstrap_status, last.subdomain_status) == (
         pb.BOOTSTRAP_STATUS_COMPLETED,
@@ -153,7 +154,7 @@ async def test_a_cancelled_bootstrap_compensates_and_the_watch_ends_with_it(
 
             async def recorded() -> bool:
                 stream = await service.store.read_stream(uuid.UUID(reply.organization_id))
-                return "organization.created" in [e.event_type for e in stream]
+                return EventType.CREATED in [e.event_type for e in stream]
 
             await eventually(recorded)
             cancelled = await service.stub.CancelBootstrap(
@@ -165,8 +166,8 @@ async def test_a_cancelled_bootstrap_compensates_and_the_watch_ends_with_it(
 
     assert cancelled.cancel_requested
     types = types_of(received)
-    assert "organization.bootstrap.cancelled" in types
-    assert types[-1] == "organization.bootstrap.compensated"
+    assert EventType.BOOTSTRAP_CANCELLED in types
+    assert types[-1] == EventType.BOOTSTRAP_COMPENSATED
     assert received[-1].bootstrap_status == pb.BOOTSTRAP_STATUS_CANCELLED
     view = (await service.stub.GetBootstrap(pb.GetBootstrapRequest(slug=slug))).bootstrap
     assert view.status == pb.BOOTSTRAP_STATUS_CANCELLED
@@ -196,7 +197,7 @@ async def test_a_failed_subdomain_is_retried_and_a_watch_follows_it_to_active(
         system.cloudflare.faults.clear()
     assert first[-1].subdomain_status == pb.SUBDOMAIN_STATUS_FAILED
     assert first[-1].bootstrap_status == pb.BOOTSTRAP_STATUS_COMPLETED
-    assert "organization.subdomain.dns_record_created" not in types_of(first)
+    assert EventType.SUBDOMAIN_DNS_RECORD_CREATED not in types_of(first)
 
     async with asyncio.timeout(HANG_GUARD):
         retried = await service.stub.RetrySubdomain(pb.RetrySubdomainRequest(slug=slug))

@@ -22,10 +22,12 @@ from .events import EVENT_ID_NAMESPACE, NOTIFY_CHANNEL, ORGANIZATION_STREAM, Eve
 from .models import (
     BootstrapState,
     BootstrapStatus,
+    BootstrapStepRecord,
     NewEvent,
     Organization,
     OrganizationCursor,
     OrganizationPage,
+    StepState,
     StoredEvent,
     SubdomainStatus,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "ORGANIZATION_STREAM",
     "BootstrapState",
     "BootstrapStatus",
+    "BootstrapStepRecord",
     "ConcurrencyError",
     "DatabaseUnavailable",
     "EventIdConflict",
@@ -55,6 +58,7 @@ __all__ = [
     "OrganizationPage",
     "SlugClaim",
     "SlugClaims",
+    "StepState",
     "StoredEvent",
     "SubdomainStatus",
     "Subscription",

@@ -5,23 +5,36 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from .errors import InvalidEvent
-from .models import BootstrapState, BootstrapStatus, Organization, StoredEvent, SubdomainStatus
+from .models import (
+    BootstrapState,
+    BootstrapStatus,
+    BootstrapStepRecord,
+    Organization,
+    StepState,
+    StoredEvent,
+    SubdomainStatus,
+)
+
+E = TypeVar("E", bound=StrEnum)
 
 # jsonb travels as text both ways: no codec has to be registered on a pool the caller built.
 EVENT_COLUMNS = """id, sequence, stream_id, stream_type, stream_version, event_type,
     event_data::text AS event_data, event_metadata::text AS event_metadata,
-    created_at, processed_at, processing_error"""
+    created_at, processed_at, processing_error,
+    bootstrap_status::text AS bootstrap_status, subdomain_status::text AS subdomain_status"""
 
 ORGANIZATION_COLUMNS = """id, name, slug, subdomain_fqdn, subdomain_status::text AS subdomain_status,
     dns_record_id, identity_org_id, admin_user_id, admin_email, workflow_id,
     bootstrap_status::text AS bootstrap_status, current_step, failed_step, last_error,
-    created_at, updated_at, subdomain_verified_at, last_applied_sequence"""
+    created_at, updated_at, subdomain_verified_at, last_applied_sequence,
+    bootstrap_step_name(current_step, failed_step) AS current_step_name"""
 
 
 def _json_default(value: object) -> str:
@@ -53,7 +66,13 @@ def event_from_row(row: asyncpg.Record) -> StoredEvent:
         created_at=row["created_at"],
         processed_at=row["processed_at"],
         processing_error=row["processing_error"],
+        bootstrap_status=_optional(BootstrapState, row["bootstrap_status"]),
+        subdomain_status=_optional(SubdomainStatus, row["subdomain_status"]),
     )
+
+
+def _optional(enum: type[E], value: str | None) -> E | None:
+    return None if value is None else enum(value)
 
 
 def organization_from_row(row: asyncpg.Record) -> Organization:
@@ -61,6 +80,12 @@ def organization_from_row(row: asyncpg.Record) -> Organization:
     values["subdomain_status"] = SubdomainStatus(values["subdomain_status"])
     values["bootstrap_status"] = BootstrapState(values["bootstrap_status"])
     return Organization(**values)
+
+
+def step_from_row(row: asyncpg.Record) -> BootstrapStepRecord:
+    values = dict(row)
+    values["state"] = StepState(values["state"])
+    return BootstrapStepRecord(**values)
 
 
 def bootstrap_status_from_row(row: asyncpg.Record) -> BootstrapStatus:

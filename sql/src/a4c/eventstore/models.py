@@ -11,8 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from .errors import InvalidEvent
+from .events import EventType
 
-_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _STREAM_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -41,9 +41,22 @@ class BootstrapState(StrEnum):
         return self in (BootstrapState.COMPLETED, BootstrapState.FAILED, BootstrapState.CANCELLED)
 
 
+class StepState(StrEnum):
+    """SQL enum step_state: a bootstrap step's state (organization_steps, the workflows' progress query)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    COMPENSATED = "compensated"
+
+
 @dataclass(frozen=True, kw_only=True)
 class NewEvent:
     """An event to append. `id` must be deterministic (see `event_id`) so retries deduplicate.
+
+    `event_type` must be an `EventType`: a type the projection does not handle is refused here, so a
+    misspelt name fails its writer at once instead of becoming a `processing_error` row.
 
     `expected_version` is optional optimistic concurrency: the version the stream must be at now
     (0 for a new stream); left None, the store assigns the next version.
@@ -51,16 +64,19 @@ class NewEvent:
 
     id: UUID
     stream_id: UUID
-    event_type: str
+    event_type: EventType
     data: Mapping[str, Any] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
     stream_type: str = "organization"
     expected_version: int | None = None
 
     def __post_init__(self) -> None:
-        # The same rules as the table's CHECKs, so a bad event fails at the caller, not in SQL.
-        if not _EVENT_TYPE.match(self.event_type):
-            raise InvalidEvent(f"event type {self.event_type!r} is not lowercase dotted (e.g. 'x.created')")
+        # The same rules as the table's CHECKs and the projection's dispatch, so a bad event fails at
+        # the caller, not in SQL.
+        try:
+            object.__setattr__(self, "event_type", EventType(self.event_type))
+        except ValueError:
+            raise InvalidEvent(f"event type {self.event_type!r} is not an EventType") from None
         if not _STREAM_TYPE.match(self.stream_type):
             raise InvalidEvent(f"stream type {self.stream_type!r} is not a lowercase word")
         if not isinstance(self.data, Mapping) or not isinstance(self.metadata, Mapping):
@@ -71,7 +87,11 @@ class NewEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class StoredEvent:
-    """An event as stored: `sequence` is its global position, `stream_version` its place in the stream."""
+    """An event as stored: `sequence` is its global position, `stream_version` its place in the stream.
+
+    `bootstrap_status` and `subdomain_status` are the organization's once the projection applied this
+    event (unchanged by an event with a `processing_error`); None only where no trigger ran.
+    """
 
     id: UUID
     sequence: int
@@ -84,6 +104,8 @@ class StoredEvent:
     created_at: datetime
     processed_at: datetime | None
     processing_error: str | None
+    bootstrap_status: BootstrapState | None = None
+    subdomain_status: SubdomainStatus | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +130,19 @@ class Organization:
     updated_at: datetime
     subdomain_verified_at: datetime | None
     last_applied_sequence: int
+    # current_step as a step name (e.g. "grant_admin_role", "cancelled"; "" before any step).
+    current_step_name: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BootstrapStepRecord:
+    """One step of a bootstrap as the database's step projection has it (get_bootstrap_steps)."""
+
+    name: str
+    state: StepState
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str
 
 
 @dataclass(frozen=True)

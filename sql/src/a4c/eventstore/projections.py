@@ -6,11 +6,12 @@ from uuid import UUID
 
 import asyncpg
 
-from ._rows import ORGANIZATION_COLUMNS, bootstrap_status_from_row, organization_from_row
+from ._rows import ORGANIZATION_COLUMNS, bootstrap_status_from_row, organization_from_row, step_from_row
 from .errors import InvalidArgument, NotFound, translate_errors
 from .models import (
     BootstrapState,
     BootstrapStatus,
+    BootstrapStepRecord,
     Organization,
     OrganizationCursor,
     OrganizationPage,
@@ -76,6 +77,14 @@ async def get_bootstrap_status(pool: asyncpg.Pool[asyncpg.Record], organization_
     if row is None:
         raise NotFound(f"no organization {organization_id}")
     return bootstrap_status_from_row(row)
+
+
+async def get_bootstrap_steps(
+    pool: asyncpg.Pool[asyncpg.Record], organization_id: UUID
+) -> list[BootstrapStepRecord]:
+    with translate_errors():
+        rows = await pool.fetch("SELECT * FROM get_bootstrap_steps($1)", organization_id)
+    return [step_from_row(row) for row in rows]
 
 
 async def get_base_domain(pool: asyncpg.Pool[asyncpg.Record], environment: str | None = None) -> str:

@@ -14,6 +14,7 @@ from .errors import ConcurrencyError, EventIdConflict, translate_errors
 from .models import (
     BootstrapState,
     BootstrapStatus,
+    BootstrapStepRecord,
     NewEvent,
     Organization,
     OrganizationCursor,
@@ -230,6 +231,13 @@ class EventStore:
 
     async def get_bootstrap_status(self, organization_id: UUID) -> BootstrapStatus:
         return await projections.get_bootstrap_status(self._pool, organization_id)
+
+    async def get_bootstrap_steps(self, organization_id: UUID) -> list[BootstrapStepRecord]:
+        """Every step of the bootstrap in workflow order, as the database's step projection has it.
+
+        A bootstrap that has no events yet (or no such organization) has every step pending.
+        """
+        return await projections.get_bootstrap_steps(self._pool, organization_id)
 
     async def get_base_domain(self, environment: str | None = None) -> str:
         """The base domain of `environment`, or of this database's configured environment."""

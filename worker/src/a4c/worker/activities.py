@@ -12,22 +12,21 @@ from temporalio.exceptions import ApplicationError
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
-from a4c.eventstore import EventStore
+from a4c.eventstore import EventStore, EventType
 from a4c.worker import events
 from a4c.worker.grpc_errors import unary
 from a4c.workflows.models import (
-    STEP_DNS_RECORD,
-    STEP_IDENTITY,
-    STEP_INVITE,
-    STEP_ROLE,
     BootstrapInput,
+    BootstrapStep,
     CleanupInput,
+    Compensation,
     EventToRecord,
     GrantInput,
     IdentityCreated,
     InviteInput,
     RecordCreated,
     SubdomainInput,
+    SubdomainStep,
 )
 
 NOT_PROPAGATED = "NotPropagated"
@@ -80,8 +79,8 @@ class IdentityActivities:
             self._store,
             EventToRecord(
                 request.organization_id,
-                "organization.zitadel.created",
-                STEP_IDENTITY,
+                EventType.ZITADEL_CREATED,
+                BootstrapStep.IDENTITY,
                 {"identity_org_id": created.identity_organization_id, "admin_user_id": created.admin_user_id},
             ),
         )
@@ -101,8 +100,8 @@ class IdentityActivities:
             self._store,
             EventToRecord(
                 request.organization_id,
-                "user.role.assigned",
-                STEP_ROLE,
+                EventType.USER_ROLE_ASSIGNED,
+                BootstrapStep.ROLE,
                 {
                     "user_id": request.admin_user_id,
                     "role_keys": list(reply.role_keys),
@@ -126,8 +125,8 @@ class IdentityActivities:
             self._store,
             EventToRecord(
                 request.organization_id,
-                "user.invitation.sent",
-                STEP_INVITE,
+                EventType.USER_INVITATION_SENT,
+                BootstrapStep.INVITE,
                 {"user_id": request.admin_user_id, "email": reply.email},
             ),
         )
@@ -170,8 +169,8 @@ class DnsActivities:
             self._store,
             EventToRecord(
                 request.organization_id,
-                "organization.subdomain.dns_record_created",
-                STEP_DNS_RECORD,
+                EventType.SUBDOMAIN_DNS_RECORD_CREATED,
+                SubdomainStep.DNS_RECORD,
                 {"dns_record_id": reply.record.id, "fqdn": reply.record.name},
                 dedup_scope=events.run_scope(),
             ),
@@ -224,8 +223,8 @@ class DnsActivities:
             self._store,
             EventToRecord(
                 request.organization_id,
-                "organization.subdomain.dns_record_deleted",
-                "compensate.remove_dns_record",
+                EventType.SUBDOMAIN_DNS_RECORD_DELETED,
+                f"compensate.{Compensation.REMOVE_DNS_RECORD}",
                 {"dns_record_id": ",".join(deleted), "fqdn": request.fqdn},
             ),
         )

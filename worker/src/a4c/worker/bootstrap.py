@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, is_cancelled_exception
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from a4c.eventstore import BootstrapState, EventType
     from a4c.worker.activities import EventActivities, IdentityActivities
     from a4c.worker.compensation import Compensations
     from a4c.worker.subdomain import ProvisionSubdomainWorkflow
@@ -27,22 +26,17 @@ with workflow.unsafe.imports_passed_through():
     from a4c.workflows.models import (
         BOOTSTRAP_STEPS,
         BOOTSTRAP_WORKFLOW,
-        STEP_COMPLETE,
-        STEP_IDENTITY,
-        STEP_INVITE,
-        STEP_RECORD,
-        STEP_ROLE,
-        STEP_SUBDOMAIN,
         BootstrapInput,
         BootstrapResult,
+        BootstrapStep,
         EventToRecord,
         GrantInput,
         IdentityCreated,
         InviteInput,
         Progress,
         SubdomainResult,
-        subdomain_workflow_id,
     )
+    from a4c.workflows.start import subdomain_start
 
 T = TypeVar("T")
 
@@ -50,7 +44,7 @@ T = TypeVar("T")
 @workflow.defn(name=BOOTSTRAP_WORKFLOW)
 class BootstrapOrganizationWorkflow:
     def __init__(self) -> None:
-        self._tracker = StepTracker(BOOTSTRAP_STEPS, "initiated")
+        self._tracker = StepTracker(BOOTSTRAP_STEPS, BootstrapState.INITIATED)
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
@@ -60,35 +54,33 @@ class BootstrapOrganizationWorkflow:
     async def run(self, request: BootstrapInput) -> BootstrapResult:
         self._request = request
         self._saga = Compensations(request, self._record)
-        self._set_status("running")
+        self._set_status(BootstrapState.RUNNING)
         timeouts = request.timeouts
         try:
             self._saga.register_identity()
             identity: IdentityCreated = await self._step(
-                STEP_IDENTITY,
+                BootstrapStep.IDENTITY,
                 lambda: remote(IdentityActivities.create_identity_organization, request, timeouts),
             )
-            await self._step(STEP_RECORD, self._record_organization)
-            child = await self._step(STEP_SUBDOMAIN, self._start_subdomain)
+            await self._step(BootstrapStep.RECORD, self._record_organization)
+            child = await self._step(BootstrapStep.SUBDOMAIN, self._start_subdomain)
             grant = GrantInput(request.organization_id, identity.admin_user_id)
             await self._step(
-                STEP_ROLE,
+                BootstrapStep.ROLE,
                 lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts),
             )
             invite = InviteInput(request.organization_id, identity.admin_user_id)
             await self._step(
-                STEP_INVITE,
+                BootstrapStep.INVITE,
                 lambda: remote(IdentityActivities.send_admin_invitation, invite, timeouts),
             )
-            await self._step(
-                STEP_COMPLETE, lambda: self._record("organization.bootstrap.completed", STEP_COMPLETE, {})
-            )
+            await self._step(BootstrapStep.COMPLETE, self._record_completed)
         except BaseException as error:
             raise await self._fail(error) from error
-        self._set_status("completed")
+        self._set_status(BootstrapState.COMPLETED)
         return BootstrapResult(
             request.organization_id,
-            "completed",
+            BootstrapState.COMPLETED,
             identity.identity_organization_id,
             identity.admin_user_id,
             child.id,
@@ -104,14 +96,17 @@ class BootstrapOrganizationWorkflow:
         self._tracker.finish(name)
         return result
 
-    async def _record(self, event_type: str, step: str, data: dict[str, Any]) -> int:
+    async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:
         event = EventToRecord(self._request.organization_id, event_type, step, data)
         return await local(EventActivities.record_event, event)
 
     async def _record_organization(self) -> int:
         request = self._request
         data = {"name": request.name, "slug": request.slug, "subdomain_fqdn": request.subdomain.fqdn}
-        return await self._record("organization.created", STEP_RECORD, data)
+        return await self._record(EventType.CREATED, BootstrapStep.RECORD, data)
+
+    async def _record_completed(self) -> int:
+        return await self._record(EventType.BOOTSTRAP_COMPLETED, BootstrapStep.COMPLETE, {})
 
     async def _start_subdomain(self) -> ChildWorkflowHandle[ProvisionSubdomainWorkflow, SubdomainResult]:
         request = self._request
@@ -119,21 +114,13 @@ class BootstrapOrganizationWorkflow:
         handle = await workflow.start_child_workflow(
             ProvisionSubdomainWorkflow.run,
             request.subdomain,
-            id=subdomain_workflow_id(request.organization_id),
             parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search.ORGANIZATION_ID, request.organization_id),
-                    SearchAttributePair(search.ORG_SLUG, request.slug),
-                    SearchAttributePair(search.SUBDOMAIN_STATUS, "pending"),
-                ]
-            ),
-            execution_timeout=timedelta(seconds=request.subdomain.verification.deadline_seconds + 3600),
+            **subdomain_start(request.subdomain, request.slug),
         )
         self._saga.subdomain_started(handle)
         return handle
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: BootstrapState) -> None:
         self._tracker.status = status
         workflow.upsert_search_attributes([search.BOOTSTRAP_STATUS.value_set(status)])
 
@@ -145,13 +132,13 @@ class BootstrapOrganizationWorkflow:
         reason = (workflow.cancellation_reason() if cancelled else None) or _describe(error)
         cleanup = await self._saga.run(self._tracker)
         if cancelled:
-            await self._record("organization.bootstrap.cancelled", "cancelled", {"reason": reason})
+            await self._record(EventType.BOOTSTRAP_CANCELLED, "cancelled", {"reason": reason})
         else:
             data = {"failed_step": failed_step, "error": reason, "cleanup": cleanup.done}
-            await self._record("organization.bootstrap.failed", "failed", data)
+            await self._record(EventType.BOOTSTRAP_FAILED, "failed", data)
         if cleanup.complete:
-            await self._record("organization.bootstrap.compensated", "compensated", {"cleanup": cleanup.done})
-        self._set_status("cancelled" if cancelled else "failed")
+            await self._record(EventType.BOOTSTRAP_COMPENSATED, "compensated", {"cleanup": cleanup.done})
+        self._set_status(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
         if cancelled:
             return asyncio.CancelledError(reason)
         return ApplicationError(

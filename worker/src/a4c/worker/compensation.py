@@ -16,17 +16,18 @@ from temporalio import workflow
 from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
+    from a4c.eventstore import EventType
     from a4c.worker.activities import DnsActivities, IdentityActivities
     from a4c.worker.tracking import StepTracker, remote
     from a4c.workflows.models import (
-        STEP_IDENTITY,
-        STEP_SUBDOMAIN,
         BootstrapInput,
+        BootstrapStep,
         CleanupInput,
+        Compensation,
         subdomain_workflow_id,
     )
 
-Recorder = Callable[[str, str, dict[str, Any]], Awaitable[int]]
+Recorder = Callable[[EventType, str, dict[str, Any]], Awaitable[int]]
 
 
 @dataclass
@@ -55,15 +56,15 @@ class Compensations:
     async def run(self, tracker: StepTracker) -> Cleanup:
         cleanup = Cleanup()
         if self._subdomain:
-            await self._undo(cleanup, "stop_subdomain_workflow", self._stop_child)
-            await self._undo(cleanup, "remove_dns_record", self._remove_record)
-            tracker.compensated(STEP_SUBDOMAIN)
+            await self._undo(cleanup, Compensation.STOP_SUBDOMAIN, self._stop_child)
+            await self._undo(cleanup, Compensation.REMOVE_DNS_RECORD, self._remove_record)
+            tracker.compensated(BootstrapStep.SUBDOMAIN)
         if self._identity:
-            await self._undo(cleanup, "delete_identity_organization", self._delete_identity)
-            tracker.compensated(STEP_IDENTITY)
+            await self._undo(cleanup, Compensation.DELETE_IDENTITY, self._delete_identity)
+            tracker.compensated(BootstrapStep.IDENTITY)
         return cleanup
 
-    async def _undo(self, cleanup: Cleanup, name: str, undo: Callable[[], Awaitable[None]]) -> None:
+    async def _undo(self, cleanup: Cleanup, name: Compensation, undo: Callable[[], Awaitable[None]]) -> None:
         try:
             await undo()
         except Exception as error:

@@ -11,10 +11,8 @@ from uuid import UUID
 
 from temporalio import activity
 
-from a4c.eventstore import EventStore, NewEvent, event_id
+from a4c.eventstore import ORGANIZATION_STREAM, EventStore, NewEvent, event_id
 from a4c.workflows.models import EventToRecord
-
-STREAM_TYPE = "organization"
 
 
 def metadata(step: str) -> dict[str, Any]:
@@ -43,7 +41,7 @@ async def append(store: EventStore, event: EventToRecord) -> int:
         NewEvent(
             id=event_id(scope, event.step),
             stream_id=UUID(event.organization_id),
-            stream_type=STREAM_TYPE,
+            stream_type=ORGANIZATION_STREAM,
             event_type=event.event_type,
             data=dict(event.data),
             metadata=metadata(event.step),

@@ -16,25 +16,25 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from a4c.eventstore import EventType, SubdomainStatus
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
     from a4c.worker.tracking import StepTracker, local, remote
     from a4c.workflows import search
     from a4c.workflows.models import (
-        STEP_DNS_RECORD,
-        STEP_VERIFY,
         SUBDOMAIN_STEPS,
         SUBDOMAIN_WORKFLOW,
         EventToRecord,
         Progress,
         SubdomainInput,
         SubdomainResult,
+        SubdomainStep,
     )
 
 
 @workflow.defn(name=SUBDOMAIN_WORKFLOW)
 class ProvisionSubdomainWorkflow:
     def __init__(self) -> None:
-        self._tracker = StepTracker(SUBDOMAIN_STEPS, "pending")
+        self._tracker = StepTracker(SUBDOMAIN_STEPS, SubdomainStatus.PENDING)
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
@@ -43,19 +43,19 @@ class ProvisionSubdomainWorkflow:
     @workflow.run
     async def run(self, request: SubdomainInput) -> SubdomainResult:
         self._request = request
-        self._tracker.start(STEP_DNS_RECORD)
+        self._tracker.start(SubdomainStep.DNS_RECORD)
         try:
             record = await remote(DnsActivities.create_dns_record, request, request.timeouts)
         except ActivityError as error:
             if is_cancelled_exception(error):
                 raise
-            return await self._failed(STEP_DNS_RECORD, error)
-        self._tracker.finish(STEP_DNS_RECORD)
-        self._set_status("dns_record_created")
+            return await self._failed(SubdomainStep.DNS_RECORD, error)
+        self._tracker.finish(SubdomainStep.DNS_RECORD)
+        self._set_status(SubdomainStatus.DNS_RECORD_CREATED)
 
-        self._tracker.start(STEP_VERIFY)
-        await self._record("organization.subdomain.verification_started", "verification_started", {})
-        self._set_status("verifying")
+        self._tracker.start(SubdomainStep.VERIFY)
+        await self._record(EventType.SUBDOMAIN_VERIFICATION_STARTED, "verification_started", {})
+        self._set_status(SubdomainStatus.VERIFYING)
         policy = request.verification
         await workflow.sleep(timedelta(seconds=policy.first_check_seconds))
         try:
@@ -74,13 +74,13 @@ class ProvisionSubdomainWorkflow:
         except ActivityError as error:
             if is_cancelled_exception(error):
                 raise
-            return await self._failed(STEP_VERIFY, error)
-        self._tracker.finish(STEP_VERIFY)
-        await self._record("organization.subdomain.verified", "verified", {})
-        self._set_status("active")
-        return SubdomainResult(request.organization_id, "active", record.dns_record_id)
+            return await self._failed(SubdomainStep.VERIFY, error)
+        self._tracker.finish(SubdomainStep.VERIFY)
+        await self._record(EventType.SUBDOMAIN_VERIFIED, "verified", {})
+        self._set_status(SubdomainStatus.ACTIVE)
+        return SubdomainResult(request.organization_id, SubdomainStatus.ACTIVE, record.dns_record_id)
 
-    async def _failed(self, step: str, error: ActivityError) -> SubdomainResult:
+    async def _failed(self, step: SubdomainStep, error: ActivityError) -> SubdomainResult:
         cause = error.cause
         message = str(cause) if cause is not None else str(error)
         if cause is not None and getattr(cause, "type", None) == NOT_PROPAGATED:
@@ -88,13 +88,11 @@ class ProvisionSubdomainWorkflow:
         elif "timeout" in type(cause).__name__.lower():
             message = f"{step} timed out: {message}"
         self._tracker.fail(step, message)
-        await self._record(
-            "organization.subdomain.verification_failed", "verification_failed", {"error": message}
-        )
-        self._set_status("failed")
-        return SubdomainResult(self._request.organization_id, "failed", error=message)
+        await self._record(EventType.SUBDOMAIN_VERIFICATION_FAILED, "verification_failed", {"error": message})
+        self._set_status(SubdomainStatus.FAILED)
+        return SubdomainResult(self._request.organization_id, SubdomainStatus.FAILED, error=message)
 
-    async def _record(self, event_type: str, step: str, data: dict[str, Any]) -> int:
+    async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:
         info = workflow.info()
         event = EventToRecord(
             self._request.organization_id,
@@ -105,6 +103,6 @@ class ProvisionSubdomainWorkflow:
         )
         return await local(EventActivities.record_event, event)
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: SubdomainStatus) -> None:
         self._tracker.status = status
         workflow.upsert_search_attributes([search.SUBDOMAIN_STATUS.value_set(status)])

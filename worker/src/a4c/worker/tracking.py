@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from a4c.eventstore import StepState
 from a4c.worker.grpc_errors import NON_RETRYABLE
 from a4c.workflows.models import Progress, StepProgress, StepTimeouts
 
@@ -69,19 +70,19 @@ class StepTracker:
     def start(self, name: str) -> None:
         self.current = name
         step = self.steps.setdefault(name, StepProgress(name))
-        step.state, step.started_at = "running", self._now()
+        step.state, step.started_at = StepState.RUNNING, self._now()
 
     def finish(self, name: str) -> None:
         step = self.steps[name]
-        step.state, step.finished_at = "completed", self._now()
+        step.state, step.finished_at = StepState.COMPLETED, self._now()
 
     def fail(self, name: str, error: str) -> None:
         step = self.steps[name]
-        step.state, step.finished_at, step.error = "failed", self._now(), error
+        step.state, step.finished_at, step.error = StepState.FAILED, self._now(), error
 
     def compensated(self, name: str) -> None:
-        if name in self.steps and self.steps[name].state == "completed":
-            self.steps[name].state = "compensated"
+        if name in self.steps and self.steps[name].state == StepState.COMPLETED:
+            self.steps[name].state = StepState.COMPENSATED
 
     def progress(self) -> Progress:
         return Progress(status=self.status, current_step=self.current, steps=list(self.steps.values()))

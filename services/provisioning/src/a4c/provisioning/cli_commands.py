@@ -17,14 +17,15 @@ import tenacity
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.eventstore import BootstrapState, SubdomainStatus
 from a4c.provisioning import cli_output as show
 
 T = TypeVar("T")
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 WATCH_RECONNECTS = 10
 
-BOOTSTRAP_CHOICES = ("initiated", "running", "completed", "failed", "cancelled")
-SUBDOMAIN_CHOICES = ("pending", "dns_record_created", "verifying", "active", "failed", "removed")
+BOOTSTRAP_CHOICES = tuple(state.value for state in BootstrapState)
+SUBDOMAIN_CHOICES = tuple(status.value for status in SubdomainStatus)
 
 
 def _unavailable(error: BaseException) -> bool:

@@ -10,27 +10,30 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.eventstore import EventType
 
 # Short names for enum values, e.g. SUBDOMAIN_STATUS_ACTIVE → active.
 _PREFIXES = ("BOOTSTRAP_STATUS_", "SUBDOMAIN_STATUS_", "STEP_STATE_")
 
-# One line of progress per event type, as a person would say it.
-EVENT_TEXT = {
-    "organization.bootstrap.temporal_initiated": "bootstrap started",
-    "organization.zitadel.created": "identity organization and admin user created",
-    "organization.created": "organization recorded",
-    "user.role.assigned": "admin role granted",
-    "user.invitation.sent": "invitation sent to the admin",
-    "organization.bootstrap.completed": "bootstrap completed",
-    "organization.bootstrap.failed": "bootstrap FAILED",
-    "organization.bootstrap.cancelled": "bootstrap cancelled",
-    "organization.bootstrap.compensated": "cleanup done",
-    "organization.subdomain.dns_record_created": "DNS record created",
-    "organization.subdomain.verification_started": "verifying the subdomain resolves",
-    "organization.subdomain.verified": "subdomain active",
-    "organization.subdomain.verification_failed": "subdomain verification FAILED",
-    "organization.subdomain.dns_record_deleted": "DNS record removed",
+# One line of progress per event type, as a person would say it (a test checks every type has one).
+EVENT_TEXT: dict[str, str] = {
+    EventType.TEMPORAL_INITIATED: "bootstrap started",
+    EventType.ZITADEL_CREATED: "identity organization and admin user created",
+    EventType.CREATED: "organization recorded",
+    EventType.USER_ROLE_ASSIGNED: "admin role granted",
+    EventType.USER_INVITATION_SENT: "invitation sent to the admin",
+    EventType.BOOTSTRAP_COMPLETED: "bootstrap completed",
+    EventType.BOOTSTRAP_FAILED: "bootstrap FAILED",
+    EventType.BOOTSTRAP_CANCELLED: "bootstrap cancelled",
+    EventType.BOOTSTRAP_COMPENSATED: "cleanup done",
+    EventType.SUBDOMAIN_DNS_RECORD_CREATED: "DNS record created",
+    EventType.SUBDOMAIN_VERIFICATION_STARTED: "verifying the subdomain resolves",
+    EventType.SUBDOMAIN_VERIFIED: "subdomain active",
+    EventType.SUBDOMAIN_VERIFICATION_FAILED: "subdomain verification FAILED",
+    EventType.SUBDOMAIN_DNS_RECORD_DELETED: "DNS record removed",
 }
+# The failures whose line carries the event's `error`.
+_WITH_ERROR = (EventType.BOOTSTRAP_FAILED, EventType.SUBDOMAIN_VERIFICATION_FAILED)
 
 
 def short(enum_name: str) -> str:
@@ -122,7 +125,7 @@ def progress_line(item: pb.WatchBootstrapResponse) -> str:
     event = item.event
     text = EVENT_TEXT.get(event.event_type, event.event_type)
     detail = ""
-    if event.event_type.endswith(".failed") or event.event_type.endswith("verification_failed"):
+    if event.event_type in _WITH_ERROR:
         error = event.data.fields.get("error")
         detail = f": {error.string_value}" if error is not None and error.string_value else ""
     stamp = event.created_at.ToDatetime().strftime("%H:%M:%S")

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from a4c.common.deadline import Deadline
 from a4c.eventstore import BootstrapState, Organization, SubdomainStatus
-from a4c.provisioning import organizations
+from a4c.provisioning import organizations, retry
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import FailedPrecondition
-from a4c.provisioning.steps import StepsView, from_events, from_progress
+from a4c.provisioning.steps import StepsView, from_progress, from_records
 from a4c.provisioning.temporal import Execution, Started
 from a4c.provisioning.watch import read_stream
 from a4c.workflows.models import SubdomainInput, bootstrap_workflow_id, subdomain_workflow_id
@@ -58,8 +58,8 @@ class Control:
                 if live is not None and _RANK.get(live, 2) > _RANK.get(status, 2):
                     status = live  # the workflow is ahead of its events
                 return BootstrapView(organization, workflow_id, status, from_progress(progress))
-        events = await read_stream(deps.store, organization.id, 0)
-        return BootstrapView(organization, workflow_id, status, from_events(events))
+        steps = await retry.idempotent(lambda: deps.store.get_bootstrap_steps(organization.id))
+        return BootstrapView(organization, workflow_id, status, from_records(steps))
 
     async def cancel(self, ref: UUID | str, reason: str) -> Cancelled:
         deps = self._deps

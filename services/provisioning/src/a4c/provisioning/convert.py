@@ -9,9 +9,15 @@ from typing import Any
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
-from a4c.eventstore import BootstrapState, EventType, Organization, StoredEvent, SubdomainStatus
+from a4c.eventstore import (
+    BootstrapState,
+    BootstrapStepRecord,
+    Organization,
+    StepState,
+    StoredEvent,
+    SubdomainStatus,
+)
 from a4c.provisioning.control import BootstrapView
-from a4c.provisioning.steps import STEP_OF_EVENT, StepView
 from a4c.provisioning.watch import WatchItem
 
 BOOTSTRAP_STATUS = {
@@ -32,17 +38,11 @@ SUBDOMAIN_STATUS = {
 BOOTSTRAP_FILTER = {value: key for key, value in BOOTSTRAP_STATUS.items()}
 SUBDOMAIN_FILTER = {value: key for key, value in SUBDOMAIN_STATUS.items()}
 STEP_STATE = {
-    "pending": pb.STEP_STATE_PENDING,
-    "running": pb.STEP_STATE_RUNNING,
-    "completed": pb.STEP_STATE_COMPLETED,
-    "failed": pb.STEP_STATE_FAILED,
-    "compensated": pb.STEP_STATE_COMPENSATED,
-}
-# What the projection's current_step (an event type) means as a step, where it is not a step's end.
-_OUTCOME_STEP = {
-    EventType.TEMPORAL_INITIATED.value: "",
-    EventType.BOOTSTRAP_CANCELLED.value: "cancelled",
-    EventType.BOOTSTRAP_COMPENSATED.value: "compensated",
+    StepState.PENDING: pb.STEP_STATE_PENDING,
+    StepState.RUNNING: pb.STEP_STATE_RUNNING,
+    StepState.COMPLETED: pb.STEP_STATE_COMPLETED,
+    StepState.FAILED: pb.STEP_STATE_FAILED,
+    StepState.COMPENSATED: pb.STEP_STATE_COMPENSATED,
 }
 
 
@@ -60,14 +60,6 @@ def struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def current_step(organization: Organization) -> str:
-    """The projection's current_step (an event type) as a step name, e.g. "grant_admin_role"."""
-    event_type = organization.current_step or ""
-    if event_type == EventType.BOOTSTRAP_FAILED:
-        return organization.failed_step or "failed"
-    return STEP_OF_EVENT.get(event_type) or _OUTCOME_STEP.get(event_type, event_type)
-
-
 def organization(org: Organization) -> pb.Organization:
     return pb.Organization(
         id=str(org.id),
@@ -79,7 +71,7 @@ def organization(org: Organization) -> pb.Organization:
         identity_organization_id=org.identity_org_id or "",
         admin_user_id=org.admin_user_id or "",
         bootstrap_status=BOOTSTRAP_STATUS[org.bootstrap_status],
-        current_step=current_step(org),
+        current_step=org.current_step_name,
         last_error=org.last_error or "",
         created_at=timestamp(org.created_at),
         updated_at=timestamp(org.updated_at),
@@ -100,7 +92,7 @@ def event(stored: StoredEvent) -> pb.Event:
     )
 
 
-def step(view: StepView) -> pb.Step:
+def step(view: BootstrapStepRecord) -> pb.Step:
     return pb.Step(
         name=view.name,
         state=STEP_STATE.get(view.state, pb.STEP_STATE_UNSPECIFIED),
@@ -118,7 +110,7 @@ def bootstrap(view: BootstrapView) -> pb.Bootstrap:
         slug=org.slug or "",
         workflow_id=view.workflow_id,
         status=BOOTSTRAP_STATUS[view.status],
-        current_step=view.steps.current_step or current_step(org),
+        current_step=view.steps.current_step or org.current_step_name,
         steps=[step(s) for s in view.steps.steps],
         subdomain_status=SUBDOMAIN_STATUS[org.subdomain_status],
         subdomain_fqdn=org.subdomain_fqdn or "",

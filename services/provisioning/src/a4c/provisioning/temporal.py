@@ -15,16 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from a4c.common.deadline import Deadline
+from a4c.eventstore import BootstrapState
 from a4c.workflows import search
 from a4c.workflows.models import (
     BOOTSTRAP_WORKFLOW,
@@ -33,8 +29,8 @@ from a4c.workflows.models import (
     Progress,
     SubdomainInput,
     bootstrap_workflow_id,
-    subdomain_workflow_id,
 )
+from a4c.workflows.start import subdomain_start
 
 QUERY_TIMEOUT = 3.0
 
@@ -76,7 +72,9 @@ class Workflows:
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
+                search_attributes=search.initial(
+                    request.organization_id, request.slug, BootstrapState.INITIATED
+                ),
                 rpc_timeout=self._rpc_timeout,
             )
         except WorkflowAlreadyStartedError as closed:
@@ -87,19 +85,11 @@ class Workflows:
         handle = await self._client.start_workflow(
             SUBDOMAIN_WORKFLOW,
             request,
-            id=subdomain_workflow_id(request.organization_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search.ORGANIZATION_ID, request.organization_id),
-                    SearchAttributePair(search.ORG_SLUG, slug),
-                    SearchAttributePair(search.SUBDOMAIN_STATUS, "pending"),
-                ]
-            ),
-            execution_timeout=timedelta(seconds=request.verification.deadline_seconds + 3600),
             rpc_timeout=self._rpc_timeout,
+            **subdomain_start(request, slug),
         )
         return Started(handle.id, handle.result_run_id or handle.run_id or "")
 

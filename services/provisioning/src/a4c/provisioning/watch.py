@@ -1,12 +1,12 @@
 """WatchBootstrap: an organization's events in order, exactly once, until nothing more is expected.
 
-History first (the whole stream is folded so each delivered event carries the status after it, but
-only events after `after_sequence` are delivered), then live events from the shared hub. The end:
-the folded state is settled (bootstrap final, subdomain final) *and* neither of the organization's
-workflows is still running, checked with Temporal, because a workflow may still append after its
-status turned final (compensated after failed, a retried subdomain after failed). When a workflow
-closes without a further event, its closure wakes the watcher; a last read from the database then
-picks up anything appended in between.
+History first (only events after `after_sequence` are delivered), then live events from the shared
+hub. Each event row carries the statuses the database's projection had after it (migration 0006),
+so nothing is recomputed here. The end: the latest statuses are settled (bootstrap final, subdomain
+final) *and* neither of the organization's workflows is still running, checked with Temporal,
+because a workflow may still append after its status turned final (compensated after failed, a
+retried subdomain after failed). When a workflow closes without a further event, its closure wakes
+the watcher; a last read from the database then picks up anything appended in between.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from uuid import UUID
 from a4c.eventstore import BootstrapState, EventStore, StoredEvent, SubdomainStatus
 from a4c.provisioning import retry
 from a4c.provisioning.hub import EventHub, Feed
-from a4c.provisioning.state import OrganizationState
 from a4c.provisioning.temporal import Execution, Workflows
 from a4c.workflows.models import bootstrap_workflow_id, subdomain_workflow_id
 
@@ -37,11 +36,15 @@ class WatchItem:
     subdomain: SubdomainStatus
 
 
+_SUBDOMAIN_FINAL = {SubdomainStatus.ACTIVE, SubdomainStatus.FAILED, SubdomainStatus.REMOVED}
+
+
 class _Session:
-    """The fold and the position of one watcher; `advance` skips what was already seen."""
+    """The latest statuses and the position of one watcher; `advance` skips what was already seen."""
 
     def __init__(self, after_sequence: int) -> None:
-        self.state = OrganizationState()
+        self.bootstrap = BootstrapState.INITIATED
+        self.subdomain = SubdomainStatus.PENDING
         self.last = 0
         self._after = after_sequence
 
@@ -50,11 +53,24 @@ class _Session:
         for event in events:
             if event.sequence <= self.last:
                 continue
-            self.state.apply(event)
+            # None only for rows no trigger projected (e.g. bulk-loaded with triggers off).
+            self.bootstrap = event.bootstrap_status or self.bootstrap
+            self.subdomain = event.subdomain_status or self.subdomain
             self.last = event.sequence
-            if event.sequence > self._after:
-                items.append(WatchItem(event, self.state.bootstrap, self.state.subdomain))
+            if event.sequence > self._after:  # earlier ones only bring the statuses up to date
+                items.append(WatchItem(event, self.bootstrap, self.subdomain))
         return items
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more is expected: the bootstrap is final and so is the subdomain.
+
+        A failed or cancelled bootstrap stopped its subdomain workflow during compensation, so its
+        subdomain may stay pending for good; it counts as settled too.
+        """
+        if not self.bootstrap.is_final:
+            return False
+        return self.bootstrap != BootstrapState.COMPLETED or self.subdomain in _SUBDOMAIN_FINAL
 
 
 async def read_stream(store: EventStore, stream_id: UUID, after_sequence: int) -> list[StoredEvent]:
@@ -83,7 +99,7 @@ class Watcher:
             for item in session.advance(await read_stream(self._store, organization_id, 0)):
                 yield item
             while True:
-                if session.state.settled:
+                if session.settled:
                     running = await self._running(organization_id)
                     if not running:
                         tail = session.advance(await read_stream(self._store, organization_id, session.last))

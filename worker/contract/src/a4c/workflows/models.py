@@ -8,7 +8,11 @@ provisioning service fills these from its configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+from a4c.eventstore.events import EventType
+from a4c.eventstore.models import StepState
 
 TASK_QUEUE = "a4c-provisioning"
 
@@ -24,19 +28,39 @@ def subdomain_workflow_id(organization_id: str) -> str:
     return f"org-subdomain-{organization_id}"
 
 
-# Bootstrap steps in workflow order; names appear in the query, the projection and failure events.
-STEP_IDENTITY = "create_identity_organization"
-STEP_RECORD = "record_organization"
-STEP_SUBDOMAIN = "start_subdomain"
-STEP_ROLE = "grant_admin_role"
-STEP_INVITE = "send_admin_invitation"
-STEP_COMPLETE = "complete"
-BOOTSTRAP_STEPS = (STEP_IDENTITY, STEP_RECORD, STEP_SUBDOMAIN, STEP_ROLE, STEP_INVITE, STEP_COMPLETE)
+class BootstrapStep(StrEnum):
+    """Bootstrap steps in workflow order; the names appear in the query, the projection and failure events.
 
-# Subdomain steps.
-STEP_DNS_RECORD = "create_dns_record"
-STEP_VERIFY = "verify_propagation"
-SUBDOMAIN_STEPS = (STEP_DNS_RECORD, STEP_VERIFY)
+    The database's step projection (migration 0006, table bootstrap_steps) lists the same names in the
+    same order; a test compares them. Statuses and step states are the event store's enums
+    (a4c.eventstore: BootstrapState, SubdomainStatus, StepState), which mirror its SQL enums.
+    """
+
+    IDENTITY = "create_identity_organization"
+    RECORD = "record_organization"
+    SUBDOMAIN = "start_subdomain"
+    ROLE = "grant_admin_role"
+    INVITE = "send_admin_invitation"
+    COMPLETE = "complete"
+
+
+BOOTSTRAP_STEPS = tuple(BootstrapStep)
+
+
+class SubdomainStep(StrEnum):
+    DNS_RECORD = "create_dns_record"
+    VERIFY = "verify_propagation"
+
+
+SUBDOMAIN_STEPS = tuple(SubdomainStep)
+
+
+class Compensation(StrEnum):
+    """The undo actions a failed or cancelled bootstrap lists in its events' `cleanup`."""
+
+    STOP_SUBDOMAIN = "stop_subdomain_workflow"
+    REMOVE_DNS_RECORD = "remove_dns_record"
+    DELETE_IDENTITY = "delete_identity_organization"
 
 
 @dataclass(frozen=True)
@@ -106,7 +130,7 @@ class StepProgress:
     """One step's state as the `progress` query reports it (times are workflow time, ISO 8601)."""
 
     name: str
-    state: str = "pending"
+    state: StepState = StepState.PENDING
     started_at: str = ""
     finished_at: str = ""
     error: str = ""
@@ -129,7 +153,7 @@ class EventToRecord:
     """An event a workflow asks to append; `step` makes its id deterministic."""
 
     organization_id: str
-    event_type: str
+    event_type: EventType
     step: str
     data: dict[str, Any] = field(default_factory=dict)
     # The workflow that owns the event stream position for dedup: defaults to the caller's id.

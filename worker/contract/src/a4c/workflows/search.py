@@ -19,6 +19,7 @@ REGISTRATION = {key.name: "Keyword" for key in KEYS}
 
 
 def initial(organization_id: str, slug: str, status: str) -> TypedSearchAttributes:
+    """A bootstrap's attributes at its start (`status` a BootstrapState value)."""
     return TypedSearchAttributes(
         [
             SearchAttributePair(ORGANIZATION_ID, organization_id),

@@ -17,6 +17,7 @@ import grpc
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
+from a4c.eventstore import BootstrapState, EventType, SubdomainStatus
 from a4c.provisioning.cli_output import bootstrap_status, progress_line, subdomain_status
 
 T = TypeVar("T")
@@ -24,7 +25,6 @@ T = TypeVar("T")
 REQUEST_ID = "0e7c2f9a-5d1b-4c8e-9a3f-a4c0de700001"
 CALL_TIMEOUT = 30.0
 UNAVAILABLE_RETRIES = 5
-COMPLETED = "organization.bootstrap.completed"
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class DemoOutcome:
 
     @property
     def succeeded(self) -> bool:
-        return self.bootstrap == "completed" and self.subdomain == "active"
+        return self.bootstrap == BootstrapState.COMPLETED and self.subdomain == SubdomainStatus.ACTIVE
 
 
 async def run_demo(
@@ -75,7 +75,7 @@ async def run_demo(
             say(f"  {progress_line(item)}")
             stamp = item.event.created_at.ToNanoseconds() / 1e9
             first = stamp if first is None else first
-            if item.event.event_type == COMPLETED:
+            if item.event.event_type == EventType.BOOTSTRAP_COMPLETED:
                 took = stamp - first
         final = await _retrying(
             lambda: stub.GetBootstrap(
