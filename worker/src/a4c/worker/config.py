@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from a4c.common.config import EnvReader
+from a4c.common.config import ENVIRONMENTS, EnvReader, SettingsError
+from a4c.workflows.connection import TEMPORAL_ENV_HELP, TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE
 
 ENV_HELP: tuple[tuple[str, str], ...] = (
     ("DATABASE_URL", "secret: PostgreSQL URL of the event store (required)"),
     ("TEMPORAL_ADDRESS", "Temporal frontend host:port (default localhost:7233)"),
     ("TEMPORAL_NAMESPACE", "Temporal namespace (default default)"),
+    *TEMPORAL_ENV_HELP,
     ("TEMPORAL_TASK_QUEUE", f"task queue to poll (default {TASK_QUEUE})"),
     ("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port (required)"),
     ("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port (required)"),
@@ -23,6 +25,7 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
     ("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots (default 100)"),
     ("A4C_SHUTDOWN_GRACE_SECONDS", "time running activities get to finish on SIGTERM (default 30)"),
     ("A4C_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR (default INFO)"),
+    ("A4C_ENVIRONMENT", "development or production (production requires A4C_PAYLOAD_KEYS)"),
 )
 
 
@@ -33,8 +36,7 @@ class Settings:
     identity_address: str
     service_token: str | None = field(default=None, repr=False)
     service_tls_ca_file: str | None = None
-    temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
     task_queue: str = TASK_QUEUE
     health_host: str = "0.0.0.0"
     health_port: int = 8081
@@ -42,6 +44,7 @@ class Settings:
     max_concurrent_workflow_tasks: int = 100
     shutdown_grace_seconds: float = 30.0
     log_level: str = "INFO"
+    environment: str = "development"
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
@@ -49,14 +52,18 @@ class Settings:
         reader = EnvReader(env)
         database_url = reader.required_secret("DATABASE_URL")
         level = reader.log_level()
+        environment = reader.choice("A4C_ENVIRONMENT", "development", ENVIRONMENTS)
+        try:
+            temporal = TemporalSettings.from_env(env, require_keys=environment == "production")
+        except TemporalSettingsError as error:
+            raise SettingsError(error.key, error.problem) from None
         return cls(
             database_url=database_url,
             dns_address=reader.required("A4C_DNS_SERVICE_ADDRESS"),
             identity_address=reader.required("A4C_IDENTITY_SERVICE_ADDRESS"),
             service_token=reader.secret("A4C_SERVICE_TOKEN"),
             service_tls_ca_file=reader.str("A4C_SERVICE_TLS_CA_FILE"),
-            temporal_address=reader.str("TEMPORAL_ADDRESS", "localhost:7233") or "localhost:7233",
-            temporal_namespace=reader.str("TEMPORAL_NAMESPACE", "default") or "default",
+            temporal=temporal,
             task_queue=reader.str("TEMPORAL_TASK_QUEUE", TASK_QUEUE) or TASK_QUEUE,
             health_host=reader.str("A4C_HEALTH_HOST", "0.0.0.0") or "0.0.0.0",
             health_port=reader.int("A4C_HEALTH_PORT", 8081, min=0, max=65535),
@@ -64,5 +71,6 @@ class Settings:
             max_concurrent_workflow_tasks=reader.int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 100, min=2),
             shutdown_grace_seconds=reader.float("A4C_SHUTDOWN_GRACE_SECONDS", 30.0, min=0, max=3600),
             log_level=level,
-            secrets=tuple(reader.secrets),
+            environment=environment,
+            secrets=(*reader.secrets, *temporal.secrets),
         )

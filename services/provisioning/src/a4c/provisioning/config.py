@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
+from a4c.workflows.connection import TEMPORAL_ENV_HELP, TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "api-a4c", "status", "support")
@@ -21,6 +22,7 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
     ("DATABASE_URL", "secret: PostgreSQL URL of the event store (required)"),
     ("TEMPORAL_ADDRESS", "Temporal frontend host:port (default localhost:7233)"),
     ("TEMPORAL_NAMESPACE", "Temporal namespace (default default)"),
+    *TEMPORAL_ENV_HELP,
     ("TEMPORAL_TASK_QUEUE", f"task queue the workflows run on (default {TASK_QUEUE})"),
     ("A4C_BASE_DOMAIN", "base domain of tenant subdomains (default: the database's, per A4C_ENVIRONMENT)"),
     (
@@ -52,8 +54,7 @@ class Settings:
 
     database_url: str = field(repr=False)
     server: ServerSettings = field(default_factory=ServerSettings)
-    temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
     task_queue: str = TASK_QUEUE
     base_domain: str | None = None
     reserved_slugs: frozenset[str] = frozenset(DEFAULT_RESERVED_SLUGS)
@@ -80,6 +81,10 @@ class Settings:
         reader = EnvReader(env)
         database_url = reader.required_secret("DATABASE_URL")
         server = ServerSettings.from_env(reader)
+        try:
+            temporal = TemporalSettings.from_env(env, require_keys=server.environment == "production")
+        except TemporalSettingsError as error:
+            raise SettingsError(error.key, error.problem) from None
         base_domain = _domain(reader, "A4C_BASE_DOMAIN")
         roles = reader.list("A4C_ADMIN_ROLE_KEYS", ("provider_admin",))
         if not roles:
@@ -90,8 +95,7 @@ class Settings:
         return cls(
             database_url=database_url,
             server=server,
-            temporal_address=reader.str("TEMPORAL_ADDRESS", "localhost:7233") or "localhost:7233",
-            temporal_namespace=reader.str("TEMPORAL_NAMESPACE", "default") or "default",
+            temporal=temporal,
             task_queue=reader.str("TEMPORAL_TASK_QUEUE", TASK_QUEUE) or TASK_QUEUE,
             base_domain=base_domain,
             reserved_slugs=frozenset(
@@ -105,7 +109,7 @@ class Settings:
             verification=_verification(reader),
             step_timeouts=_step_timeouts(reader),
             slug_claim_stale_seconds=reader.float("A4C_SLUG_CLAIM_STALE_SECONDS", 120.0, min=30, max=86400),
-            secrets=tuple(reader.secrets),
+            secrets=(*reader.secrets, *temporal.secrets),
         )
 
 
