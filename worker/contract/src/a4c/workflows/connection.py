@@ -89,12 +89,13 @@ class TemporalConnection:
             key = "TEMPORAL_PROFILE" if "profile" in str(error).lower() else "TEMPORAL_CONFIG_FILE"
             # Only the first line: a TOML parse error goes on to quote the file, which may hold a key.
             raise TemporalSettingsError(key, str(error).splitlines()[0]) from None
-        config = profile.to_client_connect_config()
+        _check_tls(profile.tls)
+        config = profile.to_client_connect_config()  # reads the TLS files
         return cls(
             address=config.get("target_host") or DEFAULT_ADDRESS,
             namespace=config.get("namespace") or DEFAULT_NAMESPACE,
             api_key=config.get("api_key"),
-            tls=_tls(profile.tls, default=config.get("tls", False)),
+            tls=config.get("tls", False),
             rpc_metadata=dict(config.get("rpc_metadata") or {}),
         )
 
@@ -122,10 +123,10 @@ def _check_env(env: Mapping[str, str]) -> None:
         )
 
 
-def _tls(tls: ClientConfigTLS | None, *, default: bool | TLSConfig) -> bool | TLSConfig:
-    """The profile's TLS with its files read now, so a missing file is a start-up error by name."""
+def _check_tls(tls: ClientConfigTLS | None) -> None:
+    """The profile's TLS files exist and pair up, so a mistake is a start-up error by name."""
     if tls is None:
-        return default
+        return
     for attribute, key in _TLS_SOURCES.items():
         source = getattr(tls, attribute)
         if isinstance(source, Path) and not source.is_file():
@@ -134,7 +135,6 @@ def _tls(tls: ClientConfigTLS | None, *, default: bool | TLSConfig) -> bool | TL
         raise TemporalSettingsError(
             "TEMPORAL_TLS_CLIENT_CERT_PATH", "mTLS needs both the client certificate and its key"
         )
-    return tls.to_connect_tls_config()
 
 
 @dataclass(frozen=True)
