@@ -89,6 +89,9 @@ async def test_tampered_data_or_a_swapped_key_id_fails_authentication() -> None:
     for bad in (flipped, swapped):
         with pytest.raises(CodecError, match="fails authentication"):
             await codec.decode([bad])
+    truncated = Payload(metadata=dict(sealed.metadata), data=sealed.data[:20])
+    with pytest.raises(CodecError, match="truncated"):
+        await codec.decode([truncated])
 
 
 async def test_payloads_that_were_never_encrypted_decode_as_they_are() -> None:
