@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from a4c.worker.config import Settings
@@ -86,7 +85,7 @@ NO_OPS: list[Any] = [
 
 async def main() -> None:
     settings = Settings.from_env(os.environ)
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await settings.temporal.connect()
     worker = Worker(
         client,
         task_queue=settings.task_queue,

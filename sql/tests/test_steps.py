@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from a4c.eventstore import BootstrapState, EventStore, EventType, StepState, SubdomainStatus
 from a4c.devstack.eventstore import sample_event
+from a4c.eventstore import BootstrapState, EventStore, EventType, StepState, SubdomainStatus
 
 E = EventType
 B = BootstrapState

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from a4c.common.config import SettingsError
 from a4c.provisioning.config import DEFAULT_RESERVED_SLUGS, Settings
+from a4c.workflows.codec import PayloadKeys
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 from .helpers import running_provisioning, service_env
@@ -20,11 +21,14 @@ MINIMAL = {"DATABASE_URL": "postgresql://app:s3cret-pw@db:5432/a4c", "A4C_AUTH_T
 
 def test_defaults_are_the_documented_ones() -> None:
     settings = Settings.from_env(MINIMAL)
-    assert (settings.temporal_address, settings.temporal_namespace, settings.task_queue) == (
+    temporal = settings.temporal.connection
+    assert (temporal.address, temporal.namespace, temporal.tls, settings.task_queue) == (
         "localhost:7233",
         "default",
+        False,
         TASK_QUEUE,
     )
+    assert settings.temporal.payload_keys is None  # development: payloads in clear unless keyed
     assert settings.base_domain is None  # asked from the database at start
     assert settings.reserved_slugs == frozenset(DEFAULT_RESERVED_SLUGS)
     assert settings.target_for("firstovertheline.com") == "app.firstovertheline.com"
@@ -51,6 +55,9 @@ def test_defaults_are_the_documented_ones() -> None:
         ({"A4C_SLUG_CLAIM_STALE_SECONDS": "1"}, "A4C_SLUG_CLAIM_STALE_SECONDS"),
         ({"A4C_ENVIRONMENT": "staging"}, "A4C_ENVIRONMENT"),
         ({"A4C_AUTH_TOKENS": ""}, "A4C_AUTH_TOKENS"),
+        ({"A4C_ENVIRONMENT": "production"}, "A4C_PAYLOAD_KEYS"),
+        ({"A4C_PAYLOAD_KEYS": "k1:c2hvcnQ="}, "A4C_PAYLOAD_KEYS"),
+        ({"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/nonexistent/ca.pem"}, "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -74,6 +81,23 @@ def test_the_database_url_stays_out_of_reprs_and_is_a_secret() -> None:
     assert MINIMAL["DATABASE_URL"] in settings.secrets
 
 
+def test_the_temporal_api_key_and_payload_keys_are_secrets_kept_out_of_reprs() -> None:
+    keys = PayloadKeys.generate("k1")
+    settings = Settings.from_env(
+        {
+            **MINIMAL,
+            "A4C_ENVIRONMENT": "production",
+            "TEMPORAL_API_KEY": "cloud-key-123",
+            "A4C_PAYLOAD_KEYS": keys,
+        }
+    )
+    material = keys.partition(":")[2]
+    assert settings.temporal.connection.tls_enabled
+    assert {"cloud-key-123", material} <= set(settings.secrets)
+    assert "cloud-key-123" not in repr(settings)
+    assert material not in repr(settings)
+
+
 async def test_the_entry_point_exits_2_naming_a_bad_variable_without_printing_secrets() -> None:
     env = {**MINIMAL, "A4C_VERIFY_BACKOFF": "fast", "PATH": ""}
     process = await asyncio.create_subprocess_exec(
@@ -88,6 +112,11 @@ async def test_the_entry_point_exits_2_naming_a_bad_variable_without_printing_se
 async def test_the_base_domain_comes_from_the_database_for_the_environment(
     database_url: str, temporal: WorkflowEnvironment
 ) -> None:
-    env = service_env(database_url, f"config-{uuid.uuid4().hex[:8]}", A4C_ENVIRONMENT="production")
+    env = service_env(
+        database_url,
+        f"config-{uuid.uuid4().hex[:8]}",
+        A4C_ENVIRONMENT="production",
+        A4C_PAYLOAD_KEYS=PayloadKeys.generate("k1"),  # production requires them
+    )
     async with running_provisioning(env, temporal.client) as service:
         assert service.provisioning.deps.base_domain == "analytics4change.com"

@@ -7,8 +7,6 @@ import os
 import signal
 import sys
 
-from temporalio.client import Client
-
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
@@ -21,7 +19,8 @@ DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their 
 
 
 async def run(settings: Settings) -> None:
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed.
+    client = await settings.temporal.connect()
     store = await EventStore.connect(settings.database_url)
     upstreams = Upstreams.open(
         settings.dns_address, settings.identity_address, settings.service_token, settings.service_tls_ca_file

@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 
 from a4c.common.config import (
     DATABASE_URL,
+    ENVIRONMENT,
     LOG_LEVEL,
     SHUTDOWN_GRACE_SECONDS,
     TEMPORAL_ADDRESS,
+    TEMPORAL_CONNECTION,
     TEMPORAL_NAMESPACE,
+    SettingsError,
 )
 from a4c.common.env import EnvReader
 from a4c.common.settings import Int, Optional, Required, Text
+from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE
 
 TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
@@ -45,6 +49,7 @@ SETTINGS = (
     DATABASE_URL,
     TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE,
+    *TEMPORAL_CONNECTION,
     TASK_QUEUE_SETTING,
     DNS_ADDRESS,
     IDENTITY_ADDRESS,
@@ -56,6 +61,7 @@ SETTINGS = (
     MAX_WORKFLOW_TASKS,
     WORKER_SHUTDOWN_GRACE,
     LOG_LEVEL,
+    ENVIRONMENT.but(help="development or production (production requires A4C_PAYLOAD_KEYS)"),
 )
 
 
@@ -66,8 +72,7 @@ class Settings:
     identity_address: str
     service_token: str | None = field(default=None, repr=False)
     service_tls_ca_file: str | None = None
-    temporal_address: str = TEMPORAL_ADDRESS.default
-    temporal_namespace: str = TEMPORAL_NAMESPACE.default
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
     task_queue: str = TASK_QUEUE_SETTING.default
     health_host: str = HEALTH_HOST.default
     health_port: int = HEALTH_PORT.default
@@ -75,11 +80,17 @@ class Settings:
     max_concurrent_workflow_tasks: int = MAX_WORKFLOW_TASKS.default
     shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
     log_level: str = LOG_LEVEL.default
+    environment: str = ENVIRONMENT.default
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = EnvReader(env)
+        environment = ENVIRONMENT.read(reader)
+        try:
+            temporal = TemporalSettings.from_env(env, require_keys=environment == "production")
+        except TemporalSettingsError as error:
+            raise SettingsError(error.key, error.problem) from None
         return cls(
             database_url=DATABASE_URL.read(reader),
             log_level=LOG_LEVEL.read(reader),
@@ -87,13 +98,13 @@ class Settings:
             identity_address=IDENTITY_ADDRESS.read(reader),
             service_token=SERVICE_TOKEN.read(reader),
             service_tls_ca_file=SERVICE_TLS_CA_FILE.read(reader),
-            temporal_address=TEMPORAL_ADDRESS.read(reader),
-            temporal_namespace=TEMPORAL_NAMESPACE.read(reader),
+            temporal=temporal,
             task_queue=TASK_QUEUE_SETTING.read(reader),
             health_host=HEALTH_HOST.read(reader),
             health_port=HEALTH_PORT.read(reader),
             max_concurrent_activities=MAX_ACTIVITIES.read(reader),
             max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),
-            secrets=tuple(reader.secrets),
+            environment=environment,
+            secrets=(*reader.secrets, *temporal.secrets),
         )

@@ -20,6 +20,42 @@ LOG_LEVEL = Choice("A4C_LOG_LEVEL", "log level: " + ", ".join(LOG_LEVELS), "INFO
 DATABASE_URL = Required("DATABASE_URL", "PostgreSQL URL of the event store", secret=True)
 TEMPORAL_ADDRESS = Text("TEMPORAL_ADDRESS", "Temporal frontend host:port", "localhost:7233")
 TEMPORAL_NAMESPACE = Text("TEMPORAL_NAMESPACE", "Temporal namespace", "default")
+# The Temporal SDK's own environment configuration (temporalio.envconfig) reads these, in
+# a4c.workflows.connection; they are declared here so --help and the README list them once.
+_SDK = "none (read by temporalio.envconfig)"
+TEMPORAL_CONNECTION = (
+    Optional("TEMPORAL_API_KEY", "API key (Temporal Cloud); turns TLS on", secret=True, shown_default=_SDK),
+    Optional(
+        "TEMPORAL_TLS",
+        "true/false: TLS to the frontend (on with an API key or any TEMPORAL_TLS_* file)",
+        shown_default="off",
+    ),
+    Optional(
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "CA that signed the frontend's certificate",
+        shown_default="the system roots",
+    ),
+    Optional(
+        "TEMPORAL_TLS_SERVER_NAME",
+        "name the frontend's certificate must carry",
+        shown_default="the address's host",
+    ),
+    Optional(
+        "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "client certificate for mTLS, with TEMPORAL_TLS_CLIENT_KEY_PATH",
+        shown_default=_SDK,
+    ),
+    Optional("TEMPORAL_TLS_CLIENT_KEY_PATH", "client private key for mTLS", shown_default=_SDK),
+    Optional("TEMPORAL_CONFIG_FILE", "TOML file of client profiles", shown_default="the temporal CLI's"),
+    Optional("TEMPORAL_PROFILE", "profile of that file; variables override it", shown_default="default"),
+    Optional(
+        "A4C_PAYLOAD_KEYS",
+        "payload encryption keys id:base64key,... (first seals, all open)",
+        secret=True,
+        shown_default="none: payloads in clear; required when A4C_ENVIRONMENT=production",
+    ),
+    Optional("A4C_PAYLOAD_KEYS_FILE", "file holding that key list (a mounted secret) instead"),
+)
 
 GRPC_HOST = Text("A4C_GRPC_HOST", "interface to bind", "0.0.0.0")
 GRPC_PORT = Int("A4C_GRPC_PORT", "port to bind (0 picks a free port)", 50051, min=0, max=65535)

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from a4c.common.config import (
     DATABASE_URL,
     TEMPORAL_ADDRESS,
+    TEMPORAL_CONNECTION,
     TEMPORAL_NAMESPACE,
     EnvReader,
     ServerSettings,
     SettingsError,
 )
 from a4c.common.settings import Bool, Float, List, Optional, Text
+from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "api-a4c", "status", "support")
@@ -71,6 +73,7 @@ SETTINGS = (
     DATABASE_URL,
     TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE,
+    *TEMPORAL_CONNECTION,
     TASK_QUEUE_SETTING,
     BASE_DOMAIN,
     RESERVED_SLUGS,
@@ -93,8 +96,7 @@ class Settings:
 
     database_url: str = field(repr=False)
     server: ServerSettings = field(default_factory=ServerSettings)
-    temporal_address: str = TEMPORAL_ADDRESS.default
-    temporal_namespace: str = TEMPORAL_NAMESPACE.default
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
     task_queue: str = TASK_QUEUE_SETTING.default
     base_domain: str | None = None
     reserved_slugs: frozenset[str] = frozenset(RESERVED_SLUGS.default)
@@ -118,6 +120,10 @@ class Settings:
         reader = EnvReader(env)
         database_url = DATABASE_URL.read(reader)
         server = ServerSettings.from_env(reader)
+        try:
+            temporal = TemporalSettings.from_env(env, require_keys=server.environment == "production")
+        except TemporalSettingsError as error:
+            raise SettingsError(error.key, error.problem) from None
         base_domain = _domain(BASE_DOMAIN.read(reader))
         target = SUBDOMAIN_TARGET.read(reader)
         if not _DOMAIN.fullmatch(target.replace("{base_domain}", "example.com").lower()):
@@ -125,8 +131,7 @@ class Settings:
         return cls(
             database_url=database_url,
             server=server,
-            temporal_address=TEMPORAL_ADDRESS.read(reader),
-            temporal_namespace=TEMPORAL_NAMESPACE.read(reader),
+            temporal=temporal,
             task_queue=TASK_QUEUE_SETTING.read(reader),
             base_domain=base_domain,
             reserved_slugs=frozenset(s.lower() for s in RESERVED_SLUGS.read(reader)),
@@ -135,7 +140,7 @@ class Settings:
             verification=_verification(reader),
             step_timeouts=_step_timeouts(reader),
             slug_claim_stale_seconds=SLUG_CLAIM_STALE.read(reader),
-            secrets=tuple(reader.secrets),
+            secrets=(*reader.secrets, *temporal.secrets),
         )
 
 

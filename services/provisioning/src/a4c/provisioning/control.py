@@ -13,7 +13,6 @@ from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import FailedPrecondition
 from a4c.provisioning.steps import StepsView, from_progress, from_records
 from a4c.provisioning.temporal import Execution, Started
-from a4c.provisioning.watch import read_stream
 from a4c.workflows.models import SubdomainInput, bootstrap_workflow_id, subdomain_workflow_id
 
 log = logging.getLogger(__name__)

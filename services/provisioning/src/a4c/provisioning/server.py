@@ -74,9 +74,7 @@ async def open_provisioning(settings: Settings, *, client: Client | None = None)
     store = await EventStore.connect(settings.database_url)
     try:
         if client is None:
-            client = await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
-            )
+            client = await settings.temporal.connect(lazy=True)
         deps = await connect_dependencies(settings, store, client)
     except BaseException:
         await store.close()

@@ -2,6 +2,10 @@
 
 They must be registered on the namespace (the dev server's `--search-attribute NAME=Keyword`,
 `temporal operator search-attribute create` in a cluster); `REGISTRATION` lists them for both.
+
+Search attributes are indexed in clear (the payload codec does not touch them), so they must never
+hold personal data: an organization id (UUID), the slug (the tenant's public subdomain label) and
+status values, nothing about people.
 """
 
 from __future__ import annotations
