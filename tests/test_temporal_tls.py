@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,9 @@ import pytest
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
+from a4c.devstack.system import TOKEN, System, start_service
+from a4c.devstack.timing import eventually
 from a4c.provisioning.server import build as provisioning_build
-from a4c.sandbox.system import TOKEN, ZONE, System, start_service
-from a4c.sandbox.testing import eventually
 from a4c.workflows.codec import PayloadKeys
 from a4c.workflows.connection import TemporalSettings
 
@@ -50,22 +51,9 @@ def tls_env(terminator: TlsTerminator, certs: Certificates, *, client_cert: bool
 
 
 def provisioning_env(system: System, task_queue: str, temporal: dict[str, str]) -> dict[str, str]:
-    roles = system.zitadel.config.role_keys
-    return {
-        "DATABASE_URL": system.database_url,
-        "A4C_AUTH_TOKENS": TOKEN,
-        "A4C_GRPC_HOST": "127.0.0.1",
-        "A4C_GRPC_PORT": "0",
-        "TEMPORAL_TASK_QUEUE": task_queue,
-        "A4C_BASE_DOMAIN": ZONE,
-        "A4C_ADMIN_ROLE_KEYS": roles[0] if roles else "provider_admin",
-        "A4C_VERIFY_FIRST_CHECK_SECONDS": "0.05",
-        "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": "0.1",
-        "A4C_VERIFY_MAX_INTERVAL_SECONDS": "0.5",
-        "A4C_VERIFY_DEADLINE_SECONDS": "20",
-        "A4C_PAYLOAD_KEYS": KEYS,
-        **temporal,
-    }
+    """The wiring's provisioning environment, on a free port, with the codec and the TLS frontend."""
+    wired = replace(system.wiring, task_queue=task_queue).env("provisioning")
+    return {**wired, "A4C_GRPC_PORT": "0", "A4C_PAYLOAD_KEYS": KEYS, **temporal}
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from dataclasses import replace
 import pytest
 from temporalio.client import Client
 
-from a4c.sandbox.system import System
-from a4c.worker.devserver import temporal_binary
+from a4c.devstack.system import System
+from a4c.devstack.temporal import temporal_binary
 from a4c.worker.runner import build_worker
 from a4c.workflows import search
 from a4c.workflows.codec import PayloadKeys, data_converter
