@@ -1,4 +1,4 @@
-"""The service's own errors and their one mapping to gRPC status codes (CONVENTIONS item 4).
+"""The service's own errors and their one mapping to gRPC status codes.
 
 Use-case code raises these (and lets event-store and Temporal errors through); `grpc_errors` wraps a
 servicer method and turns whatever escapes into a status with details. Messages never carry secrets:
