@@ -1,4 +1,4 @@
-"""The table's rows from the results: each target of the issue next to what it is compared with."""
+"""The table's rows from the results: each target next to what it is compared with."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def test_the_smoke_benchmark_measures_every_part_and_writes_the_results(
     }
     for window in ("idle", "system_200"):
         assert set(results["memory_mb"][window]) >= PROCESSES
-    # Every target of the issue is a row with a verdict, and the printed table is the same table.
+    # Every target is a row with a verdict, and the printed table is the same table.
     targets = [r for r in results["rows"] if "target_value" in r]
     assert all(r["check"] is not None for r in targets)
     assert len(targets) == 2 + 2 + 1 + 4 + 4

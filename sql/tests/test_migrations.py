@@ -170,7 +170,7 @@ async def test_cli_migrates_records_the_environment_and_reports_status(fresh_dat
     assert "unknown environment" in unknown.stderr
 
 
-async def test_0005_renames_stored_temporal_initiated_events_to_the_design_name(
+async def test_0005_renames_stored_temporal_initiated_events_to_their_bootstrap_name(
     fresh_database: FreshDatabase,
 ) -> None:
     dsn = await fresh_database(migrated=False)

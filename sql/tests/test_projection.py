@@ -1,4 +1,4 @@
-"""The organizations projection as DESIGN describes it, built by the insert triggers."""
+"""The organizations projection (sql/README.md), built by the insert triggers."""
 
 from __future__ import annotations
 

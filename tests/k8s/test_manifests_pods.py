@@ -1,4 +1,4 @@
-"""Both overlays render, validate against the Kubernetes schemas, and every pod meets the issue's invariants:
+"""Both overlays render, validate against the Kubernetes schemas, and every pod meets these invariants:
 native gRPC probes on the serving port, non-root/read-only/no capabilities/seccomp, requests and limits, named
 grpc Service ports, and a termination grace that covers the drain."""
 

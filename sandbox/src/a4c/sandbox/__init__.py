@@ -1,1 +1,1 @@
-"""Local emulators of Cloudflare, Zitadel and DNS (filled by the DNS and identity issues)."""
+"""Local emulators of Cloudflare, Zitadel and DNS."""

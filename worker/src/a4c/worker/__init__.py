@@ -1,1 +1,1 @@
-"""Temporal worker: workflows and activities (filled by the worker issue)."""
+"""Temporal worker: workflows and activities."""

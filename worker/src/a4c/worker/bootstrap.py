@@ -1,6 +1,6 @@
 """BootstrapOrganizationWorkflow: identity org + admin, record, subdomain child, role, invitation.
 
-The order is DESIGN's. The subdomain child is started with ParentClosePolicy.ABANDON and only its
+The subdomain child is started with ParentClosePolicy.ABANDON and only its
 *start* is awaited: DNS verification takes minutes and must not hold up the bootstrap. Any
 unrecoverable failure, or a cancellation, runs the registered compensations in reverse order and
 records what was cleaned up.

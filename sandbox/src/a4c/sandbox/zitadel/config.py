@@ -1,7 +1,7 @@
 """Settings of the Zitadel emulator: the instance it pretends to be and how it misbehaves.
 
 ``ZitadelConfig.from_env`` reads the SANDBOX_* variables used by ``python -m a4c.sandbox``; tests
-build a ``ZitadelConfig`` directly. The misbehaviour knobs (lag, the #10330 quirk) can also be
+build a ``ZitadelConfig`` directly. The misbehaviour knobs (lag, the zitadel/zitadel#10330 quirk) can also be
 changed while running, through ``Store.behaviour`` or ``PUT /_sandbox/zitadel/behaviour``.
 """
 

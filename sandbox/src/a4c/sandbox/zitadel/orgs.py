@@ -1,10 +1,10 @@
 """Organizations: AddOrganization with its admins, search, read by id (v1) and deletion.
 
 Rules kept from Zitadel: names are unique in the instance regardless of case (checked before the
-id); a caller-chosen organization id is allowed and a duplicate answers 409 — or, with the #10330
-quirk switched on, "succeeds" and creates nothing; org, domain, admins and memberships are written
-atomically; deleting removes the org's users, memberships and grants and frees the name; the
-instance's default organization cannot be deleted.
+id); a caller-chosen organization id is allowed and a duplicate answers 409 — or, with the
+zitadel/zitadel#10330 quirk switched on, "succeeds" and creates nothing; org, domain, admins and
+memberships are written atomically; deleting removes the org's users, memberships and grants
+and frees the name; the instance's default organization cannot be deleted.
 """
 
 from __future__ import annotations

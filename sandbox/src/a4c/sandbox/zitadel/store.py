@@ -70,7 +70,8 @@ class Store:
         # Deleted records stay visible to searches while the projection lags behind.
         self._removed: list[tuple[float, object]] = []
         self.pat_hash = token_hash(config.pat)
-        # How often the #10330 quirk answered success without creating (tests assert they hit it).
+        # How often the zitadel/zitadel#10330 quirk answered success without creating (tests assert
+        # they hit it).
         self.quirk_hits = 0
         # How many access tokens /oauth/v2/token issued (tests check that clients cache them).
         self.token_grants = 0

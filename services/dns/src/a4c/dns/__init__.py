@@ -1,1 +1,1 @@
-"""DNS service: Cloudflare DNS records and propagation checks (filled by the DNS service issue)."""
+"""DNS service: Cloudflare DNS records and propagation checks."""

@@ -1,1 +1,1 @@
-"""Identity service over Zitadel (filled by the identity service issue)."""
+"""Identity service over Zitadel."""

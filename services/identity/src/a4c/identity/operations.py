@@ -5,7 +5,8 @@ anything twice, so each one detects what already exists and reads it back:
 
 - create_organization: the caller's id is the Zitadel org id and the admin's user id is derived
   from it, so a repeat finds both by id (fresh reads). After a create, the org is read back: Zitadel
-  has answered success without creating anything (#10330) and 409 for a replay of our own create.
+  has answered success without creating anything (zitadel/zitadel#10330) and 409 for a replay of
+  our own create.
 - grant_role: project grant to the tenant org first (when it does not own the project), then the
   user grant; a 409 on either finds the existing grant and widens its roles when needed.
 - send_invitation / grant_role wait briefly for a user that was just created ("not found" right
@@ -156,7 +157,8 @@ class IdentityOperations:
         if found is None:
             raise NotReadable(f"Zitadel accepted organization {org_id} but it cannot be read back")
         if not _same_name(found, name):
-            # The id was already taken and Zitadel answered success without creating ours (#10330).
+            # The id was already taken and Zitadel answered success without creating ours
+            # (zitadel/zitadel#10330).
             return OrganizationResult(found, await self._admin_of(found, admin, deadline), created=False)
         return OrganizationResult(found, new_admin.user_id, created=True)
 

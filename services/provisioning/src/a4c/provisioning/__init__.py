@@ -1,1 +1,1 @@
-"""Provisioning service: workflow control API and the a4c CLI (filled by the provisioning issue)."""
+"""Provisioning service: workflow control API and the a4c CLI."""

@@ -1,4 +1,4 @@
-"""The service's own errors and their one mapping to gRPC status codes (CONVENTIONS item 4).
+"""The service's own errors and their one mapping to gRPC status codes.
 
 Use-case code raises these (and lets event-store and Temporal errors through); `status_of` is the
 mapping, and `grpc_errors` / `grpc_stream_errors` (the kit's ErrorTranslation) wrap a servicer

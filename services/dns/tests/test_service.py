@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: the DNS service over gRPC against the sandbox Cloudflare API, over sockets."""
+"""The DNS service over gRPC against the sandbox Cloudflare API, over sockets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 4 acceptance: the identity service over gRPC against the sandbox Zitadel, over sockets."""
+"""The identity service over gRPC against the sandbox Zitadel, over sockets."""
 
 from __future__ import annotations
 
@@ -95,8 +95,9 @@ async def test_an_admin_username_taken_elsewhere_is_told_apart_from_a_taken_name
 async def test_a_duplicate_id_answered_with_success_is_read_back_not_believed(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
-    """Two callers race for one id under #10330: both miss it when they look, both create; Zitadel
-    answers the loser with success. The read-back tells the loser it did not create anything."""
+    """Two callers race for one id under zitadel/zitadel#10330: both miss it when they look, both
+    create; Zitadel answers the loser with success. The read-back tells the loser it did not create
+    anything."""
     zitadel.store.behaviour.duplicate_org_id_quirk = True
     slow_create = {"kind": "latency", "seconds": 0.5, "method": "POST", "path": "/v2/organizations"}
     zitadel.faults.configure({"faults": [slow_create]})

@@ -1,4 +1,4 @@
-"""Issue 4 acceptance: bad input, upstream trouble, both auth modes, and secrets kept out of logs."""
+"""Bad input, upstream trouble, both auth modes, and secrets kept out of logs."""
 
 from __future__ import annotations
 

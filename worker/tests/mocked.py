@@ -1,0 +1,225 @@
+"""The real workflows on a worker whose activities are mocks registered under the real names.
+
+The workflows find activities by name only, so these stand-ins replace the services, the database
+and the sandbox: a test runs in seconds, says how each upstream answers (`Script`) and reads back
+the order in which the workflows called them (`MockedActivities.calls`).
+
+    async with mocked_worker(env.client, Script(fail=("grant_admin_role",))) as mocks:
+        handle = await start_bootstrap(env.client, mocks.task_queue, bootstrap_input("acme"))
+
+Used by the fast workflow tests and by `record_histories.py` (the replay fixtures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from a4c.worker.activities import NOT_PROPAGATED
+from a4c.worker.runner import WORKFLOWS
+from a4c.workflows import search
+from a4c.workflows.models import (
+    BOOTSTRAP_WORKFLOW,
+    BootstrapInput,
+    BootstrapResult,
+    CleanupInput,
+    EventToRecord,
+    GrantInput,
+    IdentityCreated,
+    InviteInput,
+    RecordCreated,
+    StepTimeouts,
+    SubdomainInput,
+    VerificationPolicy,
+    bootstrap_workflow_id,
+)
+
+ZONE = "firstovertheline.com"
+# A mock that is still asked to check after this many attempts means the deadline did not stop
+# the checks: it fails loudly instead of letting the retries run until the test's timeout.
+RUNAWAY_CHECKS = 200
+
+
+@dataclass(frozen=True)
+class Call:
+    workflow_id: str
+    activity: str
+    detail: str = ""
+    # Server time when this attempt started (skipped time included), for the spacing and deadline tests.
+    started: datetime | None = None
+
+
+@dataclass
+class Script:
+    """How the mocked upstreams answer; the defaults are the happy path."""
+
+    # Activity names that fail with a permanent (non-retryable) error.
+    fail: tuple[str, ...] = ()
+    # Activity name that runs until it is cancelled (to cancel a bootstrap mid-step).
+    block_at: str | None = None
+    # check_propagation answers "not yet" this many times before "propagated"; None: never propagates.
+    checks_before_propagated: int | None = 0
+
+
+@dataclass
+class MockedActivities:
+    script: Script
+    task_queue: str = field(default_factory=lambda: f"mocked-{uuid.uuid4().hex[:8]}")
+    calls: list[Call] = field(default_factory=list)
+    events: list[EventToRecord] = field(default_factory=list)
+    started: defaultdict[str, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+    _checks: int = 0
+
+    def of(self, workflow_id: str) -> list[tuple[str, str]]:
+        """(activity, detail) of one workflow's calls, in order."""
+        return [(c.activity, c.detail) for c in self.calls if c.workflow_id == workflow_id]
+
+    def event(self, event_type: str) -> EventToRecord:
+        return next(e for e in self.events if e.event_type == event_type)
+
+    async def _enter(self, name: str, detail: str = "") -> None:
+        info = activity.info()
+        self.calls.append(Call(info.workflow_id or "", name, detail, info.started_time))
+        self.started[name].set()
+        if self.script.block_at == name:
+            await activity.wait_for_cancelled()
+            raise asyncio.CancelledError(f"{name} cancelled")
+        if name in self.script.fail:
+            raise ApplicationError(f"{name} refused", type="InvalidArgument", non_retryable=True)
+
+    @activity.defn(name="record_event")
+    async def record_event(self, event: EventToRecord) -> int:
+        await self._enter("record_event", event.event_type)
+        self.events.append(event)
+        return len(self.events)
+
+    @activity.defn(name="create_identity_organization")
+    async def create_identity_organization(self, request: BootstrapInput) -> IdentityCreated:
+        await self._enter("create_identity_organization")
+        return IdentityCreated(f"zitadel-{request.slug}", f"admin-{request.slug}", created=True)
+
+    @activity.defn(name="grant_admin_role")
+    async def grant_admin_role(self, request: GrantInput) -> str:
+        await self._enter("grant_admin_role")
+        return f"grant-{request.admin_user_id}"
+
+    @activity.defn(name="send_admin_invitation")
+    async def send_admin_invitation(self, request: InviteInput) -> str:
+        await self._enter("send_admin_invitation")
+        return "admin@example.test"
+
+    @activity.defn(name="delete_identity_organization")
+    async def delete_identity_organization(self, request: CleanupInput) -> bool:
+        await self._enter("delete_identity_organization")
+        return True
+
+    @activity.defn(name="create_dns_record")
+    async def create_dns_record(self, request: SubdomainInput) -> RecordCreated:
+        await self._enter("create_dns_record")
+        return RecordCreated(f"record-{request.organization_id[:8]}", created=True)
+
+    @activity.defn(name="check_propagation")
+    async def check_propagation(self, request: SubdomainInput) -> None:
+        await self._enter("check_propagation")
+        self._checks += 1
+        if self._checks > RUNAWAY_CHECKS:
+            raise ApplicationError(
+                "checks never stopped: the deadline is not bounding them", non_retryable=True
+            )
+        wanted = self.script.checks_before_propagated
+        if wanted is None or self._checks <= wanted:
+            raise ApplicationError(f"{request.fqdn} not yet propagated", type=NOT_PROPAGATED)
+
+    @activity.defn(name="remove_dns_record")
+    async def remove_dns_record(self, request: CleanupInput) -> list[str]:
+        await self._enter("remove_dns_record")
+        return [f"record-{request.organization_id[:8]}"]
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.record_event,
+            self.create_identity_organization,
+            self.grant_admin_role,
+            self.send_admin_invitation,
+            self.delete_identity_organization,
+            self.create_dns_record,
+            self.check_propagation,
+            self.remove_dns_record,
+        ]
+
+
+@contextlib.asynccontextmanager
+async def mocked_worker(client: Client, script: Script) -> AsyncIterator[MockedActivities]:
+    """The real workflows and the mocks on a worker of their own task queue, for one test."""
+    mocks = MockedActivities(script)
+    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=mocks.all()):
+        yield mocks
+
+
+def bootstrap_input(
+    slug: str,
+    *,
+    verification: VerificationPolicy | None = None,
+    timeouts: StepTimeouts | None = None,
+    organization_id: str | None = None,
+) -> BootstrapInput:
+    """A bootstrap request; the production policies unless a test passes its own."""
+    organization_id = organization_id or str(uuid.uuid4())
+    timeouts = timeouts or StepTimeouts()
+    return BootstrapInput(
+        organization_id=organization_id,
+        name=f"{slug.title()} Health",
+        slug=slug,
+        admin_email=f"admin@{slug}.example",
+        admin_given_name="Ada",
+        admin_family_name="Admin",
+        subdomain=SubdomainInput(
+            organization_id=organization_id,
+            zone=ZONE,
+            fqdn=f"{slug}.{ZONE}",
+            target=f"app.{ZONE}",
+            verification=verification or VerificationPolicy(),
+            timeouts=timeouts,
+        ),
+        timeouts=timeouts,
+    )
+
+
+async def start_bootstrap(
+    client: Client, task_queue: str, request: BootstrapInput
+) -> WorkflowHandle[Any, BootstrapResult]:
+    """Start it as the provisioning service does: the id from the organization, the first attributes."""
+    return await client.start_workflow(
+        BOOTSTRAP_WORKFLOW,
+        request,
+        id=bootstrap_workflow_id(request.organization_id),
+        task_queue=task_queue,
+        result_type=BootstrapResult,
+        search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
+    )
+
+
+@contextlib.asynccontextmanager
+async def skipping_time(client: Client) -> AsyncIterator[None]:
+    """Let the time-skipping server skip time while the block awaits something.
+
+    The environment does this by itself only while a handle from its own `start_workflow` is awaited,
+    not for a handle fetched by id (such as the subdomain child's).
+    """
+    await client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    try:
+        yield
+    finally:
+        await client.test_service.lock_time_skipping(LockTimeSkippingRequest())
