@@ -3,8 +3,11 @@
 It answers from what the Cloudflare emulator stores, each change becoming visible ``delay`` seconds
 after it was made (:class:`PublishedZones`), so the whole verify path runs for real. Answers carry
 AA; NXDOMAIN and NODATA carry the zone's SOA in the authority section; a proxied name answers with
-the fixed sandbox "anycast" A/AAAA set instead of its content, like Cloudflare's proxy; UDP answers
-larger than the client's buffer (512 bytes without EDNS) come back truncated so clients retry on TCP.
+the fixed sandbox "anycast" A/AAAA set instead of its content, like Cloudflare's proxy; a CNAME at
+the apex is flattened (answered with its target's addresses, as Cloudflare always does there);
+wildcards match at any depth below their closest encloser (RFC 4592); the AD bit is never set (the
+zones are unsigned); a query with EDNS version above 0 gets BADVERS (RFC 6891); UDP answers larger
+than the client's buffer (512 bytes without EDNS) come back truncated so clients retry on TCP.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ AUTO_TTL = 300  # ttl 1 ("automatic") is served as 300 s, as Cloudflare does
 SOA_TIMERS = (10000, 2400, 604800, 1800)  # refresh, retry, expire, minimum (Cloudflare's values)
 SOA_RNAME = "dns.cloudflare.com"
 MAX_CNAME_CHAIN = 8
+BADVERS = 16  # RFC 6891 extended rcode; dnslib's RCODE table stops at 10
 
 
 class PublishedZones:
@@ -83,6 +87,16 @@ class SandboxResolver(BaseResolver):  # type: ignore[misc]
 
     def resolve(self, request: Any, handler: Any) -> Any:
         reply = request.reply(ra=0, aa=1)
+        # reply() copies the query's flags: an unsigned zone's answer is never "authenticated data".
+        reply.header.ad = 0
+        options = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
+        if options and (options[0].ttl >> 16) & 0xFF > 0:
+            # RFC 6891 6.1.3: an EDNS version we do not implement gets BADVERS (16: low 4 bits in the
+            # header, the high bits in the OPT record) and the version we speak, 0.
+            reply.header.aa = 0
+            reply.header.rcode = BADVERS & 0xF
+            reply.add_ar(EDNS0(udp_len=1232, ext_rcode=BADVERS >> 4))
+            return reply
         try:
             self._answer(request, reply)
         except Exception:  # a bug must not kill the handler thread silently
@@ -103,6 +117,8 @@ class SandboxResolver(BaseResolver):  # type: ignore[misc]
             return
         view = _ZoneView(snapshot, self.glue)
         rrs = view.rrs(qname, qtype)
+        if qname == snapshot.zone.name and qtype in ("A", "AAAA", "ANY"):
+            rrs += self._flattened(view, qtype)
         if not rrs:  # NXDOMAIN or NODATA: the SOA tells resolvers how long to cache the absence
             if not view.exists(qname):
                 reply.header.rcode = RCODE.NXDOMAIN
@@ -122,6 +138,26 @@ class SandboxResolver(BaseResolver):  # type: ignore[misc]
         if qtype == "NS" and qname == snapshot.zone.name:
             reply.add_ar(*view.glue_rrs())
 
+    def _flattened(self, view: _ZoneView, qtype: str) -> list[RR]:
+        """CNAME flattening at the apex: the target's A/AAAA under the apex's name. Targets are
+        chased through the zones served here; others cannot be resolved offline (no answer)."""
+        apex = view.zone.name
+        cname = view.apex_cname()
+        if cname is None:
+            return []
+        target, ttl = cname.content, AUTO_TTL if cname.ttl == 1 else cname.ttl
+        for _ in range(MAX_CNAME_CHAIN):
+            target_zone = self.zones.zone_for(target)
+            if target_zone is None:
+                return []
+            found = _ZoneView(target_zone, self.glue).rrs(target, qtype)
+            if found and found[0].rtype == QTYPE.CNAME:
+                target = str(found[0].rdata.label).rstrip(".")
+                continue
+            wanted = (QTYPE.A, QTYPE.AAAA)
+            return [RR(apex, rr.rtype, ttl=ttl, rdata=rr.rdata) for rr in found if rr.rtype in wanted]
+        return []
+
 
 class _ZoneView:
     """The records of one visible snapshot, as resource records."""
@@ -140,13 +176,26 @@ class _ZoneView:
         hosts = [ns for ns in self.zone.name_servers if ns.endswith("." + self.zone.name)]
         return [RR(ns, QTYPE.A, ttl=AUTO_TTL, rdata=A(ip)) for ns in hosts for ip in self.glue]
 
+    def _names(self) -> set[str]:
+        return {r.name for r in self.snapshot.records} | {self.zone.name, *self.zone.name_servers}
+
+    def _in_tree(self, name: str) -> bool:
+        """The name owns records or has names below it (an empty non-terminal)."""
+        return any(n == name or n.endswith("." + name) for n in self._names())
+
     def exists(self, name: str) -> bool:
-        """A name exists when it owns records or has names below it (an empty non-terminal)."""
-        names = {r.name for r in self.snapshot.records} | {self.zone.name, *self.zone.name_servers}
-        return any(n == name or n.endswith("." + name) for n in names) or bool(self._wildcard(name))
+        return self._in_tree(name) or bool(self._wildcard(name))
+
+    def apex_cname(self) -> Record | None:
+        """The apex's DNS-only CNAME (a proxied one answers with the proxy's addresses instead)."""
+        apex = self.zone.name
+        found = [r for r in self.snapshot.records if r.name == apex and r.type == "CNAME" and not r.proxied]
+        return found[0] if found else None
 
     def rrs(self, name: str, qtype: str) -> list[RR]:
         records = [r for r in self.snapshot.records if r.name == name] or self._wildcard(name)
+        if name == self.zone.name:  # the apex CNAME is flattened, never served as such
+            records = [r for r in records if r.type != "CNAME" or r.proxied]
         rrs = _unique(rr for record in records for rr in _record_rrs(name, record))
         if name == self.zone.name:
             rrs.append(self.soa())
@@ -161,9 +210,16 @@ class _ZoneView:
         return [rr for rr in rrs if QTYPE.get(rr.rtype) == qtype]
 
     def _wildcard(self, name: str) -> list[Record]:
-        if name == self.zone.name or "." not in name:
+        """RFC 4592: a name that does not exist is answered from ``*.<closest encloser>``, the
+        closest ancestor that exists, however many labels lie between them."""
+        if self._in_tree(name) or not name.endswith("." + self.zone.name):
             return []
-        wildcard = "*." + name.split(".", 1)[1]
+        encloser = name
+        while encloser != self.zone.name:
+            encloser = encloser.split(".", 1)[1]
+            if self._in_tree(encloser):
+                break
+        wildcard = "*." + encloser
         return [r for r in self.snapshot.records if r.name == wildcard]
 
 
