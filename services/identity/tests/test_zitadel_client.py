@@ -25,6 +25,7 @@ from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import (
     AlreadyExists,
     FailedPrecondition,
+    ObjectMissing,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
@@ -251,3 +252,25 @@ def test_retry_after_dates_are_understood() -> None:
 
     assert 25 <= (retry_after(response) or 0) <= 31
     assert retry_after(httpx.Response(429, headers={"retry-after": "soon"})) is None
+
+
+async def test_commands_on_a_missing_user_are_object_missing_answered_once(zitadel: RunningZitadel) -> None:
+    sent: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        sent.append(request.url.path)
+
+    async with httpx.AsyncClient(event_hooks={"request": [count]}) as http:
+        client = client_for(zitadel, http)
+        with pytest.raises(ObjectMissing) as invite:
+            await client.send_invite_code("no-such-user", "", "A4C")
+        with pytest.raises(ObjectMissing) as grant:
+            await client.add_user_grant(
+                zitadel.config.platform_org_id, "no-such-user", zitadel.config.project_id, "", ["provider_admin"]
+            )
+
+    # Zitadel's FailedPrecondition (400): a fact about the state, not lag, so never retried.
+    assert (invite.value.status, invite.value.error_id) == (400, "COMMAND-Wgvn4")
+    assert (grant.value.status, grant.value.error_id) == (400, "COMMAND-4f8sg")
+    assert isinstance(invite.value, FailedPrecondition)
+    assert sent == ["/v2/users/no-such-user/invite_code", "/management/v1/users/no-such-user/grants"]
