@@ -128,7 +128,8 @@ async def test_sdk_is_refused_beyond_the_plan_record_quota(unique: Callable[[str
 
     assert _code(over.value) == "81045"
     assert "Record quota exceeded." in str(over.value)
-    assert zone is not None and zone.plan.name == "Free Website"
+    assert zone is not None
+    assert zone.plan.name == "Free Website"
 
 
 async def test_sdk_meets_the_per_ip_limit_whatever_the_token_with_the_429_of_real_payloads() -> None:
@@ -151,10 +152,13 @@ async def test_sdk_meets_the_per_ip_limit_whatever_the_token_with_the_429_of_rea
 
 
 async def test_sdk_reads_the_ratelimit_headers_on_every_answer() -> None:
-    async with CloudflareSandbox(_settings(rate_limit=RateLimit(1200, 300, 300))) as sandbox:
-        async with AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url) as sdk:
-            first = await sdk.zones.with_raw_response.list()
-            second = await sdk.zones.with_raw_response.list()
+    settings = _settings(rate_limit=RateLimit(1200, 300, 300))
+    async with (
+        CloudflareSandbox(settings) as sandbox,
+        AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url) as sdk,
+    ):
+        first = await sdk.zones.with_raw_response.list()
+        second = await sdk.zones.with_raw_response.list()
 
     assert first.headers["ratelimit-policy"] == '"default";q=1200;w=300'
     assert first.headers["ratelimit"].startswith('"default";r=1199;t=')

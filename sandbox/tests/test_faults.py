@@ -250,10 +250,12 @@ def test_decisions_report_the_credential_quota_left_and_its_reset() -> None:
     clock = FakeClock()
     faults = Faults(rate_limit=RateLimit(limit=3, window_seconds=300, block_seconds=300), clock=clock)
     first = faults.decide("GET", "/a", "token", "10.0.0.1").quota
-    assert first is not None and (first.remaining, first.reset_seconds) == (2, 300)
+    assert first is not None
+    assert (first.remaining, first.reset_seconds) == (2, 300)
     clock.now += 100
     faults.decide("GET", "/a", "token", "10.0.0.1")
     faults.decide("GET", "/a", "token", "10.0.0.1")
     blocked = faults.decide("GET", "/a", "token", "10.0.0.1")
     assert blocked.status == 429
-    assert blocked.quota is not None and (blocked.quota.remaining, blocked.quota.reset_seconds) == (0, 300)
+    assert blocked.quota is not None
+    assert (blocked.quota.remaining, blocked.quota.reset_seconds) == (0, 300)

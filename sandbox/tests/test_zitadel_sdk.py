@@ -157,5 +157,6 @@ def test_sdk_invites_a_user_the_moment_it_exists_while_searches_still_lag(zitade
     )
 
     assert invited.invite_code
-    assert read.user is not None and read.user.user_id == user.user_id
+    assert read.user is not None
+    assert read.user.user_id == user.user_id
     assert not searched.result

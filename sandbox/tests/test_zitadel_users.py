@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from a4c.sandbox.testing import ManualClock
 from a4c.sandbox.zitadel.testing import RunningZitadel
 
 TEMPLATE = "https://app.test/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}&login={{.LoginName}}"

@@ -301,4 +301,5 @@ def test_cloudflare_codes_from_real_payloads_map_to_their_kind(status: int, code
     error = parse_response("GET", "/zones", httpx.Response(status, json=body))
 
     assert type(error).__name__ == kind
-    assert not isinstance(error, dict) and error.code == code
+    assert not isinstance(error, dict)
+    assert error.code == code

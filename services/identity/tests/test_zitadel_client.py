@@ -266,7 +266,11 @@ async def test_commands_on_a_missing_user_are_object_missing_answered_once(zitad
             await client.send_invite_code("no-such-user", "", "A4C")
         with pytest.raises(ObjectMissing) as grant:
             await client.add_user_grant(
-                zitadel.config.platform_org_id, "no-such-user", zitadel.config.project_id, "", ["provider_admin"]
+                zitadel.config.platform_org_id,
+                "no-such-user",
+                zitadel.config.project_id,
+                "",
+                ["provider_admin"],
             )
 
     # Zitadel's FailedPrecondition (400): a fact about the state, not lag, so never retried.

@@ -94,7 +94,9 @@ class SandboxSettings:
         cloudflare = CloudflareSettings(
             zones=zones or DEFAULT_ZONES,
             tokens=(text("SANDBOX_CLOUDFLARE_TOKEN", DEFAULT_TOKEN),),
-            rate_limit=_rate_limit("SANDBOX_CLOUDFLARE_RATE_LIMIT", text("SANDBOX_CLOUDFLARE_RATE_LIMIT", "")),
+            rate_limit=_rate_limit(
+                "SANDBOX_CLOUDFLARE_RATE_LIMIT", text("SANDBOX_CLOUDFLARE_RATE_LIMIT", "")
+            ),
             ip_rate_limit=_rate_limit(
                 "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT", text("SANDBOX_CLOUDFLARE_IP_RATE_LIMIT", "")
             ),

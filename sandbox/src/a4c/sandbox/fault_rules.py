@@ -220,7 +220,9 @@ class Faults:
                 if wait is not None:
                     self._count("rate_limited")
                     retry = float(max(1, math.ceil(wait)))
-                    return Decision(delay, "respond", 429, "rate_limited", retry, quota=self._quota(credential))
+                    return Decision(
+                        delay, "respond", 429, "rate_limited", retry, quota=self._quota(credential)
+                    )
             return Decision(delay, quota=self._quota(credential))
 
     def _quota(self, credential: str) -> Quota | None:

@@ -135,7 +135,9 @@ def create_app(
         routes=[Mount(BASE_PATH, routes=routes)],
         exception_handlers={HTTPException: _http_error},
     )
-    return CloudflareEmulator(settings, store, faults, FaultMiddleware(app, faults, fault_body, quota_headers))
+    return CloudflareEmulator(
+        settings, store, faults, FaultMiddleware(app, faults, fault_body, quota_headers)
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -224,7 +226,7 @@ class _Api:
     async def list_records(self, request: Request) -> Response:
         zone_id = self._zone_id(request)
         params = request.query_params
-        page = parse_page(params, 100, 5000)
+        page = parse_page(params, 100, 5_000_000)  # the API spec: 1 to 5,000,000, default 100
         matching = [r for r in self.store.records(zone_id) if record_filter(params)(r)]
         chunk, info = page.slice(order_records(matching, params))
         return envelope([r.to_api() for r in chunk], info)

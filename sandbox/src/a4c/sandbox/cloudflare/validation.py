@@ -177,7 +177,14 @@ def parse_record(body: Mapping[str, Any], zone: str, comment_max_length: int) ->
         raise validation_error(f"Comment is too long: at most {comment_max_length} characters on this plan.")
     tags = body.get("tags") or []
     if tags:
-        raise ApiError(400, 9300, "DNS record has 1 or more tags, exceeding the quota of 0.")
+        # As a published payload shows it: 1004 with the quota error in its chain.
+        count = len(tags) if isinstance(tags, list) else 1
+        raise ApiError(
+            400,
+            1004,
+            "DNS Validation Error",
+            [(9300, f"DNS record has {count} tags, exceeding the quota of 0.")],
+        )
     return RecordSpec(
         type=type_,
         name=name,
