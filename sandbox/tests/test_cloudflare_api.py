@@ -280,3 +280,20 @@ async def test_injected_5xx_uses_the_envelope(sandbox: CloudflareSandbox, api: h
     assert failed.status_code == 502
     assert failed.json() == {"success": False, "errors": [], "messages": [], "result": None}
     assert (await api.get("/zones")).status_code == 200
+
+
+async def test_unimplemented_list_parameters_are_refused_not_ignored(
+    api: httpx.AsyncClient, zone_id: str
+) -> None:
+    refused = [
+        await api.get(f"/zones/{zone_id}/dns_records", params={"search": "www"}),
+        await api.get(f"/zones/{zone_id}/dns_records", params={"tag_match": "any"}),
+        await api.get(f"/zones/{zone_id}/dns_records", params={"name_exact": "typo.example"}),
+        await api.get("/zones", params={"name": "contains:first"}),
+        await api.get("/zones", params={"account.id": "0" * 32}),
+    ]
+    served = await api.get("/zones", params={"name": "firstovertheline.com", "status": "active"})
+
+    assert [(r.status_code, error_code(r)) for r in refused] == [(400, 99999)] * 5
+    assert all("not emulated" in r.json()["errors"][0]["message"] for r in refused)
+    assert [z["name"] for z in served.json()["result"]] == ["firstovertheline.com"]
