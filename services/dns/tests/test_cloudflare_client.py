@@ -303,3 +303,17 @@ def test_cloudflare_codes_from_real_payloads_map_to_their_kind(status: int, code
     assert type(error).__name__ == kind
     assert not isinstance(error, dict)
     assert error.code == code
+
+
+async def test_an_empty_list_has_zero_pages_and_finding_stops_at_once(
+    make_client: Callable[..., CloudflareClient], http: tuple[httpx.AsyncClient, Recorder], unique: Unique
+) -> None:
+    client, name = make_client(), unique("nothing")
+    await client.zone_id(ZONE)
+
+    page = await client.list_records(ZONE, name=name)
+    found = await client.find_records(ZONE, name=name)
+
+    assert (page.total_pages, page.total_count, page.records) == (0, 0, [])
+    assert found == []
+    assert http[1].count("GET") == 3  # the zone, the page, one page for find: no page 2
