@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from a4c.sandbox.cloudflare import auth
 from a4c.sandbox.cloudflare.plans import DEFAULT_PLAN, Plan, plan_named
 from a4c.sandbox.cloudflare.query import order_records, parse_page, record_filter, zone_filter
 from a4c.sandbox.cloudflare.store import Batch, CloudflareStore, Record, Zone
@@ -162,46 +163,12 @@ class _Api:
 
         async def guarded(request: Request) -> Response:
             try:
-                self._authorize(request, write)
+                auth.authorize(self.settings, request, write)
                 return await handler(request)
             except ApiError as error:
                 return error_response(error)
 
         return guarded
-
-    def _scope(self, request: Request) -> tuple[str, ...] | None:
-        """The zone names the request's token may see; None for every zone."""
-        token = request.headers.get("authorization", "").partition(" ")[2].strip()
-        return self.settings.scoped_tokens.get(token)
-
-    def _visible(self, request: Request, zone: Zone) -> bool:
-        scope = self._scope(request)
-        return scope is None or zone.name in scope
-
-    def _authorize(self, request: Request, write: bool) -> None:
-        header = request.headers.get("authorization")
-        if header is None:
-            if "x-auth-key" in request.headers or "x-auth-email" in request.headers:
-                raise ApiError(403, 9103, "Unknown X-Auth-Key or X-Auth-Email")
-            raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
-            chain = [(6111, "Invalid format for Authorization header")]
-            raise ApiError(400, 6003, "Invalid request headers", chain)
-        if token in self.settings.tokens or token in self.settings.scoped_tokens:
-            return
-        if token in self.settings.read_only_tokens:
-            if write:
-                raise ApiError(403, 10000, "Authentication error", gateway=True)
-            return
-        # An unknown token, in the words of published payloads: each route family answers its own way.
-        path = request.url.path
-        if path.endswith("/user/tokens/verify"):
-            raise ApiError(401, 1000, "Invalid API Token")
-        if "/dns_records" in path:
-            raise ApiError(401, 10000, "Authentication error", gateway=True)
-        raise ApiError(403, 9109, "Invalid access token")
 
     async def verify_token(self, request: Request) -> Response:
         token = request.headers["authorization"].partition(" ")[2].strip()
@@ -211,7 +178,7 @@ class _Api:
     async def list_zones(self, request: Request) -> Response:
         # A token sees only the zones it has permissions on; the others are simply not listed.
         matches = zone_filter(request.query_params)
-        zones = [z for z in self.store.zones() if self._visible(request, z) and matches(z)]
+        zones = [z for z in self.store.zones() if auth.visible(self.settings, request, z) and matches(z)]
         chunk, info = parse_page(request.query_params, 20, 50).slice(zones)
         return envelope([self._zone_json(z) for z in chunk], info)
 
@@ -292,7 +259,7 @@ class _Api:
         """The path's zone id: malformed → 400 7003/7000; out of the token's scope → 403 10000."""
         zone_id = check_id(request.path_params["zone_id"], _api_path(request))
         known = {z.id: z for z in self.store.zones()}.get(zone_id)
-        if known is None or not self._visible(request, known):
+        if known is None or not auth.visible(self.settings, request, known):
             # The token has no permission on it (another account's zone, or outside its scope).
             raise ApiError(403, 10000, "Authentication error", gateway=True)
         return zone_id
