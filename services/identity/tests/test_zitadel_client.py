@@ -25,11 +25,13 @@ from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import (
     AlreadyExists,
     FailedPrecondition,
+    IdTaken,
     ObjectMissing,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
     Unavailable,
+    parse_error,
     retry_after,
 )
 from a4c.identity.zitadel_http import ZitadelTransport
@@ -278,3 +280,24 @@ async def test_commands_on_a_missing_user_are_object_missing_answered_once(zitad
     assert (grant.value.status, grant.value.error_id) == (400, "COMMAND-4f8sg")
     assert isinstance(invite.value, FailedPrecondition)
     assert sent == ["/v2/users/no-such-user/invite_code", "/management/v1/users/no-such-user/grants"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        # REST (grpc-gateway) and Connect bodies as Zitadel sends them for FailedPrecondition.
+        (
+            {"code": 9, "message": "x (COMMAND-7yiox1isql)", "details": [{"id": "COMMAND-7yiox1isql"}]},
+            IdTaken,
+        ),
+        ({"code": "failed_precondition", "details": [{"debug": {"id": "COMMAND-QXPGs"}}]}, ObjectMissing),
+        ({"code": 9, "message": "Errors.User.AlreadyInitialised (COMMAND-EF34g)"}, FailedPrecondition),
+    ],
+)
+def test_failed_preconditions_are_told_apart_by_zitadel_error_id(
+    body: dict[str, object], kind: type[FailedPrecondition]
+) -> None:
+    error = parse_error("POST", "/v2/users/human", httpx.Response(400, json=body))
+
+    assert type(error) is kind
+    assert error.status == 400
