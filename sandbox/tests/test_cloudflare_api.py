@@ -17,7 +17,7 @@ Unique = Callable[[str], str]
 def error_code(response: httpx.Response) -> int:
     body = response.json()
     assert body["success"] is False
-    assert body["result"] is None
+    assert body.get("result") is None  # gateway (auth) answers leave result out altogether
     return int(body["errors"][0]["code"])
 
 
@@ -101,7 +101,8 @@ async def test_names_are_expanded_into_the_zone_like_cloudflare(
         ({"type": "A", "name": "v", "content": "192.0.2.1", "ttl": 90000}, 9021),
         ({"type": "TXT", "name": "v", "content": "x", "proxied": True}, 9004),
         ({"type": "A", "name": "v", "content": "192.0.2.1", "comment": "c" * 101}, 1004),
-        ({"type": "A", "name": "v", "content": "192.0.2.1", "tags": ["team:a4c"]}, 9300),
+        # 1004 with 9300 ("... exceeding the quota of 0.") in its error chain, as published.
+        ({"type": "A", "name": "v", "content": "192.0.2.1", "tags": ["team:a4c"]}, 1004),
         ({"type": "MX", "name": "v", "content": "mail.example.org"}, 1004),
     ],
 )
@@ -190,6 +191,9 @@ async def test_auth_errors_use_cloudflare_codes(sandbox: CloudflareSandbox, zone
         missing = await client.get(url)
         malformed = await client.get(url, headers={"authorization": "Basic abc"})
         wrong = await client.get(url, headers={"authorization": "Bearer not-the-token"})
+        wrong_zones = await client.get(
+            f"{sandbox.api_url}/zones", headers={"authorization": "Bearer not-the-token"}
+        )
         verify_wrong = await client.get(
             f"{sandbox.api_url}/user/tokens/verify", headers={"authorization": "Bearer not-the-token"}
         )
@@ -201,6 +205,9 @@ async def test_auth_errors_use_cloudflare_codes(sandbox: CloudflareSandbox, zone
     assert (malformed.status_code, error_code(malformed)) == (400, 6003)
     assert malformed.json()["errors"][0]["error_chain"][0]["code"] == 6111
     assert (wrong.status_code, error_code(wrong)) == (401, 10000)
+    assert set(wrong.json()) == {"success", "errors"}  # the gateway's shape
+    assert (wrong_zones.status_code, error_code(wrong_zones)) == (403, 9109)
+    assert wrong_zones.json()["errors"][0]["message"] == "Invalid access token"
     assert (verify_wrong.status_code, error_code(verify_wrong)) == (401, 1000)
     assert verify.json()["result"]["status"] == "active"
     assert "not-the-token" not in wrong.text
@@ -231,8 +238,15 @@ async def test_bad_ids_routes_and_bodies(api: httpx.AsyncClient, zone_id: str) -
     bad_json = await api.post(f"/zones/{zone_id}/dns_records", content=b"{oops")
 
     assert (bad_zone.status_code, error_code(bad_zone)) == (400, 7003)
-    assert (unknown_zone.status_code, error_code(unknown_zone)) == (404, 7003)
-    assert (bad_record.status_code, error_code(bad_record)) == (400, 1002)
+    route = "Could not route to /zones/not-a-zone/dns_records, perhaps your object identifier is invalid?"
+    assert bad_zone.json()["errors"] == [
+        {"code": 7003, "message": route},
+        {"code": 7000, "message": "No route for that URI"},
+    ]
+    # A well-formed id of no zone the token may use: the gateway refuses it, as for another account's.
+    assert (unknown_zone.status_code, error_code(unknown_zone)) == (403, 10000)
+    assert (bad_record.status_code, error_code(bad_record)) == (400, 7003)
+    assert f"/zones/{zone_id}/dns_records/xyz" in bad_record.json()["errors"][0]["message"]
     assert (no_route.status_code, error_code(no_route)) == (400, 7000)
     assert (bad_json.status_code, error_code(bad_json)) == (400, 6007)
 
@@ -249,7 +263,12 @@ async def test_rate_limit_answers_429_envelope_with_retry_after(
 
     assert statuses == [200, 200, 429]
     assert limited.headers["retry-after"] == "300"
-    assert error_code(limited) == 10429
+    # The code and text of published 429 payloads.
+    assert limited.json()["errors"] == [
+        {"code": 971, "message": "Please wait and consider throttling your request speed"}
+    ]
+    assert limited.headers["ratelimit"] == '"default";r=0;t=300'
+    assert limited.headers["ratelimit-policy"] == '"default";q=2;w=300'
 
 
 async def test_injected_5xx_uses_the_envelope(sandbox: CloudflareSandbox, api: httpx.AsyncClient) -> None:
@@ -259,5 +278,22 @@ async def test_injected_5xx_uses_the_envelope(sandbox: CloudflareSandbox, api: h
     failed = await api.get("/zones")
 
     assert failed.status_code == 502
-    assert error_code(failed) == 10001
+    assert failed.json() == {"success": False, "errors": [], "messages": [], "result": None}
     assert (await api.get("/zones")).status_code == 200
+
+
+async def test_unimplemented_list_parameters_are_refused_not_ignored(
+    api: httpx.AsyncClient, zone_id: str
+) -> None:
+    refused = [
+        await api.get(f"/zones/{zone_id}/dns_records", params={"search": "www"}),
+        await api.get(f"/zones/{zone_id}/dns_records", params={"tag_match": "any"}),
+        await api.get(f"/zones/{zone_id}/dns_records", params={"name_exact": "typo.example"}),
+        await api.get("/zones", params={"name": "contains:first"}),
+        await api.get("/zones", params={"account.id": "0" * 32}),
+    ]
+    served = await api.get("/zones", params={"name": "firstovertheline.com", "status": "active"})
+
+    assert [(r.status_code, error_code(r)) for r in refused] == [(400, 99999)] * 5
+    assert all("not emulated" in r.json()["errors"][0]["message"] for r in refused)
+    assert [z["name"] for z in served.json()["result"]] == ["firstovertheline.com"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import cloudflare
 import pytest
 from cloudflare import AsyncCloudflare
 
 from a4c.devstack.emulators import CloudflareSandbox
+from a4c.sandbox.cloudflare import CloudflareSettings
+from a4c.sandbox.faults import RateLimit
 
 ZONE = "firstovertheline.com"
 
@@ -86,3 +89,97 @@ async def test_sdk_rides_out_a_429_with_retry_after(sdk: AsyncCloudflare, sandbo
 
     assert len(zones) == 1
     assert sandbox.faults.snapshot()["injected"] == {"429": 1}
+
+
+def _settings(**changes: object) -> CloudflareSettings:
+    return replace(CloudflareSettings(), **{"rate_limit": None, "ip_rate_limit": None, **changes})  # type: ignore[arg-type]
+
+
+async def test_sdk_sees_an_unknown_token_and_a_zone_outside_the_token_scope_refused() -> None:
+    settings = _settings(scoped_tokens={"scoped": ("analytics4change.com",)})
+    async with CloudflareSandbox(settings) as sandbox:
+        other_zone = sandbox.zone_id(ZONE)
+        async with AsyncCloudflare(api_token="scoped", base_url=sandbox.api_url, max_retries=0) as scoped:
+            visible = [z.name async for z in scoped.zones.list()]
+            with pytest.raises(cloudflare.PermissionDeniedError) as outside:
+                await scoped.dns.records.list(zone_id=other_zone)
+        async with AsyncCloudflare(api_token="junk", base_url=sandbox.api_url, max_retries=0) as junk:
+            with pytest.raises(cloudflare.PermissionDeniedError) as invalid:
+                await junk.zones.get(zone_id=other_zone)
+            with pytest.raises(cloudflare.AuthenticationError) as unauthenticated:
+                await junk.dns.records.list(zone_id=other_zone)
+
+    assert visible == ["analytics4change.com"]  # the other zone is not even listed
+    assert (outside.value.status_code, "10000") == (403, _code(outside.value))
+    assert (invalid.value.status_code, "9109") == (403, _code(invalid.value))
+    assert (unauthenticated.value.status_code, "10000") == (401, _code(unauthenticated.value))
+
+
+async def test_sdk_is_refused_beyond_the_plan_record_quota(unique: Callable[[str], str]) -> None:
+    async with CloudflareSandbox(_settings(plan="free")) as sandbox:
+        zone_id = sandbox.zone_id(ZONE)
+        async with AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url, max_retries=0) as sdk:
+            name = unique("quota")
+            posts = [{"type": "TXT", "name": name, "content": f"n={i}"} for i in range(200)]
+            await sdk.dns.records.batch(zone_id=zone_id, posts=posts)  # type: ignore[arg-type]
+            with pytest.raises(cloudflare.BadRequestError) as over:
+                await sdk.dns.records.create(zone_id=zone_id, type="TXT", name=name, content="n=200", ttl=1)
+            zone = await sdk.zones.get(zone_id=zone_id)
+
+    assert _code(over.value) == "81045"
+    assert "Record quota exceeded." in str(over.value)
+    assert zone is not None
+    assert zone.plan.name == "Free Website"
+
+
+async def test_sdk_meets_the_per_ip_limit_whatever_the_token_with_the_429_of_real_payloads() -> None:
+    settings = _settings(tokens=("token-a", "token-b"), ip_rate_limit=RateLimit(3, 60))
+    async with CloudflareSandbox(settings) as sandbox:
+        base = sandbox.api_url
+        async with (
+            AsyncCloudflare(api_token="token-a", base_url=base, max_retries=0) as a,
+            AsyncCloudflare(api_token="token-b", base_url=base, max_retries=0) as b,
+        ):
+            await a.zones.list()
+            await b.zones.list()
+            await a.zones.list()
+            with pytest.raises(cloudflare.RateLimitError) as limited:
+                await b.zones.list()
+
+    assert limited.value.response.headers["retry-after"] == "60"
+    assert _code(limited.value) == "971"
+    assert "Please wait and consider throttling your request speed" in str(limited.value)
+
+
+async def test_sdk_reads_the_ratelimit_headers_on_every_answer() -> None:
+    settings = _settings(rate_limit=RateLimit(1200, 300, 300))
+    async with (
+        CloudflareSandbox(settings) as sandbox,
+        AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url) as sdk,
+    ):
+        first = await sdk.zones.with_raw_response.list()
+        second = await sdk.zones.with_raw_response.list()
+
+    assert first.headers["ratelimit-policy"] == '"default";q=1200;w=300'
+    assert first.headers["ratelimit"].startswith('"default";r=1199;t=')
+    assert second.headers["ratelimit"].startswith('"default";r=1198;t=')
+
+
+async def test_sdk_gets_an_explicit_error_for_an_unimplemented_filter_and_zero_pages_when_empty(
+    sdk: AsyncCloudflare, sandbox: CloudflareSandbox, unique: Callable[[str], str]
+) -> None:
+    zone_id = sandbox.zone_id(ZONE)
+
+    with pytest.raises(cloudflare.BadRequestError) as refused:
+        await sdk.dns.records.list(zone_id=zone_id, tag={"exact": "owner:a4c"})
+    empty = await sdk.dns.records.with_raw_response.list(zone_id=zone_id, name={"exact": unique("none")})
+
+    assert "not emulated" in str(refused.value)
+    assert empty.http_response.json()["result_info"]["total_pages"] == 0
+    assert empty.http_response.json()["result_info"]["total_count"] == 0
+
+
+def _code(error: cloudflare.APIStatusError) -> str:
+    body = error.body
+    errors = body.get("errors") if isinstance(body, dict) else body
+    return str(errors[0]["code"]) if isinstance(errors, list) and errors else ""

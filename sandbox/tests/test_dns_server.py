@@ -164,3 +164,59 @@ async def test_apex_serves_ns_with_glue_and_foreign_names_are_refused(sandbox: C
     assert answers(glue, "A") == ["127.0.0.1"]
     assert foreign.rcode() == dns.rcode.REFUSED
     assert not foreign.flags & dns.flags.AA
+
+
+async def test_wildcards_match_at_any_depth_below_their_closest_encloser(
+    sandbox: CloudflareSandbox, api: httpx.AsyncClient, zone_id: str, unique: Unique
+) -> None:
+    base = unique("wild")
+    await add(api, zone_id, type="A", name=f"*.{base}", content="192.0.2.80", ttl=60)
+    await add(api, zone_id, type="TXT", name=f"leaf.taken.{base}", content="here")
+
+    deep = await ask(sandbox, f"a.b.c.{base}", "A")
+    # taken.<base> exists (an empty non-terminal): names below it are not the wildcard's (RFC 4592 2.2.2).
+    under_ent = await ask(sandbox, f"x.taken.{base}", "A")
+
+    assert (deep.rcode(), answers(deep, "A")) == (dns.rcode.NOERROR, ["192.0.2.80"])
+    assert str(deep.answer[0].name).rstrip(".") == f"a.b.c.{base}"
+    assert under_ent.rcode() == dns.rcode.NXDOMAIN
+
+
+async def test_an_apex_cname_is_flattened_into_its_targets_addresses(
+    sandbox: CloudflareSandbox, api: httpx.AsyncClient, unique: Unique
+) -> None:
+    zone = "analytics4change.com"
+    other = sandbox.zone_id(zone)
+    target = unique("origin")  # in firstovertheline.com, served here too
+    await add(api, sandbox.zone_id("firstovertheline.com"), type="A", name=target, content="192.0.2.90")
+    apex = await add(api, other, type="CNAME", name="@", content=target, ttl=120)
+    try:
+        addresses = await ask(sandbox, zone, "A")
+        as_cname = await ask(sandbox, zone, "CNAME")
+    finally:
+        await api.delete(f"/zones/{other}/dns_records/{apex['id']}")
+
+    assert answers(addresses, "A") == ["192.0.2.90"]
+    assert str(addresses.answer[0].name).rstrip(".") == zone
+    assert answers(addresses, "CNAME") == []  # never the CNAME itself
+    assert answers(as_cname, "CNAME") == []
+
+
+async def test_answers_never_carry_ad_for_the_unsigned_zones(
+    sandbox: CloudflareSandbox, api: httpx.AsyncClient, zone_id: str, unique: Unique
+) -> None:
+    name = unique("ad")
+    await add(api, zone_id, type="A", name=name, content="192.0.2.45")
+
+    response = await ask(sandbox, name, "A", flags=dns.flags.RD | dns.flags.AD, use_edns=0)
+
+    assert answers(response, "A") == ["192.0.2.45"]
+    assert not response.flags & dns.flags.AD
+
+
+async def test_an_edns_version_above_zero_gets_badvers(sandbox: CloudflareSandbox, unique: Unique) -> None:
+    response = await ask(sandbox, unique("v1"), "A", use_edns=1)
+
+    assert response.rcode() == dns.rcode.BADVERS
+    assert response.edns == 0
+    assert response.answer == []

@@ -145,7 +145,7 @@ async def test_delete_clears_rules_and_restores_the_start_rate_limit() -> None:
 
         state = (await client.delete("/_sandbox/faults")).json()
         start_limit = {"limit": 1, "window_seconds": 60, "block_seconds": 0.0}
-        assert state == {"faults": [], "rate_limit": start_limit, "injected": {}}
+        assert state == {"faults": [], "rate_limit": start_limit, "ip_rate_limit": None, "injected": {}}
         assert (await client.get("/a")).status_code == 200
         assert (await client.get("/a")).status_code == 429
 
@@ -232,3 +232,30 @@ async def test_stopped_server_refuses_connections_and_stop_is_idempotent() -> No
     async with httpx.AsyncClient() as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{port}/x")
+
+
+def test_ip_rate_limit_counts_per_client_address_whatever_the_credential() -> None:
+    clock = FakeClock()
+    faults = Faults(ip_rate_limit=RateLimit(limit=2, window_seconds=1), clock=clock)
+    assert faults.decide("GET", "/a", "token-a", "10.0.0.1").action == "pass"
+    assert faults.decide("GET", "/a", "token-b", "10.0.0.1").action == "pass"
+    refused = faults.decide("GET", "/a", "token-c", "10.0.0.1")
+    assert (refused.status, refused.retry_after) == (429, 1.0)
+    assert faults.decide("GET", "/a", "token-a", "10.0.0.2").action == "pass"  # another address
+    clock.now += 1.0
+    assert faults.decide("GET", "/a", "token-a", "10.0.0.1").action == "pass"  # the second is over
+
+
+def test_decisions_report_the_credential_quota_left_and_its_reset() -> None:
+    clock = FakeClock()
+    faults = Faults(rate_limit=RateLimit(limit=3, window_seconds=300, block_seconds=300), clock=clock)
+    first = faults.decide("GET", "/a", "token", "10.0.0.1").quota
+    assert first is not None
+    assert (first.remaining, first.reset_seconds) == (2, 300)
+    clock.now += 100
+    faults.decide("GET", "/a", "token", "10.0.0.1")
+    faults.decide("GET", "/a", "token", "10.0.0.1")
+    blocked = faults.decide("GET", "/a", "token", "10.0.0.1")
+    assert blocked.status == 429
+    assert blocked.quota is not None
+    assert (blocked.quota.remaining, blocked.quota.reset_seconds) == (0, 300)

@@ -61,7 +61,9 @@ async def test_a_user_grant_needs_the_project_granted_to_the_org_first(
         "/management/v1/users/u-t/grants", json={**body, "projectGrantId": grant_id}, headers=TENANT
     )
 
-    assert before.status_code == 404  # no project grant for org-t
+    # No project grant for org-t: a failed precondition of the command (COMMAND-4m9ff), as in Zitadel.
+    assert (before.status_code, before.json()["code"]) == (400, 9)
+    assert before.json()["details"][0]["id"] == "COMMAND-4m9ff"
     assert after.status_code == 200
     assert after.json()["details"]["resourceOwner"] == "org-t"
 

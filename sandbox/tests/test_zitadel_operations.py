@@ -62,12 +62,16 @@ async def test_behaviour_can_be_changed_at_run_time(zitadel: RunningZitadel, api
     changed = await api.put(
         "/_sandbox/zitadel/behaviour", json={"search_lag_seconds": 1.5, "duplicateOrgIdQuirk": True}
     )
-    refused = await api.put("/_sandbox/zitadel/behaviour", json={"userLagSeconds": -1})
+    refused = await api.put("/_sandbox/zitadel/behaviour", json={"searchLagSeconds": -1})
+    # Commands never lag in Zitadel, so the former user lag is refused, not silently ignored.
+    invented = await api.put("/_sandbox/zitadel/behaviour", json={"userLagSeconds": 1})
 
-    assert changed.json() == {"searchLagSeconds": 1.5, "userLagSeconds": 0.0, "duplicateOrgIdQuirk": True}
+    assert changed.json() == {"searchLagSeconds": 1.5, "duplicateOrgIdQuirk": True}
     assert zitadel.store.behaviour.search_lag_seconds == 1.5
     assert refused.status_code == 400
-    assert "userLagSeconds" in refused.json()["error"]
+    assert "searchLagSeconds" in refused.json()["error"]
+    assert invented.status_code == 400
+    assert "userLagSeconds" in invented.json()["error"]
     assert (await api.get("/debug/healthz")).text == "ok"
 
 
@@ -78,7 +82,6 @@ def test_config_from_env_reads_every_setting(tmp_path: Path) -> None:
             "SANDBOX_ZITADEL_PROJECT_ID": "42",
             "SANDBOX_ZITADEL_ROLE_KEYS": " admin , viewer ,",
             "SANDBOX_ZITADEL_SEARCH_LAG_SECONDS": "0.5",
-            "SANDBOX_ZITADEL_USER_LAG_SECONDS": "0.25",
             "SANDBOX_ZITADEL_TOKEN_TTL_SECONDS": "120",
             "SANDBOX_ZITADEL_DUPLICATE_ORG_ID_QUIRK": "true",
             "SANDBOX_ZITADEL_KEY_FILE": str(tmp_path / "key.json"),
@@ -88,11 +91,7 @@ def test_config_from_env_reads_every_setting(tmp_path: Path) -> None:
     )
 
     assert (config.pat, config.project_id, config.role_keys) == ("pat-from-env", "42", ("admin", "viewer"))
-    assert (config.search_lag_seconds, config.user_lag_seconds, config.access_token_ttl_seconds) == (
-        0.5,
-        0.25,
-        120,
-    )
+    assert (config.search_lag_seconds, config.access_token_ttl_seconds) == (0.5, 120)
     assert config.duplicate_org_id_quirk
     assert config.latency_profile == "seed"
     assert config.state_file == tmp_path / "zitadel.json"
@@ -104,7 +103,6 @@ def test_config_from_env_reads_every_setting(tmp_path: Path) -> None:
     ("key", "value"),
     [
         ("SANDBOX_ZITADEL_SEARCH_LAG_SECONDS", "soon"),
-        ("SANDBOX_ZITADEL_USER_LAG_SECONDS", "-1"),
         ("SANDBOX_ZITADEL_TOKEN_TTL_SECONDS", "0"),
         ("SANDBOX_ZITADEL_DUPLICATE_ORG_ID_QUIRK", "maybe"),
         ("SANDBOX_LATENCY_PROFILE", "slow"),

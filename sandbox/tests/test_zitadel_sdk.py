@@ -102,3 +102,61 @@ def test_sdk_with_a_private_key_file_grants_an_authorization(zitadel: RunningZit
 
     assert granted.id
     assert zitadel.store.token_grants >= 1
+
+
+def _failed_precondition(caught: pytest.ExceptionInfo[ApiError]) -> str:
+    """Zitadel's FailedPrecondition as the SDK sees it (Connect paths: HTTP 400); its error id."""
+    assert caught.value.code == 400
+    body = caught.value.response_body
+    assert body["code"] == "failed_precondition"
+    return str(body["details"][0]["debug"]["id"])
+
+
+def test_sdk_sees_failed_precondition_for_commands_on_missing_or_existing_objects(
+    zitadel: RunningZitadel,
+) -> None:
+    sdk = zitadel_client.Zitadel.with_access_token(zitadel.url, zitadel.pat)
+    sdk.organizations.add_organization(
+        m.OrganizationServiceAddOrganizationRequest(name="Precondition Org", organizationId="pre-org")
+    )
+    first = new_human("pre-org", "first@pre.test")
+    first.user_id = "pre-user"
+    sdk.users.add_human_user(first)
+
+    with pytest.raises(ApiError) as invite_missing:
+        sdk.users.create_invite_code(
+            m.UserServiceCreateInviteCodeRequest(userId="no-such-user", returnCode={})
+        )
+    again = new_human("pre-org", "again@pre.test")
+    again.user_id = "pre-user"
+    with pytest.raises(ApiError) as existing_id:
+        sdk.users.add_human_user(again)
+    with pytest.raises(ApiError) as unknown_org:
+        sdk.users.add_human_user(new_human("no-such-org", "lost@pre.test"))
+
+    assert _failed_precondition(invite_missing) == "COMMAND-Wgvn4"
+    assert _failed_precondition(existing_id) == "COMMAND-7yiox1isql"
+    assert _failed_precondition(unknown_org) == "COMMAND-QXPGs"
+
+
+def test_sdk_invites_a_user_the_moment_it_exists_while_searches_still_lag(zitadel: RunningZitadel) -> None:
+    zitadel.store.behaviour.search_lag_seconds = 60.0
+    sdk = zitadel_client.Zitadel.with_access_token(zitadel.url, zitadel.pat)
+    user = sdk.users.add_human_user(new_human(zitadel.config.platform_org_id, "fresh@sdk.test"))
+
+    invited = sdk.users.create_invite_code(
+        m.UserServiceCreateInviteCodeRequest(userId=user.user_id, returnCode={})
+    )
+    read = sdk.users.get_user_by_id(m.UserServiceGetUserByIDRequest(userId=user.user_id))
+    searched = sdk.users.list_users(
+        m.UserServiceListUsersRequest(
+            queries=[
+                m.UserServiceSearchQuery(inUserIdsQuery=m.UserServiceInUserIDQuery(userIds=[user.user_id]))
+            ]
+        )
+    )
+
+    assert invited.invite_code
+    assert read.user is not None
+    assert read.user.user_id == user.user_id
+    assert not searched.result

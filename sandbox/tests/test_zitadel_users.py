@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from a4c.devstack.emulators import RunningZitadel
-from a4c.devstack.timing import ManualClock
 
 TEMPLATE = "https://app.test/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}&login={{.LoginName}}"
 
@@ -147,21 +146,25 @@ async def test_initialized_users_and_unknown_template_fields_are_refused(api: ht
     assert (initialized.status_code, initialized.json()["code"]) == (400, 9)
     assert "already initialized" in initialized.json()["message"]
     assert (bad_template.status_code, bad_template.json()["code"]) == (400, 3)
-    assert unknown.status_code == 404
+    # A missing user is a failed precondition of the command, not NotFound (COMMAND-Wgvn4).
+    assert (unknown.status_code, unknown.json()["code"]) == (400, 9)
+    assert unknown.json()["details"][0]["id"] == "COMMAND-Wgvn4"
+    assert initialized.json()["details"][0]["id"] == "COMMAND-EF34g"
 
 
-async def test_commands_do_not_find_a_user_inside_the_user_lag(
-    zitadel: RunningZitadel, api: httpx.AsyncClient, zitadel_clock: ManualClock
+async def test_commands_find_a_user_the_moment_it_is_created_even_while_searches_lag(
+    zitadel: RunningZitadel, api: httpx.AsyncClient
 ) -> None:
-    zitadel.store.behaviour.user_lag_seconds = 1.0
+    zitadel.store.behaviour.search_lag_seconds = 5.0
     await api.post("/v2/users/human", json=human("lag@acme.test", userId="lag"))
 
-    early = await api.post("/v2/users/lag/invite_code", json={"sendCode": {}})
-    zitadel_clock.advance(1.0)
-    later = await api.post("/v2/users/lag/invite_code", json={"sendCode": {}})
+    invited = await api.post("/v2/users/lag/invite_code", json={"sendCode": {}})
+    read = await api.get("/v2/users/lag")
+    searched = await api.post("/v2/users", json={"queries": [{"inUserIdsQuery": {"userIds": ["lag"]}}]})
 
-    assert early.status_code == 404
-    assert later.status_code == 200
+    assert invited.status_code == 200  # commands read the event store
+    assert read.status_code == 200  # reads by id are fresh
+    assert searched.json().get("result", []) == []  # only searches lag behind
     assert len(zitadel.emails()) == 1
 
 

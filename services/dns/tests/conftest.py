@@ -27,11 +27,20 @@ from a4c.sandbox.cloudflare import CloudflareSettings
 
 ZONE = "firstovertheline.com"
 READ_ONLY_TOKEN = "dns-tests-read-only-token"
+# A token whose permissions cover another zone only (Cloudflare: zone resources "specific zone").
+SCOPED_TOKEN = "dns-tests-other-zone-token"
 
 
 @pytest.fixture(scope="session")
 async def cloudflare() -> AsyncIterator[CloudflareSandbox]:
-    settings = replace(CloudflareSettings(), read_only_tokens=(READ_ONLY_TOKEN,), rate_limit=None)
+    # Rate limits off: the session shares one sandbox; tests that need one set it at run time.
+    settings = replace(
+        CloudflareSettings(),
+        read_only_tokens=(READ_ONLY_TOKEN,),
+        scoped_tokens={SCOPED_TOKEN: ("analytics4change.com",)},
+        rate_limit=None,
+        ip_rate_limit=None,
+    )
     async with CloudflareSandbox(settings, clock=ManualClock()) as sandbox:
         yield sandbox
 

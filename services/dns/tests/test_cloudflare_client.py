@@ -24,6 +24,7 @@ from a4c.dns.cloudflare_errors import (
     RateLimited,
     Unauthenticated,
     Unavailable,
+    parse_response,
 )
 
 ZONE = "firstovertheline.com"
@@ -172,7 +173,7 @@ async def test_5xx_beyond_the_attempts_is_unavailable(
         await make_client(retry=RetryPolicy(max_attempts=3)).zone_id(ZONE)
 
     assert raised.value.status == 502
-    assert raised.value.code == 10001
+    assert raised.value.code is None  # no code in Cloudflare's 5xx bodies to key on
     assert len(http[1].sent) == 3
 
 
@@ -211,10 +212,15 @@ async def test_permanent_errors_are_classified_and_not_retried(
         )
     with pytest.raises(Unauthenticated) as unknown:
         await make_client(token="no-such-token").zone_id(ZONE)
+    known_zone = {ZONE: await client.zone_id(ZONE)}
+    with pytest.raises(Unauthenticated) as unknown_on_records:
+        await make_client(token="no-such-token", zone_ids=known_zone).list_records(ZONE)
 
     assert (invalid.value.status, invalid.value.code) == (400, 9005)
     assert (denied.value.status, denied.value.code) == (403, 10000)
-    assert (unknown.value.status, unknown.value.code) == (401, 10000)
+    # A junk token: GET /zones answers 403 9109 "Invalid access token", the records 401 10000.
+    assert (unknown.value.status, unknown.value.code) == (403, 9109)
+    assert (unknown_on_records.value.status, unknown_on_records.value.code) == (401, 10000)
     assert http[1].count("POST") == 2
 
 
@@ -278,3 +284,38 @@ async def test_token_never_reaches_logs_errors_or_repr(
     for text in (caplog.text, str(raised.value), repr(raised.value), repr(good)):
         assert secret not in text  # ...without the token
         assert sandbox.token not in text
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        # Codes and statuses of published Cloudflare payloads.
+        (400, 10001, "Unauthenticated"),  # "Unable to authenticate request"
+        (403, 9109, "Unauthenticated"),  # "Invalid access token"
+        (401, 10000, "Unauthenticated"),  # "Authentication error" for a junk token
+        (403, 10000, "PermissionDenied"),  # "Authentication error" for a token without the zone
+        (400, 81045, "QuotaExceeded"),  # "Record quota exceeded."
+        (429, 971, "RateLimited"),  # "Please wait and consider throttling your request speed"
+    ],
+)
+def test_cloudflare_codes_from_real_payloads_map_to_their_kind(status: int, code: int, kind: str) -> None:
+    body = {"success": False, "errors": [{"code": code, "message": "as published"}]}
+    error = parse_response("GET", "/zones", httpx.Response(status, json=body))
+
+    assert type(error).__name__ == kind
+    assert not isinstance(error, dict)
+    assert error.code == code
+
+
+async def test_an_empty_list_has_zero_pages_and_finding_stops_at_once(
+    make_client: Callable[..., CloudflareClient], http: tuple[httpx.AsyncClient, Recorder], unique: Unique
+) -> None:
+    client, name = make_client(), unique("nothing")
+    await client.zone_id(ZONE)
+
+    page = await client.list_records(ZONE, name=name)
+    found = await client.find_records(ZONE, name=name)
+
+    assert (page.total_pages, page.total_count, page.records) == (0, 0, [])
+    assert found == []
+    assert http[1].count("GET") == 3  # the zone, the page, one page for find: no page 2

@@ -14,9 +14,12 @@ import pytest
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common.errors import details_of
 from a4c.devstack.emulators import CloudflareSandbox
+from a4c.sandbox.cloudflare.store import Batch
+from a4c.sandbox.cloudflare.validation import RecordSpec
 
 ZONE = "firstovertheline.com"
 READ_ONLY_TOKEN = "dns-tests-read-only-token"
+SCOPED_TOKEN = "dns-tests-other-zone-token"
 Unique = Callable[[str], str]
 
 
@@ -60,7 +63,7 @@ async def test_outage_longer_than_the_retries_is_unavailable_with_the_cloudflare
     assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
     details = details_of(raised.value)
     assert details.reason == "CLOUDFLARE_UNAVAILABLE"
-    assert details.metadata == {"http_status": "503", "cloudflare_code": "10001"}
+    assert details.metadata == {"http_status": "503"}  # Cloudflare's 5xx bodies carry no code
     assert sandbox.faults.snapshot()["injected"] == {"503": 4}  # FAST_RETRY: 4 attempts, then stop
 
 
@@ -76,7 +79,7 @@ async def test_retry_after_beyond_the_deadline_is_resource_exhausted_with_retry_
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     details = details_of(raised.value)
     assert details.retry_delay == 120
-    assert details.metadata["cloudflare_code"] == "10429"
+    assert details.metadata["cloudflare_code"] == "971"  # the code of published 429 payloads
 
 
 async def test_emulated_rate_limit_is_respected_not_hammered(
@@ -102,7 +105,8 @@ async def test_emulated_rate_limit_is_respected_not_hammered(
     ("token", "code", "cloudflare_code"),
     [
         (READ_ONLY_TOKEN, grpc.StatusCode.PERMISSION_DENIED, "10000"),
-        ("revoked-token-value-0123", grpc.StatusCode.UNAUTHENTICATED, "10000"),
+        # GET /zones with a junk token: 403 "Invalid access token".
+        ("revoked-token-value-0123", grpc.StatusCode.UNAUTHENTICATED, "9109"),
     ],
 )
 async def test_permanent_cloudflare_refusals_map_to_their_grpc_code(
@@ -152,3 +156,54 @@ async def test_the_api_token_is_never_logged_nor_returned(
     assert "retry 1/" in caplog.text  # the retries and failures were logged...
     assert secret not in caplog.text  # ...and the token was not
     assert all(secret not in text for text in errors)
+
+
+async def test_a_zone_outside_the_tokens_scope_is_permission_denied_or_invisible(
+    start_dns: Callable[..., Any], sandbox: CloudflareSandbox, unique: Unique
+) -> None:
+    zone_id = sandbox.zone_id(ZONE)
+    async with start_dns(CLOUDFLARE_API_TOKEN=SCOPED_TOKEN, CLOUDFLARE_ZONE_ID=zone_id) as by_id:
+        with pytest.raises(grpc.aio.AioRpcError) as addressed:
+            await by_id.stub.CreateRecord(subdomain(unique("scoped")), timeout=10)
+    async with start_dns(CLOUDFLARE_API_TOKEN=SCOPED_TOKEN) as by_name:
+        with pytest.raises(grpc.aio.AioRpcError) as looked_up:
+            await by_name.stub.CreateRecord(subdomain(unique("scoped")), timeout=10)
+
+    # Addressed by id: Cloudflare's gateway answers 403 10000; looked up by name: not even listed.
+    assert addressed.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert details_of(addressed.value).metadata == {"http_status": "403", "cloudflare_code": "10000"}
+    assert looked_up.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "not visible to this API token" in (looked_up.value.details() or "")
+
+
+async def test_the_plans_record_quota_is_a_failed_precondition_not_retried(
+    dns: dns_pb2_grpc.DnsServiceAsyncStub, sandbox: CloudflareSandbox, unique: Unique
+) -> None:
+    zone_id = sandbox.zone_id(ZONE)
+    free_slots = sandbox.settings.plan_limits.record_quota - len(sandbox.store.records(zone_id))
+    filler = unique("filler")
+    posts = [RecordSpec("TXT", filler, f"n={i}") for i in range(free_slots)]
+    filled = sandbox.store.apply(zone_id, Batch(posts=posts)).posts
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await dns.CreateRecord(subdomain(unique("over")), timeout=10)
+    finally:  # the session shares the zone: give the slots back
+        sandbox.store.apply(zone_id, Batch(deletes=[r.id for r in filled]))
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    details = details_of(raised.value)
+    assert details.reason == "CLOUDFLARE_RECORD_QUOTA_EXCEEDED"
+    assert details.metadata == {"http_status": "400", "cloudflare_code": "81045"}
+
+
+async def test_the_per_second_limit_per_ip_is_waited_out_and_the_create_succeeds(
+    dns: dns_pb2_grpc.DnsServiceAsyncStub, sandbox: CloudflareSandbox, unique: Unique
+) -> None:
+    # Cloudflare allows 200 requests per second per IP whatever the token; here 1 per second, so
+    # the create's second call (after its look-up) meets a 429 with retry-after 1 and waits it out.
+    sandbox.faults.configure({"ip_rate_limit": {"limit": 1, "window_seconds": 1}})
+
+    reply = await dns.CreateRecord(subdomain(unique("persecond")), timeout=10)
+
+    assert reply.created is True
+    assert sandbox.faults.snapshot()["injected"]["rate_limited"] >= 1

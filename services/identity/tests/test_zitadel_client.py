@@ -27,10 +27,13 @@ from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import (
     AlreadyExists,
     FailedPrecondition,
+    IdTaken,
+    ObjectMissing,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
     Unavailable,
+    parse_error,
 )
 from a4c.identity.zitadel_http import ZitadelTransport
 from a4c.identity.zitadel_types import NewAdmin
@@ -242,3 +245,50 @@ def test_bad_key_files_are_refused_without_quoting_the_key(
     assert "secret-material" not in str(caught.value)
     with pytest.raises(KeyFileError, match="cannot read"):
         ServiceAccountKey.from_file(tmp_path / "missing.json")
+
+
+async def test_commands_on_a_missing_user_are_object_missing_answered_once(zitadel: RunningZitadel) -> None:
+    sent: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        sent.append(request.url.path)
+
+    async with httpx.AsyncClient(event_hooks={"request": [count]}) as http:
+        client = client_for(zitadel, http)
+        with pytest.raises(ObjectMissing) as invite:
+            await client.send_invite_code("no-such-user", "", "A4C")
+        with pytest.raises(ObjectMissing) as grant:
+            await client.add_user_grant(
+                zitadel.config.platform_org_id,
+                "no-such-user",
+                zitadel.config.project_id,
+                "",
+                ["provider_admin"],
+            )
+
+    # Zitadel's FailedPrecondition (400): a fact about the state, not lag, so never retried.
+    assert (invite.value.status, invite.value.error_id) == (400, "COMMAND-Wgvn4")
+    assert (grant.value.status, grant.value.error_id) == (400, "COMMAND-4f8sg")
+    assert isinstance(invite.value, FailedPrecondition)
+    assert sent == ["/v2/users/no-such-user/invite_code", "/management/v1/users/no-such-user/grants"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        # REST (grpc-gateway) and Connect bodies as Zitadel sends them for FailedPrecondition.
+        (
+            {"code": 9, "message": "x (COMMAND-7yiox1isql)", "details": [{"id": "COMMAND-7yiox1isql"}]},
+            IdTaken,
+        ),
+        ({"code": "failed_precondition", "details": [{"debug": {"id": "COMMAND-QXPGs"}}]}, ObjectMissing),
+        ({"code": 9, "message": "Errors.User.AlreadyInitialised (COMMAND-EF34g)"}, FailedPrecondition),
+    ],
+)
+def test_failed_preconditions_are_told_apart_by_zitadel_error_id(
+    body: dict[str, object], kind: type[FailedPrecondition]
+) -> None:
+    error = parse_error("POST", "/v2/users/human", httpx.Response(400, json=body))
+
+    assert type(error) is kind
+    assert error.status == 400

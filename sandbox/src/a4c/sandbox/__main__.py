@@ -22,6 +22,7 @@ from typing import Any
 
 from a4c.sandbox.cloudflare import CloudflareSettings, create_app
 from a4c.sandbox.cloudflare.app import BASE_PATH, DEFAULT_TOKEN, DEFAULT_ZONES
+from a4c.sandbox.cloudflare.plans import DEFAULT_PLAN, PLANS
 from a4c.sandbox.cloudflare.validation import is_hostname
 from a4c.sandbox.dns_server import PublishedZones, SandboxDnsServer
 from a4c.sandbox.faults import RateLimit
@@ -47,6 +48,11 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
         "SANDBOX_CLOUDFLARE_RATE_LIMIT",
         "requests/seconds per token, then blocked as long (default 1200/300; off)",
     ),
+    (
+        "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT",
+        "requests/seconds per client IP, whatever the token (default 200/1; off)",
+    ),
+    ("SANDBOX_CLOUDFLARE_PLAN", f"the zones' plan: {', '.join(PLANS)} (default {DEFAULT_PLAN})"),
     (
         "SANDBOX_PROPAGATION_DELAY_SECONDS",
         "how long a record change takes to reach the DNS server (default 0)",
@@ -82,10 +88,19 @@ class SandboxSettings:
         if bad:
             raise ConfigError(f"SANDBOX_ZONES: not DNS zone names: {', '.join(bad)}")
         state_dir = text("SANDBOX_STATE_DIR", "")
+        plan = text("SANDBOX_CLOUDFLARE_PLAN", DEFAULT_PLAN).lower()
+        if plan not in PLANS:
+            raise ConfigError(f"SANDBOX_CLOUDFLARE_PLAN: must be one of {', '.join(PLANS)}, not {plan!r}")
         cloudflare = CloudflareSettings(
             zones=zones or DEFAULT_ZONES,
             tokens=(text("SANDBOX_CLOUDFLARE_TOKEN", DEFAULT_TOKEN),),
-            rate_limit=_rate_limit(text("SANDBOX_CLOUDFLARE_RATE_LIMIT", "")),
+            rate_limit=_rate_limit(
+                "SANDBOX_CLOUDFLARE_RATE_LIMIT", text("SANDBOX_CLOUDFLARE_RATE_LIMIT", "")
+            ),
+            ip_rate_limit=_rate_limit(
+                "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT", text("SANDBOX_CLOUDFLARE_IP_RATE_LIMIT", "")
+            ),
+            plan=plan,
         )
         return cls(
             host=text("SANDBOX_HOST", "127.0.0.1"),
@@ -206,17 +221,20 @@ def _seconds(env: Mapping[str, str], key: str) -> float:
     return value
 
 
-def _rate_limit(raw: str) -> RateLimit | None:
+def _rate_limit(key: str, raw: str) -> RateLimit | None:
+    """``requests/seconds``; the per-token limit then blocks as long (Cloudflare: 5 minutes), the
+    per-IP one only refuses until its window frees a slot."""
     if raw.lower() == "off":
         return None
+    default = CloudflareSettings()
+    per_ip = key == "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT"
     if not raw:
-        return CloudflareSettings().rate_limit
+        return default.ip_rate_limit if per_ip else default.rate_limit
     limit, _, window = raw.partition("/")
     if not limit.isdigit() or int(limit) < 1 or not window.isdigit() or int(window) < 1:
-        raise ConfigError(
-            f"SANDBOX_CLOUDFLARE_RATE_LIMIT: expected requests/seconds like 1200/300, not {raw!r}"
-        )
-    return RateLimit(int(limit), float(window), float(window))
+        example = "200/1" if per_ip else "1200/300"
+        raise ConfigError(f"{key}: expected requests/seconds like {example}, not {raw!r}")
+    return RateLimit(int(limit), float(window), 0.0 if per_ip else float(window))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 It answers from what the Cloudflare emulator stores, each change becoming visible ``delay`` seconds
 after it was made (:class:`PublishedZones`), so the whole verify path runs for real. Answers carry
 AA; NXDOMAIN and NODATA carry the zone's SOA in the authority section; a proxied name answers with
-the fixed sandbox "anycast" A/AAAA set instead of its content, like Cloudflare's proxy; UDP answers
-larger than the client's buffer (512 bytes without EDNS) come back truncated so clients retry on TCP.
+the fixed sandbox "anycast" A/AAAA set instead of its content, like Cloudflare's proxy; a CNAME at
+the apex is flattened (answered with its target's addresses, as Cloudflare always does there);
+wildcards match at any depth below their closest encloser (RFC 4592); the AD bit is never set (the
+zones are unsigned); a query with EDNS version above 0 gets BADVERS (RFC 6891); UDP answers larger
+than the client's buffer (512 bytes without EDNS) come back truncated so clients retry on TCP.
 """
 
 from __future__ import annotations
@@ -13,24 +16,21 @@ import bisect
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from dnslib import AAAA, CNAME, EDNS0, NS, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
+from dnslib import EDNS0, QTYPE, RCODE, RR, DNSRecord
 from dnslib.server import BaseResolver, DNSHandler, DNSServer
 
-from a4c.sandbox.cloudflare.store import CloudflareStore, Record, ZoneSnapshot
+from a4c.sandbox.cloudflare.store import CloudflareStore, ZoneSnapshot
+from a4c.sandbox.dns_zone import ANYCAST_V4, ANYCAST_V6, AUTO_TTL, ZoneView
+
+__all__ = ["ANYCAST_V4", "ANYCAST_V6", "PublishedZones", "SandboxDnsServer", "SandboxResolver"]
 
 logger = logging.getLogger(__name__)
-
-# What a proxied name resolves to here (addresses from Cloudflare's anycast ranges).
-ANYCAST_V4 = ("104.21.48.1", "172.67.176.1")
-ANYCAST_V6 = ("2606:4700:3030::6815:3001", "2606:4700:3036::ac43:b001")
-AUTO_TTL = 300  # ttl 1 ("automatic") is served as 300 s, as Cloudflare does
-SOA_TIMERS = (10000, 2400, 604800, 1800)  # refresh, retry, expire, minimum (Cloudflare's values)
-SOA_RNAME = "dns.cloudflare.com"
 MAX_CNAME_CHAIN = 8
+BADVERS = 16  # RFC 6891 extended rcode; dnslib's RCODE table stops at 10
 
 
 class PublishedZones:
@@ -83,6 +83,16 @@ class SandboxResolver(BaseResolver):  # type: ignore[misc]
 
     def resolve(self, request: Any, handler: Any) -> Any:
         reply = request.reply(ra=0, aa=1)
+        # reply() copies the query's flags: an unsigned zone's answer is never "authenticated data".
+        reply.header.ad = 0
+        options = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
+        if options and (options[0].ttl >> 16) & 0xFF > 0:
+            # RFC 6891 6.1.3: an EDNS version we do not implement gets BADVERS (16: low 4 bits in the
+            # header, the high bits in the OPT record) and the version we speak, 0.
+            reply.header.aa = 0
+            reply.header.rcode = BADVERS & 0xF
+            reply.add_ar(EDNS0(udp_len=1232, ext_rcode=BADVERS >> 4))
+            return reply
         try:
             self._answer(request, reply)
         except Exception:  # a bug must not kill the handler thread silently
@@ -101,8 +111,10 @@ class SandboxResolver(BaseResolver):  # type: ignore[misc]
             reply.header.aa = 0
             reply.header.rcode = RCODE.REFUSED
             return
-        view = _ZoneView(snapshot, self.glue)
+        view = ZoneView(snapshot, self.glue)
         rrs = view.rrs(qname, qtype)
+        if qname == snapshot.zone.name and qtype in ("A", "AAAA", "ANY"):
+            rrs += self._flattened(view, qtype)
         if not rrs:  # NXDOMAIN or NODATA: the SOA tells resolvers how long to cache the absence
             if not view.exists(qname):
                 reply.header.rcode = RCODE.NXDOMAIN
@@ -115,85 +127,32 @@ class SandboxResolver(BaseResolver):  # type: ignore[misc]
                 break
             target = str(rrs[0].rdata.label).rstrip(".")
             target_zone = self.zones.zone_for(target)
-            rrs = _ZoneView(target_zone, self.glue).rrs(target, qtype) if target_zone else []
+            rrs = ZoneView(target_zone, self.glue).rrs(target, qtype) if target_zone else []
             if not rrs:
                 break
             reply.add_answer(*rrs)
         if qtype == "NS" and qname == snapshot.zone.name:
             reply.add_ar(*view.glue_rrs())
 
-
-class _ZoneView:
-    """The records of one visible snapshot, as resource records."""
-
-    def __init__(self, snapshot: ZoneSnapshot, glue: Sequence[str]) -> None:
-        self.zone = snapshot.zone
-        self.snapshot = snapshot
-        self.glue = glue
-
-    def soa(self) -> RR:
-        mname = self.zone.name_servers[0]
-        rdata = SOA(mname, SOA_RNAME, (self.snapshot.serial, *SOA_TIMERS))
-        return RR(self.zone.name, QTYPE.SOA, ttl=SOA_TIMERS[-1], rdata=rdata)
-
-    def glue_rrs(self) -> list[RR]:
-        hosts = [ns for ns in self.zone.name_servers if ns.endswith("." + self.zone.name)]
-        return [RR(ns, QTYPE.A, ttl=AUTO_TTL, rdata=A(ip)) for ns in hosts for ip in self.glue]
-
-    def exists(self, name: str) -> bool:
-        """A name exists when it owns records or has names below it (an empty non-terminal)."""
-        names = {r.name for r in self.snapshot.records} | {self.zone.name, *self.zone.name_servers}
-        return any(n == name or n.endswith("." + name) for n in names) or bool(self._wildcard(name))
-
-    def rrs(self, name: str, qtype: str) -> list[RR]:
-        records = [r for r in self.snapshot.records if r.name == name] or self._wildcard(name)
-        rrs = _unique(rr for record in records for rr in _record_rrs(name, record))
-        if name == self.zone.name:
-            rrs.append(self.soa())
-            rrs += [RR(name, QTYPE.NS, ttl=86400, rdata=NS(ns)) for ns in self.zone.name_servers]
-        if name in self.zone.name_servers:
-            rrs += [rr for rr in self.glue_rrs() if str(rr.rname).rstrip(".") == name]
-        if qtype == "ANY":
-            return rrs
-        cnames = [rr for rr in rrs if rr.rtype == QTYPE.CNAME]
-        if cnames and qtype != "CNAME":
-            return cnames[:1]
-        return [rr for rr in rrs if QTYPE.get(rr.rtype) == qtype]
-
-    def _wildcard(self, name: str) -> list[Record]:
-        if name == self.zone.name or "." not in name:
+    def _flattened(self, view: ZoneView, qtype: str) -> list[RR]:
+        """CNAME flattening at the apex: the target's A/AAAA under the apex's name. Targets are
+        chased through the zones served here; others cannot be resolved offline (no answer)."""
+        apex = view.zone.name
+        cname = view.apex_cname()
+        if cname is None:
             return []
-        wildcard = "*." + name.split(".", 1)[1]
-        return [r for r in self.snapshot.records if r.name == wildcard]
-
-
-def _record_rrs(owner: str, record: Record) -> Iterable[RR]:
-    ttl = AUTO_TTL if record.ttl == 1 else record.ttl
-    if record.proxied:  # the proxy answers for the name, whatever the record points at
-        yield from (RR(owner, QTYPE.A, ttl=AUTO_TTL, rdata=A(ip)) for ip in ANYCAST_V4)
-        yield from (RR(owner, QTYPE.AAAA, ttl=AUTO_TTL, rdata=AAAA(ip)) for ip in ANYCAST_V6)
-    elif record.type == "A":
-        yield RR(owner, QTYPE.A, ttl=ttl, rdata=A(record.content))
-    elif record.type == "AAAA":
-        yield RR(owner, QTYPE.AAAA, ttl=ttl, rdata=AAAA(record.content))
-    elif record.type == "CNAME":
-        yield RR(owner, QTYPE.CNAME, ttl=ttl, rdata=CNAME(record.content))
-    elif record.type == "TXT":
-        yield RR(owner, QTYPE.TXT, ttl=ttl, rdata=TXT(_txt_strings(record.content)))
-
-
-def _unique(rrs: Iterable[RR]) -> list[RR]:
-    """Several proxied records on one name still answer each anycast address once."""
-    seen: dict[tuple[int, str], RR] = {}
-    for rr in rrs:
-        seen.setdefault((rr.rtype, str(rr.rdata)), rr)
-    return list(seen.values())
-
-
-def _txt_strings(content: str) -> list[bytes]:
-    text = content[1:-1] if len(content) >= 2 and content[0] == content[-1] == '"' else content
-    data = text.encode()
-    return [data[i : i + 255] for i in range(0, len(data), 255)] or [b""]
+        target, ttl = cname.content, AUTO_TTL if cname.ttl == 1 else cname.ttl
+        for _ in range(MAX_CNAME_CHAIN):
+            target_zone = self.zones.zone_for(target)
+            if target_zone is None:
+                return []
+            found = ZoneView(target_zone, self.glue).rrs(target, qtype)
+            if found and found[0].rtype == QTYPE.CNAME:
+                target = str(found[0].rdata.label).rstrip(".")
+                continue
+            wanted = (QTYPE.A, QTYPE.AAAA)
+            return [RR(apex, rr.rtype, ttl=ttl, rdata=rr.rdata) for rr in found if rr.rtype in wanted]
+        return []
 
 
 class _Handler(DNSHandler):  # type: ignore[misc]

@@ -89,14 +89,24 @@ class RateLimit:
     block_seconds: float = 0.0
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RateLimit:
+    def from_json(cls, data: Mapping[str, Any], name: str = "rate_limit") -> RateLimit:
         limit = data.get("limit")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise FaultConfigError("rate_limit.limit: must be a positive integer")
+            raise FaultConfigError(f"{name}.limit: must be a positive integer")
         window = _seconds(data, "window_seconds")
         if window <= 0:
-            raise FaultConfigError("rate_limit.window_seconds: must be positive")
+            raise FaultConfigError(f"{name}.window_seconds: must be positive")
         return cls(limit, window, _seconds(data, "block_seconds", 0.0))
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a caller stands in the per-credential limit after a request, for rate-limit headers:
+    the policy, the requests left in the window and the seconds until the window frees a slot."""
+
+    limit: RateLimit
+    remaining: int
+    reset_seconds: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,8 @@ class Decision:
     reason: str = ""
     retry_after: float | None = None
     after: bool = False
+    # The per-credential limit's state after this request (None when no such limit is set).
+    quota: Quota | None = None
 
 
 @dataclass
@@ -126,6 +138,7 @@ class Faults:
         rules: Iterable[FaultRule] = (),
         rate_limit: RateLimit | None = None,
         *,
+        ip_rate_limit: RateLimit | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -133,6 +146,9 @@ class Faults:
         self._rules: list[FaultRule] = list(rules)
         self._initial_rate_limit = rate_limit
         self._rate_limit = rate_limit
+        # A second limit counted per client address, whatever the credential (Cloudflare: 200/s per IP).
+        self._initial_ip_rate_limit = ip_rate_limit
+        self._ip_rate_limit = ip_rate_limit
         self._windows: dict[str, _Window] = {}
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -147,11 +163,17 @@ class Faults:
             self._rate_limit = rate_limit
             self._windows.clear()
 
+    def set_ip_rate_limit(self, rate_limit: RateLimit | None) -> None:
+        with self._lock:
+            self._ip_rate_limit = rate_limit
+            self._windows.clear()
+
     def clear(self) -> None:
         """Drop every rule and the rate-limit history; the rate limit from start stays in force."""
         with self._lock:
             self._rules.clear()
             self._rate_limit = self._initial_rate_limit
+            self._ip_rate_limit = self._initial_ip_rate_limit
             self._windows.clear()
             self.injected.clear()
 
@@ -161,23 +183,23 @@ class Faults:
         if not isinstance(raw_rules, list) or not all(isinstance(r, Mapping) for r in raw_rules):
             raise FaultConfigError("faults: must be a list of objects")
         rules = [FaultRule.from_json(r) for r in raw_rules]
-        raw_limit = data.get("rate_limit", ...)
-        if raw_limit is not ... and raw_limit is not None and not isinstance(raw_limit, Mapping):
-            raise FaultConfigError("rate_limit: must be an object or null")
-        limit = RateLimit.from_json(raw_limit) if isinstance(raw_limit, Mapping) else None
+        limits = {key: _limit(data, key) for key in ("rate_limit", "ip_rate_limit")}
         self.add(*rules)
-        if raw_limit is not ...:
-            self.set_rate_limit(limit)
+        if limits["rate_limit"] is not ...:
+            self.set_rate_limit(limits["rate_limit"])
+        if limits["ip_rate_limit"] is not ...:
+            self.set_ip_rate_limit(limits["ip_rate_limit"])
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "faults": [asdict(r) for r in self._rules if r.count is None or r.count > 0],
                 "rate_limit": asdict(self._rate_limit) if self._rate_limit else None,
+                "ip_rate_limit": asdict(self._ip_rate_limit) if self._ip_rate_limit else None,
                 "injected": dict(self.injected),
             }
 
-    def decide(self, method: str, path: str, credential: str) -> Decision:
+    def decide(self, method: str, path: str, credential: str, client: str = "") -> Decision:
         """Consume the matching rules for one request and say what to do with it."""
         with self._lock:
             delay = 0.0
@@ -193,11 +215,27 @@ class Faults:
                         return Decision(delay, "drop", after=rule.after)
                     reason = "rate_limited" if rule.status == 429 else "server_error"
                     return Decision(delay, "respond", rule.status, reason, rule.retry_after, rule.after)
-            wait = self._over_limit(credential)
-            if wait is not None:
-                self._count("rate_limited")
-                return Decision(delay, "respond", 429, "rate_limited", float(max(1, math.ceil(wait))))
-            return Decision(delay)
+            for limit, key in ((self._ip_rate_limit, f"ip:{client}"), (self._rate_limit, credential)):
+                wait = self._over_limit(limit, key)
+                if wait is not None:
+                    self._count("rate_limited")
+                    retry = float(max(1, math.ceil(wait)))
+                    return Decision(
+                        delay, "respond", 429, "rate_limited", retry, quota=self._quota(credential)
+                    )
+            return Decision(delay, quota=self._quota(credential))
+
+    def _quota(self, credential: str) -> Quota | None:
+        limit = self._rate_limit
+        if limit is None:
+            return None
+        window = self._windows.get(credential, _Window())
+        now = self._clock()
+        if now < window.blocked_until:
+            return Quota(limit, 0, math.ceil(window.blocked_until - now))
+        remaining = max(0, limit.limit - len(window.stamps))
+        oldest = window.stamps[0] if window.stamps else now
+        return Quota(limit, remaining, max(0, math.ceil(oldest + limit.window_seconds - now)))
 
     def _consume(self, rule: FaultRule) -> None:
         if rule.count is not None:
@@ -207,13 +245,12 @@ class Faults:
     def _count(self, what: str) -> None:
         self.injected[what] = self.injected.get(what, 0) + 1
 
-    def _over_limit(self, credential: str) -> float | None:
-        """Sliding window per credential; returns the seconds to wait when over the limit."""
-        limit = self._rate_limit
+    def _over_limit(self, limit: RateLimit | None, key: str) -> float | None:
+        """Sliding window per key; returns the seconds to wait when over the limit."""
         if limit is None:
             return None
         now = self._clock()
-        window = self._windows.setdefault(credential, _Window())
+        window = self._windows.setdefault(key, _Window())
         if now < window.blocked_until:
             return window.blocked_until - now
         while window.stamps and window.stamps[0] <= now - limit.window_seconds:
@@ -225,6 +262,16 @@ class Faults:
             return window.stamps[0] + limit.window_seconds - now
         window.stamps.append(now)
         return None
+
+
+def _limit(data: Mapping[str, Any], key: str) -> Any:
+    """The rate limit under ``key``: a RateLimit, None (off) or ... (not given: leave as is)."""
+    raw = data.get(key, ...)
+    if raw is ... or raw is None:
+        return raw
+    if not isinstance(raw, Mapping):
+        raise FaultConfigError(f"{key}: must be an object or null")
+    return RateLimit.from_json(raw, key)
 
 
 def _str(data: Mapping[str, Any], key: str, default: str) -> str:

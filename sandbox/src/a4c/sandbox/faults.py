@@ -39,7 +39,15 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from a4c.sandbox.fault_rules import Decision, FaultConfigError, FaultKind, FaultRule, Faults, RateLimit
+from a4c.sandbox.fault_rules import (
+    Decision,
+    FaultConfigError,
+    FaultKind,
+    FaultRule,
+    Faults,
+    Quota,
+    RateLimit,
+)
 
 __all__ = [
     "ABORT_EXTENSION",
@@ -53,6 +61,8 @@ __all__ = [
     "FaultRule",
     "Faults",
     "Message",
+    "Quota",
+    "QuotaHeaders",
     "RateLimit",
     "Receive",
     "Scope",
@@ -68,6 +78,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # (HTTP status, reason) -> JSON-serializable body the emulated upstream sends for that error.
 # reason is "rate_limited" (429 from a rule or the rate limiter) or "server_error" (5xx).
 ErrorBody = Callable[[int, str], Any]
+# The per-credential limit's state -> headers the upstream adds to every answer (Cloudflare's
+# Ratelimit / Ratelimit-Policy); emulators whose upstream sends none pass nothing.
+QuotaHeaders = Callable[[Quota], Mapping[str, str]]
 
 CONTROL_PATH = "/_sandbox/faults"
 # Scope extension set by a4c.sandbox.http: a callable that aborts the TCP connection.
@@ -77,10 +90,13 @@ ABORT_EXTENSION = "a4c.sandbox.abort"
 class FaultMiddleware:
     """ASGI middleware applying :class:`Faults` and serving the control endpoint."""
 
-    def __init__(self, app: ASGIApp, faults: Faults, error_body: ErrorBody) -> None:
+    def __init__(
+        self, app: ASGIApp, faults: Faults, error_body: ErrorBody, quota_headers: QuotaHeaders | None = None
+    ) -> None:
         self.app = app
         self.faults = faults
         self.error_body = error_body
+        self.quota_headers = quota_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +106,9 @@ class FaultMiddleware:
         if path == CONTROL_PATH:
             await self._control(scope, receive, send)
             return
-        decision = self.faults.decide(scope["method"], path, _credential(scope))
+        decision = self.faults.decide(scope["method"], path, _credential(scope), _client(scope))
+        if decision.quota is not None and self.quota_headers is not None:
+            send = _with_headers(send, self.quota_headers(decision.quota))
         if decision.delay > 0:
             await asyncio.sleep(decision.delay)
         if decision.after and decision.action != "pass":
@@ -98,7 +116,7 @@ class FaultMiddleware:
         if decision.action == "drop":
             await _drop(scope, receive)
         elif decision.action == "respond":
-            headers = {}
+            headers: dict[str, str] = {}
             if decision.retry_after is not None:
                 headers["retry-after"] = _format_seconds(decision.retry_after)
             body = self.error_body(decision.status, decision.reason)
@@ -126,6 +144,23 @@ class FaultMiddleware:
         else:
             error = {"error": f"method {method} not allowed"}
             await _send_json(send, 405, error, {"allow": "GET, POST, DELETE"})
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "anonymous"
+
+
+def _with_headers(send: Send, headers: Mapping[str, str]) -> Send:
+    """``send`` adding ``headers`` to the answer's start message."""
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *raw]}
+        await send(message)
+
+    return sending
 
 
 def _credential(scope: Scope) -> str:

@@ -83,7 +83,8 @@ BENCH = Profile(
         "dns": {"CLOUDFLARE_MAX_REQUESTS_PER_5MIN": "1200"},
         # The emulator's copy of that limit would cap a run at ~550 subdomains (list + create each),
         # and the hop benchmark's direct calls share the token: off. The DNS service keeps its budget.
-        "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off"},
+        # Likewise the 200 requests per second per IP: the hop benchmark measures latency, not throttling.
+        "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off", "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off"},
     },
 )
 

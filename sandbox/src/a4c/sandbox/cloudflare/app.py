@@ -17,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from a4c.sandbox.cloudflare.query import order_records, parse_page, record_filter
-from a4c.sandbox.cloudflare.store import Batch, CloudflareStore, Record
+from a4c.sandbox.cloudflare import auth
+from a4c.sandbox.cloudflare.plans import DEFAULT_PLAN, Plan, plan_named
+from a4c.sandbox.cloudflare.query import order_records, parse_page, record_filter, zone_filter
+from a4c.sandbox.cloudflare.store import Batch, CloudflareStore, Record, Zone
 from a4c.sandbox.cloudflare.validation import (
     ApiError,
     RecordSpec,
@@ -27,7 +29,7 @@ from a4c.sandbox.cloudflare.validation import (
     parse_record,
     validation_error,
 )
-from a4c.sandbox.faults import ASGIApp, FaultMiddleware, Faults, RateLimit
+from a4c.sandbox.faults import ASGIApp, FaultMiddleware, Faults, Quota, RateLimit
 
 DEFAULT_ZONES = ("firstovertheline.com", "analytics4change.com")
 DEFAULT_TOKEN = "sandbox-cloudflare-token"
@@ -42,10 +44,19 @@ class CloudflareSettings:
     tokens: tuple[str, ...] = (DEFAULT_TOKEN,)
     # Tokens with read permissions only: writes answer 403 like a token lacking DNS:Edit.
     read_only_tokens: tuple[str, ...] = ()
+    # Tokens whose permissions cover only the zones named (by zone name): other zones are invisible
+    # in GET /zones and answer 403 10000 when addressed by id.
+    scoped_tokens: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Cloudflare: 1,200 requests per 5 minutes per token, then every call is refused for 5 minutes.
     rate_limit: RateLimit | None = field(default_factory=lambda: RateLimit(1200, 300, 300))
-    comment_max_length: int = 100  # Free plan
-    max_batch_operations: int = 200  # Free plan
+    # ...and 200 requests per second per client IP, whatever the token.
+    ip_rate_limit: RateLimit | None = field(default_factory=lambda: RateLimit(200, 1))
+    # The zones' plan (a4c.sandbox.cloudflare.plans): record quota, comment length, batch size.
+    plan: str = DEFAULT_PLAN
+
+    @property
+    def plan_limits(self) -> Plan:
+        return plan_named(self.plan)
 
 
 @dataclass
@@ -66,17 +77,29 @@ def envelope(result: Any, result_info: Mapping[str, int] | None = None) -> JSONR
 
 
 def error_response(error: ApiError) -> JSONResponse:
-    body = {"success": False, "errors": [error.to_json()], "messages": [], "result": None}
+    body: dict[str, Any] = {"success": False, "errors": error.errors_json()}
+    if not error.gateway:
+        body.update(messages=[], result=None)
     return JSONResponse(body, status_code=error.status)
 
 
 def fault_body(status: int, reason: str) -> dict[str, Any]:
     """What Cloudflare answers when it throttles or fails (used by the fault middleware)."""
-    if reason == "rate_limited":
-        error = ApiError(429, 10429, "Rate limited. Please wait and consider throttling your request speed")
+    if reason == "rate_limited":  # the code and text of published 429 payloads
+        errors = [{"code": 971, "message": "Please wait and consider throttling your request speed"}]
     else:
-        error = ApiError(status, 10001, "Service unavailable, please try again later")
-    return {"success": False, "errors": [error.to_json()], "messages": [], "result": None}
+        # No published payload shows a code for a 5xx from the API: send none, so no client keys on one.
+        errors = []
+    return {"success": False, "errors": errors, "messages": [], "result": None}
+
+
+def quota_headers(quota: Quota) -> dict[str, str]:
+    """Cloudflare's rate-limit headers (IETF draft style), sent on every answer."""
+    limit = quota.limit
+    return {
+        "Ratelimit": f'"default";r={quota.remaining};t={quota.reset_seconds}',
+        "Ratelimit-Policy": f'"default";q={limit.limit};w={int(limit.window_seconds)}',
+    }
 
 
 def create_app(
@@ -87,7 +110,8 @@ def create_app(
 ) -> CloudflareEmulator:
     settings = settings or CloudflareSettings()
     store = store or CloudflareStore(settings.zones)
-    faults = faults or Faults(rate_limit=settings.rate_limit)
+    plan_named(settings.plan)  # fail at start on an unknown plan
+    faults = faults or Faults(rate_limit=settings.rate_limit, ip_rate_limit=settings.ip_rate_limit)
     api = _Api(settings, store)
     routes = [
         Route("/user/tokens/verify", api.guard(api.verify_token), methods=["GET"]),
@@ -112,7 +136,9 @@ def create_app(
         routes=[Mount(BASE_PATH, routes=routes)],
         exception_handlers={HTTPException: _http_error},
     )
-    return CloudflareEmulator(settings, store, faults, FaultMiddleware(app, faults, fault_body))
+    return CloudflareEmulator(
+        settings, store, faults, FaultMiddleware(app, faults, fault_body, quota_headers)
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -120,6 +146,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if status == 405:
         return error_response(ApiError(405, 10405, "Method not allowed"))
     return error_response(ApiError(400, 7000, "No route for that URI"))
+
+
+def _api_path(request: Request) -> str:
+    """The path as Cloudflare names it in routing errors: relative to /client/v4."""
+    return request.url.path.removeprefix(BASE_PATH) or "/"
 
 
 class _Api:
@@ -132,33 +163,12 @@ class _Api:
 
         async def guarded(request: Request) -> Response:
             try:
-                self._authorize(request, write)
+                auth.authorize(self.settings, request, write)
                 return await handler(request)
             except ApiError as error:
                 return error_response(error)
 
         return guarded
-
-    def _authorize(self, request: Request, write: bool) -> None:
-        header = request.headers.get("authorization")
-        if header is None:
-            if "x-auth-key" in request.headers or "x-auth-email" in request.headers:
-                raise ApiError(403, 9103, "Unknown X-Auth-Key or X-Auth-Email")
-            raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
-            chain = [(6111, "Invalid format for Authorization header")]
-            raise ApiError(400, 6003, "Invalid request headers", chain)
-        if token in self.settings.tokens:
-            return
-        if token in self.settings.read_only_tokens:
-            if write:
-                raise ApiError(403, 10000, "Authentication error")
-            return
-        if request.url.path.endswith("/user/tokens/verify"):
-            raise ApiError(401, 1000, "Invalid API Token")
-        raise ApiError(401, 10000, "Authentication error")
 
     async def verify_token(self, request: Request) -> Response:
         token = request.headers["authorization"].partition(" ")[2].strip()
@@ -166,18 +176,24 @@ class _Api:
         return envelope({"id": token_id, "status": "active"})
 
     async def list_zones(self, request: Request) -> Response:
-        name = request.query_params.get("name")
-        zones = [z for z in self.store.zones() if name is None or z.name == name.lower().rstrip(".")]
+        # A token sees only the zones it has permissions on; the others are simply not listed.
+        matches = zone_filter(request.query_params)
+        zones = [z for z in self.store.zones() if auth.visible(self.settings, request, z) and matches(z)]
         chunk, info = parse_page(request.query_params, 20, 50).slice(zones)
-        return envelope([z.to_api() for z in chunk], info)
+        return envelope([self._zone_json(z) for z in chunk], info)
 
     async def get_zone(self, request: Request) -> Response:
-        return envelope(self.store.zone(self._zone_id(request)).to_api())
+        return envelope(self._zone_json(self.store.zone(self._zone_id(request))))
+
+    def _zone_json(self, zone: Zone) -> dict[str, Any]:
+        data, plan = zone.to_api(), self.settings.plan_limits
+        data["plan"] = {**data["plan"], "name": plan.name, "legacy_id": plan.legacy_id}
+        return data
 
     async def list_records(self, request: Request) -> Response:
         zone_id = self._zone_id(request)
         params = request.query_params
-        page = parse_page(params, 100, 5000)
+        page = parse_page(params, 100, 5_000_000)  # the API spec: 1 to 5,000,000, default 100
         matching = [r for r in self.store.records(zone_id) if record_filter(params)(r)]
         chunk, info = page.slice(order_records(matching, params))
         return envelope([r.to_api() for r in chunk], info)
@@ -189,7 +205,8 @@ class _Api:
     async def create_record(self, request: Request) -> Response:
         zone_id = self._zone_id(request)
         spec = self._spec(zone_id, await _json_object(request))
-        return envelope(self.store.apply(zone_id, Batch(posts=[spec])).posts[0].to_api())
+        result = self.store.apply(zone_id, Batch(posts=[spec]), record_quota=self._quota())
+        return envelope(result.posts[0].to_api())
 
     async def update_record(self, request: Request) -> Response:
         zone_id, record_id = self._ids(request)
@@ -211,7 +228,7 @@ class _Api:
         zone_id = self._zone_id(request)
         body = await _json_object(request)
         ops = {key: _op_list(body, key) for key in ("deletes", "patches", "puts", "posts")}
-        limit = self.settings.max_batch_operations
+        limit = self.settings.plan_limits.max_batch_operations
         if sum(len(v) for v in ops.values()) > limit:
             raise validation_error(f"A batch may hold at most {limit} operations.")
         patches = []
@@ -227,18 +244,28 @@ class _Api:
                 puts=[(_op_id(op), self._spec(zone_id, op)) for op in ops["puts"]],
                 posts=[self._spec(zone_id, op) for op in ops["posts"]],
             ),
+            record_quota=self._quota(),
         )
         return envelope({key: [r.to_api() for r in getattr(result, key)] for key in ops})
 
     def _spec(self, zone_id: str, body: Mapping[str, Any]) -> RecordSpec:
         zone = self.store.zone(zone_id)
-        return parse_record(body, zone.name, self.settings.comment_max_length)
+        return parse_record(body, zone.name, self.settings.plan_limits.comment_max_length)
+
+    def _quota(self) -> int:
+        return self.settings.plan_limits.record_quota
 
     def _zone_id(self, request: Request) -> str:
-        return check_id(request.path_params["zone_id"], "zone")
+        """The path's zone id: malformed → 400 7003/7000; out of the token's scope → 403 10000."""
+        zone_id = check_id(request.path_params["zone_id"], _api_path(request))
+        known = {z.id: z for z in self.store.zones()}.get(zone_id)
+        if known is None or not auth.visible(self.settings, request, known):
+            # The token has no permission on it (another account's zone, or outside its scope).
+            raise ApiError(403, 10000, "Authentication error", gateway=True)
+        return zone_id
 
     def _ids(self, request: Request) -> tuple[str, str]:
-        return self._zone_id(request), check_id(request.path_params["record_id"])
+        return self._zone_id(request), check_id(request.path_params["record_id"], _api_path(request))
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -259,7 +286,10 @@ def _op_list(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def _op_id(op: Mapping[str, Any]) -> str:
-    return check_id(str(op.get("id", "")))
+    record_id = str(op.get("id", ""))
+    if len(record_id) != 32 or any(c not in "0123456789abcdef" for c in record_id):
+        raise validation_error("Invalid record identifier.")
+    return record_id
 
 
 def _as_body(record: Record) -> dict[str, Any]:

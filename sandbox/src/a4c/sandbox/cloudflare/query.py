@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from a4c.sandbox.cloudflare.store import Record
-from a4c.sandbox.cloudflare.validation import ApiError
+from a4c.sandbox.cloudflare.store import Record, Zone
+from a4c.sandbox.cloudflare.validation import ApiError, not_emulated
 
 T = TypeVar("T")
 Predicate = Callable[[Record], bool]
@@ -42,7 +42,7 @@ class Page:
             "per_page": self.size,
             "count": len(chunk),
             "total_count": total,
-            "total_pages": max(1, -(-total // self.size)),
+            "total_pages": -(-total // self.size),  # 0 for an empty list, as Cloudflare answers
         }
         return chunk, info
 
@@ -66,9 +66,17 @@ def _positive_int(params: Mapping[str, str], key: str, default: int, maximum: in
     return value
 
 
+# Parameters of GET /zones/{id}/dns_records that are not filters.
+_LIST_PARAMS = frozenset({"match", "order", "direction", "page", "per_page"})
+# GET /zones parameters served; every other one (account.*, order, match...) is refused.
+_ZONE_PARAMS = frozenset({"name", "status", "page", "per_page"})
+
+
 def record_filter(params: Mapping[str, str]) -> Predicate:
     """One predicate for every filter present, combined with match=all (default) or any.
-    Text filters are case-insensitive, as Cloudflare documents."""
+    Text filters are case-insensitive, as Cloudflare documents. A parameter the emulator does not
+    implement (search, tag.*, tag_match, a misspelt filter) is refused: ignoring it would answer
+    every record where Cloudflare answers a few."""
     predicates: list[Predicate] = []
     for key, wanted in params.items():
         field_name, _, operator = key.partition(".")
@@ -80,6 +88,8 @@ def record_filter(params: Mapping[str, str]) -> Predicate:
             if wanted not in ("true", "false"):
                 raise ApiError(400, 1004, "proxied must be true or false.")
             predicates.append(_field_equals("proxied", wanted == "true"))
+        elif key not in _LIST_PARAMS:
+            raise not_emulated(f"the DNS records list parameter {key!r}")
     match = params.get("match", "all")
     if match not in ("all", "any"):
         raise ApiError(400, 1004, "match must be all or any.")
@@ -98,7 +108,7 @@ def _text_predicate(field_name: str, operator: str, wanted: str) -> Predicate:
         return lambda r: (r.comment is not None) == (operator == "present")
     compare = _OPERATORS.get(operator)
     if compare is None:
-        raise ApiError(400, 1004, f"Unknown filter {field_name}.{operator}.")
+        raise not_emulated(f"the DNS records list parameter {field_name}.{operator!r}")
     wanted = wanted.lower()
     if field_name == "name":
         wanted = wanted.rstrip(".")
@@ -121,3 +131,17 @@ def order_records(records: list[Record], params: Mapping[str, str]) -> list[Reco
     # Stable tie-break so pages never overlap or skip a record between calls.
     ordered = sorted(records, key=lambda r: (r.created_on, r.id))
     return sorted(ordered, key=key, reverse=direction == "desc")
+
+
+def zone_filter(params: Mapping[str, str]) -> Callable[[Zone], bool]:
+    """GET /zones filters: ``name`` (exact; Cloudflare's ``contains:``-style operators are refused)
+    and ``status`` (every sandbox zone is active)."""
+    unknown = sorted(set(params) - _ZONE_PARAMS)
+    if unknown:
+        raise not_emulated(f"the zones list parameter {unknown[0]!r}")
+    name = params.get("name")
+    if name is not None and ":" in name:
+        raise not_emulated(f"the zones name operator {name.partition(':')[0]!r}")
+    status = params.get("status")
+    wanted = name.lower().rstrip(".") if name is not None else None
+    return lambda zone: (wanted is None or zone.name == wanted) and status in (None, "active")

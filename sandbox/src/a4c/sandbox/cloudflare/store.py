@@ -101,8 +101,9 @@ class CloudflareStore:
         with self._lock:
             self._listeners.append(listener)
 
-    def apply(self, zone_id: str, batch: Batch) -> BatchResult:
-        """Apply every operation to a working copy, check it, then commit it whole."""
+    def apply(self, zone_id: str, batch: Batch, *, record_quota: int | None = None) -> BatchResult:
+        """Apply every operation to a working copy, check it, then commit it whole. With
+        ``record_quota``, a change that adds records beyond it fails as Cloudflare's quota does."""
         with self._lock:
             self.zone(zone_id)
             work = dict(self._records[zone_id])
@@ -111,6 +112,8 @@ class CloudflareStore:
             patched = tuple(self._replace(work, rid, spec, stamp) for rid, spec in batch.patches)
             put = tuple(self._replace(work, rid, spec, stamp) for rid, spec in batch.puts)
             posted = tuple(self._add(work, zone_id, spec, stamp) for spec in batch.posts)
+            if record_quota is not None and posted and len(work) > record_quota:
+                raise ApiError(400, 81045, "Record quota exceeded.")
             if deleted or patched or put or posted:
                 self._records[zone_id] = work
                 self._serials[zone_id] += 1

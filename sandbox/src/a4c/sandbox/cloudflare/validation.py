@@ -20,17 +20,37 @@ MAX_TXT_LENGTH = 2048
 _LABEL = re.compile(r"^(?:\*|[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 NO_ROUTE = "Could not route to the zone, perhaps your object identifier is invalid?"
+# A request the emulator cannot serve faithfully (an unimplemented filter, a route it lacks): an
+# explicit refusal with a code Cloudflare does not use, never a silent "return everything".
+NOT_EMULATED = 99999
 
 
 class ApiError(Exception):
     """An error answer: HTTP status, Cloudflare code and message, optional error chain."""
 
-    def __init__(self, status: int, code: int, message: str, chain: Sequence[tuple[int, str]] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        chain: Sequence[tuple[int, str]] = (),
+        *,
+        also: Sequence[tuple[int, str]] = (),
+        gateway: bool = False,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.chain = tuple(chain)
+        # Further top-level errors (7003 comes with 7000 beside it, not in its chain).
+        self.also = tuple(also)
+        # Answers from Cloudflare's API gateway (auth) carry only success and errors, no
+        # messages or result, as published payloads show.
+        self.gateway = gateway
+
+    def errors_json(self) -> list[dict[str, Any]]:
+        return [self.to_json(), *({"code": c, "message": m} for c, m in self.also)]
 
     def to_json(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -41,6 +61,16 @@ class ApiError(Exception):
 
 def validation_error(message: str) -> ApiError:
     return ApiError(400, 1004, "DNS Validation Error", [(1004, message)])
+
+
+def not_emulated(what: str) -> ApiError:
+    return ApiError(400, NOT_EMULATED, f"sandbox: {what} is not emulated (see sandbox/FIDELITY.md)")
+
+
+def no_route(path: str) -> ApiError:
+    """A malformed or unknown identifier in the path, in the words of real payloads."""
+    message = f"Could not route to {path}, perhaps your object identifier is invalid?"
+    return ApiError(400, 7003, message, also=[(7000, "No route for that URI")])
 
 
 @dataclass(frozen=True)
@@ -56,11 +86,10 @@ class RecordSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def check_id(value: str, what: str = "record") -> str:
+def check_id(value: str, path: str) -> str:
+    """``value`` when it is a 32-hex identifier; else the routing error for ``path``."""
     if not _ID.match(value):
-        if what == "zone":
-            raise ApiError(400, 7003, NO_ROUTE, [(7000, "No route for that URI")])
-        raise ApiError(400, 1002, f"Invalid {what} identifier")
+        raise no_route(path)
     return value
 
 
@@ -148,7 +177,14 @@ def parse_record(body: Mapping[str, Any], zone: str, comment_max_length: int) ->
         raise validation_error(f"Comment is too long: at most {comment_max_length} characters on this plan.")
     tags = body.get("tags") or []
     if tags:
-        raise ApiError(400, 9300, "DNS record has 1 or more tags, exceeding the quota of 0.")
+        # As a published payload shows it: 1004 with the quota error in its chain.
+        count = len(tags) if isinstance(tags, list) else 1
+        raise ApiError(
+            400,
+            1004,
+            "DNS Validation Error",
+            [(9300, f"DNS record has {count} tags, exceeding the quota of 0.")],
+        )
     return RecordSpec(
         type=type_,
         name=name,

@@ -124,22 +124,22 @@ class ZitadelEmulator:
                 return JSONResponse({"error": str(exc)}, status_code=400)
         current = asdict(self.store.behaviour)
         return JSONResponse({"searchLagSeconds": current["search_lag_seconds"],
-                             "userLagSeconds": current["user_lag_seconds"],
                              "duplicateOrgIdQuirk": current["duplicate_org_id_quirk"]})  # fmt: skip
 
 
 def _behaviour_from(current: Behaviour, update: Any) -> Behaviour:
     if not isinstance(update, dict):
         raise ValueError("body: must be a JSON object")
+    unknown = sorted(set(update) - {"searchLagSeconds", "duplicateOrgIdQuirk"})
+    if unknown:  # e.g. the former userLagSeconds: refused rather than silently ignored
+        raise ValueError(f"{unknown[0]}: not a behaviour of this emulator")
     lag = update.get("searchLagSeconds", current.search_lag_seconds)
-    user_lag = update.get("userLagSeconds", current.user_lag_seconds)
     quirk = update.get("duplicateOrgIdQuirk", current.duplicate_org_id_quirk)
-    for name, value in (("searchLagSeconds", lag), ("userLagSeconds", user_lag)):
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{name}: must be a number >= 0")
+    if not isinstance(lag, int | float) or isinstance(lag, bool) or lag < 0:
+        raise ValueError("searchLagSeconds: must be a number >= 0")
     if not isinstance(quirk, bool):
         raise ValueError("duplicateOrgIdQuirk: must be true or false")
-    return Behaviour(float(lag), float(user_lag), quirk)
+    return Behaviour(float(lag), quirk)
 
 
 def _fault_body(status: int, reason: str) -> Any:

@@ -2,8 +2,9 @@
 
 Rules kept from Zitadel: a user grant lives in an org; when that org does not own the project, the
 roles come from its project grant (given by id, or found by the granted org) and must be among the
-grant's role keys; a second grant for the same user, project and project grant is 409; commands on a
-user still inside the configured user lag answer NotFound; searches go through the lagging projection.
+grant's role keys; a second grant for the same user, project and project grant is 409; a missing
+user is a failed precondition (400), never NotFound (commands read the event store, not a lagging
+projection); searches go through the lagging projection.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from a4c.sandbox.zitadel.errors import ApiError
 from a4c.sandbox.zitadel.model import UserGrant
 from a4c.sandbox.zitadel.projects import check_roles, find_project, find_project_grant
 from a4c.sandbox.zitadel.store import State, Store
-from a4c.sandbox.zitadel.users import find_user, login_name
+from a4c.sandbox.zitadel.users import login_name
 from a4c.sandbox.zitadel.wire import change_details, details, list_details, obj, text, texts, ts
 
 AUTHORIZATION_SERVICE = "zitadel.authorization.v2.AuthorizationService"
@@ -25,14 +26,18 @@ def add_user_grant(
     store: Store, org_id: str, user_id: str, project_id: str, grant_id: str, keys: list[str]
 ) -> UserGrant:
     with store.write() as state:
-        user = find_user(state, user_id)
-        if not store.user_ready(user):
-            raise ApiError("not_found", "User could not be found", "COMMAND-Sfggr")
-        project = find_project(state, project_id)
+        if user_id not in state.users:  # the command's precondition, read from the event store
+            raise ApiError("failed_precondition", "User could not be found", "COMMAND-4f8sg")
+        project = state.projects.get(project_id)
+        if project is None:
+            raise ApiError("failed_precondition", "Project not found", "COMMAND-3n77S")
         if project.org_id == org_id and not grant_id:
             check_roles(keys, project.role_keys)
         else:
-            grant = find_project_grant(state, project_id, grant_id=grant_id, granted=org_id)
+            try:
+                grant = find_project_grant(state, project_id, grant_id=grant_id, granted=org_id)
+            except ApiError:
+                raise ApiError("failed_precondition", "Project grant not found", "COMMAND-4m9ff") from None
             if grant.granted_org_id != org_id:
                 raise ApiError(
                     "failed_precondition", "Project grant not for this organization", "COMMAND-Fhfd2"
@@ -125,7 +130,10 @@ def v2_create_authorization(call: Call) -> dict[str, Any]:
     body = call.body
     user_id = text(body, "userId")
     with call.store.read() as state:
-        org_id = text(body, "organizationId") or find_user(state, user_id).org_id
+        user = state.users.get(user_id)
+        if user is None:
+            raise ApiError("failed_precondition", "User could not be found", "COMMAND-4f8sg")
+        org_id = text(body, "organizationId") or user.org_id
     grant = add_user_grant(call.store, org_id, user_id, text(body, "projectId"), "", texts(body, "roleKeys"))
     return {"id": grant.id, "creationDate": ts(grant.created)}
 

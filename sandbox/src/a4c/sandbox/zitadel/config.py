@@ -27,7 +27,6 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
         "when set, a service-account key JSON (JWT profile) is written there at start",
     ),
     ("SANDBOX_ZITADEL_SEARCH_LAG_SECONDS", "searches miss records younger than this (default 0)"),
-    ("SANDBOX_ZITADEL_USER_LAG_SECONDS", "commands addressing a newer user answer NotFound (default 0)"),
     ("SANDBOX_ZITADEL_TOKEN_TTL_SECONDS", "lifetime of access tokens from /oauth/v2/token (default 43200)"),
     (
         "SANDBOX_ZITADEL_DUPLICATE_ORG_ID_QUIRK",
@@ -48,10 +47,9 @@ class Behaviour:
 
     # Searches (ListOrganizations, ListUsers, grant searches) miss records younger than this and
     # still show records deleted less than this ago: Zitadel's projections are eventually consistent.
+    # This is the only place its consistency shows: commands check their preconditions in the event
+    # store and reads by id are fresh, so neither ever lags behind a write.
     search_lag_seconds: float = 0.0
-    # Commands addressing a user by id (invite codes, grants) answer NotFound for this long after the
-    # user was created, as seen right after creation against a busy instance.
-    user_lag_seconds: float = 0.0
     # AddOrganization with an organization id already in use answers success and creates nothing
     # (zitadel/zitadel#10330); off means the fixed behaviour, 409.
     duplicate_org_id_quirk: bool = False
@@ -71,7 +69,6 @@ class ZitadelConfig:
     instance_domain: str = "zitadel.localhost"
     access_token_ttl_seconds: int = 43200
     search_lag_seconds: float = 0.0
-    user_lag_seconds: float = 0.0
     duplicate_org_id_quirk: bool = False
     latency_profile: str = "none"
     state_file: Path | None = None
@@ -81,7 +78,7 @@ class ZitadelConfig:
         return f"ZitadelConfig(project_id={self.project_id!r}, pat=<hidden>, state_file={self.state_file})"
 
     def behaviour(self) -> Behaviour:
-        return Behaviour(self.search_lag_seconds, self.user_lag_seconds, self.duplicate_org_id_quirk)
+        return Behaviour(self.search_lag_seconds, self.duplicate_org_id_quirk)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ZitadelConfig:
@@ -100,7 +97,6 @@ class ZitadelConfig:
             role_keys=role_keys or cls.role_keys,
             access_token_ttl_seconds=int(_number(env, "SANDBOX_ZITADEL_TOKEN_TTL_SECONDS", 43200, 1)),
             search_lag_seconds=_number(env, "SANDBOX_ZITADEL_SEARCH_LAG_SECONDS", 0.0),
-            user_lag_seconds=_number(env, "SANDBOX_ZITADEL_USER_LAG_SECONDS", 0.0),
             duplicate_org_id_quirk=_flag(env, "SANDBOX_ZITADEL_DUPLICATE_ORG_ID_QUIRK"),
             latency_profile=profile,
             state_file=Path(state_dir) / "zitadel.json" if state_dir else None,

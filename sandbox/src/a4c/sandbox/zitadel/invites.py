@@ -4,8 +4,11 @@ Rules kept from Zitadel: ``sendCode`` mails the link built from the URL template
 ``{{.UserID}}``, ``{{.Code}}``, ``{{.OrgID}}``, ``{{.LoginName}}``...) and the application name,
 ``returnCode`` hands the code back and sends nothing; a new code replaces the previous one; users
 that already have a login method cannot be invited (400 FailedPrecondition); a code that was
-returned cannot be re-sent. The emails are served at ``GET /_sandbox/emails`` (``?to=`` filters)
-and cleared by ``DELETE /_sandbox/emails``.
+returned cannot be re-sent; a missing user is a FailedPrecondition too (commands read the event
+store, so a user just created is always found). Every code added mails again: nothing in the API
+tells a caller whether a code exists already, which is why a lost answer can mean a second email.
+The emails are served at ``GET /_sandbox/emails`` (``?to=`` filters) and cleared by
+``DELETE /_sandbox/emails``.
 """
 
 from __future__ import annotations
@@ -23,21 +26,27 @@ from a4c.sandbox.zitadel.api import Call, Handler, Rest, connect_path
 from a4c.sandbox.zitadel.errors import ApiError
 from a4c.sandbox.zitadel.model import Email, Invite, User
 from a4c.sandbox.zitadel.store import State, Store
-from a4c.sandbox.zitadel.users import USER_SERVICE, find_user, login_name
+from a4c.sandbox.zitadel.users import USER_SERVICE, login_name
 from a4c.sandbox.zitadel.wire import change_details, obj, text, ts
 
 _FIELD = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
 DEFAULT_APPLICATION = "ZITADEL"
 
 
-def _ready_user(call: Call, state: State) -> User:
-    user = find_user(state, text(call.body, "userId"))
-    if not call.store.user_ready(user):
-        raise ApiError("not_found", "User could not be found", "COMMAND-Wgvn4")
-    if user.machine:
-        raise ApiError("failed_precondition", "Machine users cannot be invited", "COMMAND-Vhd2g")
-    if user.initialized:
-        raise ApiError("failed_precondition", "User is already initialized", "COMMAND-Sgd3w")
+# Zitadel's error ids per command: (user missing, user already has a login method).
+_CREATE = ("COMMAND-Wgvn4", "COMMAND-EF34g")
+_RESEND = ("COMMAND-H3b2a", "COMMAND-Gg42s")
+_VERIFY = ("COMMAND-F5g2h", "")
+
+
+def _ready_user(call: Call, state: State, ids: tuple[str, str]) -> User:
+    """The user to invite. Commands read the event store, never a lagging projection: a user that
+    does not exist (yet or any more) is a failed precondition (400), not NotFound."""
+    user = state.users.get(text(call.body, "userId"))
+    if user is None:
+        raise ApiError("failed_precondition", "User could not be found", ids[0])
+    if ids[1] and (user.machine or user.initialized):
+        raise ApiError("failed_precondition", "User is already initialized", ids[1])
     return user
 
 
@@ -59,7 +68,7 @@ def create_invite_code(call: Call) -> dict[str, Any]:
     send = obj(call.body, "sendCode") if "sendCode" in call.body else None
     returned = "returnCode" in call.body
     with store.write() as state:
-        user = _ready_user(call, state)
+        user = _ready_user(call, state, _CREATE)
         code = _new_code()
         if not returned:
             _send(store, state, user, code, send or {}, call.base_url)
@@ -74,13 +83,9 @@ def create_invite_code(call: Call) -> dict[str, Any]:
 def resend_invite_code(call: Call) -> dict[str, Any]:
     store = call.store
     with store.write() as state:
-        user = _ready_user(call, state)
-        if user.invite is None:
-            raise ApiError("failed_precondition", "No invite code to resend", "COMMAND-Wr3gq")
-        if user.invite.returned:
-            raise ApiError(
-                "failed_precondition", "Invite code was returned and cannot be resent", "COMMAND-Wr3gr"
-            )
+        user = _ready_user(call, state, _RESEND)
+        if user.invite is None or user.invite.returned:  # Zitadel: one error for both
+            raise ApiError("failed_precondition", "Code not found", "COMMAND-Wr3gq")
         code = _new_code()
         _send(store, state, user, code, {}, call.base_url)
         user.invite = Invite(code, store.now())
@@ -91,10 +96,10 @@ def resend_invite_code(call: Call) -> dict[str, Any]:
 def verify_invite_code(call: Call) -> dict[str, Any]:
     store = call.store
     with store.write() as state:
-        user = _ready_user(call, state)
+        user = _ready_user(call, state, _VERIFY)
         given = text(call.body, "verificationCode")
         if user.invite is None or not secrets.compare_digest(user.invite.code, given):
-            raise ApiError("invalid_argument", "Code is invalid", "COMMAND-Wr4gq")
+            raise ApiError("invalid_argument", "Code is invalid", "COMMAND-Wgn4q")
         user.invite, user.email_verified = None, True
         user.sequence, user.changed = store.next_sequence(), store.now()
     return {"details": change_details(user.sequence, user.changed, user.org_id)}

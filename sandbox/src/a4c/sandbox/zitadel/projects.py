@@ -29,7 +29,7 @@ def find_project(state: State, project_id: str) -> Project:
 def check_roles(keys: list[str], allowed: list[str]) -> None:
     unknown = [k for k in keys if k not in allowed]
     if unknown:
-        raise ApiError("failed_precondition", f"Project role {unknown[0]} not found", "COMMAND-4m9vS")
+        raise ApiError("failed_precondition", f"Project role {unknown[0]} not found", "COMMAND-mm9F4")
 
 
 def find_project_grant(

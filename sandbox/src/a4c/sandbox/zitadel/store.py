@@ -126,10 +126,6 @@ class Store:
         ghosts = [r for _, r in self._removed if isinstance(r, kind)]
         return [r for r in [*live, *ghosts] if getattr(r, "created", 0.0) <= horizon]
 
-    def user_ready(self, user: User) -> bool:
-        """False while a new user is still "not found" by commands (the configured user lag)."""
-        return self.now() - user.created >= self.behaviour.user_lag_seconds
-
     def caller(self, token: str) -> User | None:
         """The user a bearer token (the PAT or an issued access token) authenticates, if any."""
         digest = token_hash(token)

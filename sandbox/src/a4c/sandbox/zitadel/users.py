@@ -75,7 +75,8 @@ def parse_human(body: dict[str, Any]) -> HumanSpec:
 def create_human(store: Store, state: State, org_id: str, spec: HumanSpec) -> tuple[User, str]:
     """Add the user to ``state`` (caller holds the write lock); returns it and any returned email code."""
     if spec.user_id and spec.user_id in state.users:
-        raise ApiError("already_exists", "User already exists", "COMMAND-k2unb")
+        # Zitadel's AddUserHuman: an existing user id is a failed precondition (400), not a 409.
+        raise ApiError("failed_precondition", "User already exists", "COMMAND-7yiox1isql")
     taken = spec.username.casefold()
     if any(u.username.casefold() == taken for u in state.users.values()):
         raise ApiError("already_exists", "User already exists", "V3-DKcYh")
@@ -166,7 +167,8 @@ def _target_org(call: Call, state: State) -> str:
             raise ApiError("not_found", "Organisation not found", "QUERY-n0wng")
     org_id = org_id or call.caller.org_id
     if org_id not in state.orgs:
-        raise ApiError("not_found", "Organisation not found", "COMMAND-0sa9d")
+        # Commands check the org in the event store: a missing one is a failed precondition.
+        raise ApiError("failed_precondition", "Organisation not found", "COMMAND-QXPGs")
     return org_id
 
 

@@ -14,9 +14,12 @@ from a4c.common.upstream import UpstreamError
 # "An identical record already exists" (81057 is the older code).
 IDENTICAL_RECORD_CODES = frozenset({81057, 81058})
 CONFLICT_CODES = IDENTICAL_RECORD_CODES | {81053, 81054}
-# Missing, malformed or unknown credentials, whatever the HTTP status says.
-AUTH_CODES = frozenset({9103, 9106, 6003, 6111, 10000, 1000})
+# Missing, malformed, unknown or unusable credentials, whatever the HTTP status says: 9109 is
+# "Invalid access token" (or a token used from an address it is not allowed from) with 403,
+# 10001 "Unable to authenticate request" with 400.
+AUTH_CODES = frozenset({9103, 9106, 9109, 6003, 6111, 1000, 10001})
 NOT_FOUND_CODES = frozenset({81044, 7003, 7000})
+QUOTA_CODES = frozenset({81045})  # "Record quota exceeded." (the zone's plan allows no more)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class Conflict(CloudflareError):
     """A record on that name conflicts (identical record, CNAME next to A/AAAA/CNAME)."""
 
 
+class QuotaExceeded(CloudflareError):
+    """The zone holds as many records as its plan allows (81045): no retry makes room."""
+
+
 class RateLimited(CloudflareError):
     """429 from Cloudflare, or the client-side budget has no slot before the deadline."""
 
@@ -98,11 +105,12 @@ def parse_response(method: str, path: str, response: httpx.Response) -> dict[str
         return RateLimited(text, retry_after=retry_after, status=status, errors=errors)
     if status >= 500:
         return Unavailable(text, status=status, errors=errors)
-    if status == 401 or (status == 400 and codes & AUTH_CODES):
+    if status == 401 or codes & AUTH_CODES:
         return Unauthenticated(text, status=status, errors=errors)
-    if status == 403:
-        kind: type[CloudflareError] = Unauthenticated if codes & {9103} else PermissionDenied
-        return kind(text, status=status, errors=errors)
+    if status == 403:  # 10000 "Authentication error": a valid token without this permission or zone
+        return PermissionDenied(text, status=status, errors=errors)
+    if codes & QUOTA_CODES:
+        return QuotaExceeded(text, status=status, errors=errors)
     if codes & CONFLICT_CODES:
         return Conflict(text, status=status, errors=errors)
     if status == 404 or codes & NOT_FOUND_CODES:

@@ -79,7 +79,8 @@ class RecordPage:
         return cls(
             records=records,
             page=int(info.get("page") or 1),
-            total_pages=int(info.get("total_pages") or 1),
+            # Cloudflare answers 0 pages for an empty list; only a missing field means "this one".
+            total_pages=int(info.get("total_pages", 1)),
             total_count=int(info.get("total_count") or len(records)),
         )
 

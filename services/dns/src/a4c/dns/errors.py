@@ -25,6 +25,7 @@ _CLOUDFLARE: StatusTable = [
     (cf.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED, "CLOUDFLARE_PERMISSION_DENIED"),
     (cf.NotFound, grpc.StatusCode.NOT_FOUND, "CLOUDFLARE_NOT_FOUND"),
     (cf.Conflict, grpc.StatusCode.FAILED_PRECONDITION, "CLOUDFLARE_RECORD_CONFLICT"),
+    (cf.QuotaExceeded, grpc.StatusCode.FAILED_PRECONDITION, "CLOUDFLARE_RECORD_QUOTA_EXCEEDED"),
     (cf.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, "CLOUDFLARE_REJECTED_INPUT"),
 ]
 

@@ -9,8 +9,11 @@ anything twice, so each one detects what already exists and reads it back:
   our own create.
 - grant_role: project grant to the tenant org first (when it does not own the project), then the
   user grant; a 409 on either finds the existing grant and widens its roles when needed.
-- send_invitation / grant_role wait briefly for a user that was just created ("not found" right
-  after creation is eventual consistency, not an error).
+- only searches are waited for (a4c.identity.consistency): commands and reads by id see a user
+  or org the moment it is created.
+- send_invitation cannot be made at-most-once: no Zitadel read tells whether an invite code exists,
+  and every CreateInviteCode mails. A second email happens only when a caller repeats the RPC after
+  an attempt whose answer was lost (see the README).
 """
 
 from __future__ import annotations
@@ -153,7 +156,7 @@ class IdentityOperations:
             # Ours after all: a lost answer to an earlier attempt of this very call created it.
             created = exc.after_uncertain_attempt and _same_name(found, name)
             return OrganizationResult(found, await self._admin_of(found, admin, deadline), created)
-        found = await self._read_org(org_id, deadline)
+        found = await c.get_organization(org_id, deadline=deadline)  # fresh by id
         if found is None:
             raise NotReadable(f"Zitadel accepted organization {org_id} but it cannot be read back")
         if not _same_name(found, name):
@@ -186,10 +189,6 @@ class IdentityOperations:
             return exc.after_uncertain_attempt  # gone after a lost answer: that attempt deleted it
         return True
 
-    async def _read_org(self, org_id: str, deadline: Deadline) -> Organization | None:
-        c = self._client
-        return await self._wait.read(lambda: c.get_organization(org_id, deadline=deadline), deadline)
-
     async def _admin_of(self, org: Organization, admin: Admin, deadline: Deadline) -> str:
         """The admin's user id: ours by derivation, else (org made elsewhere) found by login name."""
         c = self._client
@@ -200,7 +199,7 @@ class IdentityOperations:
         async def search() -> list[User] | None:
             return await c.find_users(admin.login, org_id=org.id, deadline=deadline) or None
 
-        users = await self._wait.read(search, deadline)
+        users = await self._wait.search(search, deadline)
         if not users:
             raise ObjectNotFound(f"organization {org.id} exists but has no user {admin.login!r}")
         return users[0].id
@@ -226,9 +225,8 @@ class IdentityOperations:
             else ""
         )
         try:
-            grant_id = await self._wait.until_found(
-                lambda: c.add_user_grant(org_id, user_id, project, project_grant, keys, deadline=deadline),
-                deadline,
+            grant_id = await c.add_user_grant(
+                org_id, user_id, project, project_grant, keys, deadline=deadline
             )
             return RoleGrant(grant_id, True, tuple(keys))
         except AlreadyExists as exc:
@@ -252,15 +250,12 @@ class IdentityOperations:
         c = self._client
         user = await self._user_in(org_id, user_id, deadline)
         template, application = self._policy.invite_url_template, self._policy.application_name
-        await self._wait.until_found(
-            lambda: c.send_invite_code(user_id, template, application, deadline=deadline),
-            deadline,
-        )
+        await c.send_invite_code(user_id, template, application, deadline=deadline)
         return user.email
 
     async def _user_in(self, org_id: str, user_id: str, deadline: Deadline) -> User:
         c = self._client
-        user = await self._wait.read(lambda: c.get_user(user_id, deadline=deadline), deadline)
+        user = await c.get_user(user_id, deadline=deadline)  # fresh by id
         if user is None:
             raise ObjectNotFound(f"user {user_id} not found")
         if user.org_id != org_id:
@@ -298,7 +293,7 @@ class IdentityOperations:
     ) -> str:
         """After a 409 on a grant: find the grant that exists, add the roles it lacks; its id.
         ``find(deadline=)`` and ``widen(grant_id, role_keys, deadline=)`` are client calls."""
-        existing = await self._wait.read(lambda: find(deadline=deadline), deadline)
+        existing = await self._wait.search(lambda: find(deadline=deadline), deadline)
         if existing is None:
             raise NotReadable(f"{conflict.zitadel_message or 'a grant exists'} but cannot be found", conflict)
         wider = _widened(existing, keys)

@@ -48,6 +48,16 @@ class FailedPrecondition(ZitadelError):
     """The request is valid but the state forbids it (400 FailedPrecondition, e.g. already initialized)."""
 
 
+class ObjectMissing(FailedPrecondition):
+    """A command names a user, org, project or grant that does not exist. Zitadel says so with
+    FailedPrecondition (400), not NotFound, and it is never read-after-write lag: commands check
+    their preconditions in the event store, which a create has already reached."""
+
+
+class IdTaken(FailedPrecondition):
+    """A create with a caller-chosen id that another object already has (AddHumanUser: 400)."""
+
+
 class Unauthenticated(ZitadelError):
     """The PAT or access token is missing, unknown or expired, or the key-file exchange failed."""
 
@@ -100,6 +110,16 @@ _BY_CODE.update(
         12: UnexpectedResponse, "unimplemented": UnexpectedResponse,
     }
 )  # fmt: skip
+# FailedPrecondition ids that say more than the code (from Zitadel's command code).
+_PRECONDITIONS: dict[str, type[FailedPrecondition]] = {
+    "COMMAND-Wgvn4": ObjectMissing,  # CreateInviteCode: user not found
+    "COMMAND-H3b2a": ObjectMissing,  # ResendInviteCode: user not found
+    "COMMAND-4f8sg": ObjectMissing,  # AddUserGrant: user not found
+    "COMMAND-3n77S": ObjectMissing,  # AddUserGrant: project not found
+    "COMMAND-4m9ff": ObjectMissing,  # AddUserGrant: project grant not found
+    "COMMAND-QXPGs": ObjectMissing,  # a command into an organization that does not exist
+    "COMMAND-7yiox1isql": IdTaken,  # AddHumanUser: a user with this id exists
+}
 _BY_STATUS: dict[int, type[ZitadelError]] = {
     400: InvalidArgument,
     401: Unauthenticated,
@@ -115,6 +135,8 @@ def parse_error(method: str, path: str, response: httpx.Response) -> ZitadelErro
     code, text, error_id = _read_body(response)
     status = response.status_code
     cls = _BY_CODE.get(code) if code is not None else None
+    if cls is FailedPrecondition:
+        cls = _PRECONDITIONS.get(error_id, FailedPrecondition)
     if cls is None:
         cls = _BY_STATUS.get(status) or (Unavailable if status >= 500 else UnexpectedResponse)
     described = f"{text} ({error_id})" if error_id else text or response.reason_phrase
