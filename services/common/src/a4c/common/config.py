@@ -139,6 +139,7 @@ class ServerSettings:
 
     host: str = "0.0.0.0"
     port: int = 50051
+    health_port: int | None = None
     auth_tokens: tuple[str, ...] = ()
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
@@ -150,7 +151,8 @@ class ServerSettings:
     def __repr__(self) -> str:
         # Never print the tokens, even in a debugger or a crash dump.
         return (
-            f"ServerSettings(host={self.host!r}, port={self.port}, auth_tokens=<{len(self.auth_tokens)}>, "
+            f"ServerSettings(host={self.host!r}, port={self.port}, health_port={self.health_port}, "
+            f"auth_tokens=<{len(self.auth_tokens)}>, "
             f"tls={self.tls_enabled}, environment={self.environment!r})"
         )
 
@@ -182,9 +184,16 @@ class ServerSettings:
         if client_ca and not cert:
             raise SettingsError("A4C_TLS_CLIENT_CA_FILE", "mTLS needs A4C_TLS_CERT_FILE and A4C_TLS_KEY_FILE")
         level = reader.log_level()
+        port = reader.int("A4C_GRPC_PORT", 50051, min=0, max=65535)
+        health_port = (
+            reader.int("A4C_HEALTH_PORT", 0, min=0, max=65535) if reader.str("A4C_HEALTH_PORT") else None
+        )
+        if health_port and health_port == port:
+            raise SettingsError("A4C_HEALTH_PORT", f"must differ from A4C_GRPC_PORT ({port})")
         return cls(
             host=reader.str("A4C_GRPC_HOST", "0.0.0.0") or "0.0.0.0",
-            port=reader.int("A4C_GRPC_PORT", 50051, min=0, max=65535),
+            port=port,
+            health_port=health_port,
             auth_tokens=() if auth_disabled else tokens,
             tls_cert_file=cert,
             tls_key_file=key,
@@ -199,6 +208,11 @@ class ServerSettings:
 SERVER_ENV_HELP: tuple[tuple[str, str], ...] = (
     ("A4C_GRPC_HOST", "interface to bind (default 0.0.0.0)"),
     ("A4C_GRPC_PORT", "port to bind (default 50051; 0 picks a free port)"),
+    (
+        "A4C_HEALTH_PORT",
+        "plaintext port serving only grpc.health.v1, for probes when the main port is TLS "
+        "(default none: health on A4C_GRPC_PORT only; 0 picks a free port)",
+    ),
     ("A4C_AUTH_TOKENS", "secret: comma-separated bearer tokens callers may present (required)"),
     ("A4C_AUTH_DISABLED", "true turns authentication off (local use only; default false)"),
     ("A4C_TLS_CERT_FILE", "server certificate (PEM); enables TLS with A4C_TLS_KEY_FILE"),
