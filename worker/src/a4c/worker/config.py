@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from a4c.common.config import EnvReader
+from a4c.common.config import EnvReader, SettingsError
 from a4c.workflows.models import TASK_QUEUE
 
 ENV_HELP: tuple[tuple[str, str], ...] = (
@@ -16,7 +16,9 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
     ("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port (required)"),
     ("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port (required)"),
     ("A4C_SERVICE_TOKEN", "secret: bearer token presented to the DNS and identity services"),
-    ("A4C_SERVICE_TLS_CA_FILE", "CA bundle to verify the services' TLS certificates (optional)"),
+    ("A4C_SERVICE_TLS_CA_FILE", "CA bundle to verify the services' TLS certificates (set: TLS)"),
+    ("A4C_SERVICE_TLS_CERT_FILE", "client certificate (PEM) for services that require mTLS"),
+    ("A4C_SERVICE_TLS_KEY_FILE", "the client certificate's private key (PEM)"),
     ("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint (default 0.0.0.0)"),
     ("A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (default 8081; 0 picks one)"),
     ("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots (default 100)"),
@@ -33,6 +35,8 @@ class Settings:
     identity_address: str
     service_token: str | None = field(default=None, repr=False)
     service_tls_ca_file: str | None = None
+    service_tls_cert_file: str | None = None
+    service_tls_key_file: str | None = None
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = TASK_QUEUE
@@ -49,12 +53,23 @@ class Settings:
         reader = EnvReader(env)
         database_url = reader.required_secret("DATABASE_URL")
         level = reader.log_level()
+        ca = reader.str("A4C_SERVICE_TLS_CA_FILE")
+        cert, key = reader.str("A4C_SERVICE_TLS_CERT_FILE"), reader.str("A4C_SERVICE_TLS_KEY_FILE")
+        if (cert is None) != (key is None):
+            missing = "A4C_SERVICE_TLS_KEY_FILE" if key is None else "A4C_SERVICE_TLS_CERT_FILE"
+            raise SettingsError(
+                missing, "a client certificate needs both A4C_SERVICE_TLS_CERT_FILE and _KEY_FILE"
+            )
+        if cert and not ca:
+            raise SettingsError("A4C_SERVICE_TLS_CERT_FILE", "mTLS needs A4C_SERVICE_TLS_CA_FILE (TLS) too")
         return cls(
             database_url=database_url,
             dns_address=reader.required("A4C_DNS_SERVICE_ADDRESS"),
             identity_address=reader.required("A4C_IDENTITY_SERVICE_ADDRESS"),
             service_token=reader.secret("A4C_SERVICE_TOKEN"),
-            service_tls_ca_file=reader.str("A4C_SERVICE_TLS_CA_FILE"),
+            service_tls_ca_file=ca,
+            service_tls_cert_file=cert,
+            service_tls_key_file=key,
             temporal_address=reader.str("TEMPORAL_ADDRESS", "localhost:7233") or "localhost:7233",
             temporal_namespace=reader.str("TEMPORAL_NAMESPACE", "default") or "default",
             task_queue=reader.str("TEMPORAL_TASK_QUEUE", TASK_QUEUE) or TASK_QUEUE,
