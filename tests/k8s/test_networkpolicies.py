@@ -186,6 +186,11 @@ CALL_GRAPH = [
     ("intruder", "cloudflare-api", 443, "TCP", False),
     ("dns", "intruder", 8080, "TCP", False),
     ("intruder", "kube-dns", 53, "UDP", True),
+    # The plaintext health ports are for the kubelet, whose probes NetworkPolicy does not govern: no pod.
+    ("caller", "provisioning", 8081, "TCP", False),
+    ("worker", "dns", 8081, "TCP", False),
+    ("worker", "identity", 8081, "TCP", False),
+    ("intruder", "provisioning", 8081, "TCP", False),
 ]
 
 
@@ -231,3 +236,21 @@ def test_all_pods_are_isolated_by_default_and_each_has_its_own_allow_list(render
         pod = Endpoint(pod.name, pod.ip, pod.namespace, template["metadata"]["labels"])
         own = [p for p in policies if selected(p, pod) and p["spec"]["podSelector"] != {}]
         assert own, f"{pod.name} has no NetworkPolicy of its own"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_pod_anywhere_reaches_a_plaintext_health_port(rendered, env):
+    """Health ports answer probes only: kubelet traffic is not subject to NetworkPolicy on mainstream CNIs
+    (the node's own address is always allowed), so no rule needs to, or may, admit a pod to them."""
+    docs = rendered[env]
+    endpoints = world(docs)
+    policies = of_kind(docs, "NetworkPolicy")
+    targets = [e for e in endpoints.values() if "health" in e.ports]
+    assert {e.name for e in targets} == set(PARTS)
+    for target in targets:
+        for source in endpoints.values():
+            if source is not target:
+                assert not allowed(policies, source, target, target.ports["health"]), (
+                    source.name,
+                    target.name,
+                )
