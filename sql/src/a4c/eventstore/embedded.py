@@ -94,7 +94,7 @@ class EmbeddedPostgres:
         self._port: int | None = None
         self._settings = dict(settings or {})
         self._start_timeout = start_timeout
-        self._user = _run_as_user(run_as)
+        self._user = server_user(run_as)
         self._bin_dir = BIN_DIR
 
     # -- public API -------------------------------------------------------------------------------
@@ -283,8 +283,8 @@ def _requires_passwords(data_dir: Path) -> bool:
     return _TRUST.search((data_dir / "pg_hba.conf").read_text()) is None
 
 
-def _run_as_user(name: str | None) -> pwd.struct_passwd | None:
-    """The unprivileged user to run as, when we are root (PostgreSQL refuses to run as root)."""
+def server_user(name: str | None = None) -> pwd.struct_passwd | None:
+    """The unprivileged user the server runs as when we are root (PostgreSQL refuses root); else None."""
     if os.geteuid() != 0:
         return None
     wanted = name or os.environ.get("A4C_EMBEDDED_PG_USER", "nobody")
