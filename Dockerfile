@@ -77,6 +77,10 @@ RUN uv sync --frozen --no-dev --package a4c-worker && python -m compileall -q pr
 # uid/gid that the Kubernetes securityContext names. Files stay root-owned: the app cannot modify itself,
 # and the pods run with a read-only root filesystem anyway.
 FROM ${PYTHON_BASE} AS runtime
+# OCI labels say where an image came from (`make images` passes all three): the release, the commit, the repo.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG SOURCE=unknown
 RUN groupadd --system --gid 10001 a4c \
     && useradd --system --uid 10001 --gid a4c --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin a4c
@@ -86,24 +90,30 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 LABEL org.opencontainers.image.vendor="Analytics4Change" \
-      org.opencontainers.image.description="A4C Provisioning"
+      org.opencontainers.image.description="A4C Provisioning" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}"
 
 FROM runtime AS dns
 COPY --from=dns-build /app /app
-EXPOSE 50051
+# 50051: the API (TLS when A4C_TLS_* are set); 8081: plaintext health for probes (A4C_HEALTH_PORT).
+EXPOSE 50051 8081
 LABEL org.opencontainers.image.title="a4c-dns"
 ENTRYPOINT ["python", "-m", "a4c.dns"]
 
 FROM runtime AS identity
 COPY --from=identity-build /app /app
-EXPOSE 50051
+# 50051: the API (TLS when A4C_TLS_* are set); 8081: plaintext health for probes (A4C_HEALTH_PORT).
+EXPOSE 50051 8081
 LABEL org.opencontainers.image.title="a4c-identity"
 ENTRYPOINT ["python", "-m", "a4c.identity"]
 
 # Also runs the migration Job: `python -m a4c.eventstore migrate` (k8s/base/migrate.yaml).
 FROM runtime AS provisioning
 COPY --from=provisioning-build /app /app
-EXPOSE 50051
+# 50051: the API (TLS when A4C_TLS_* are set); 8081: plaintext health for probes (A4C_HEALTH_PORT).
+EXPOSE 50051 8081
 LABEL org.opencontainers.image.title="a4c-provisioning"
 ENTRYPOINT ["python", "-m", "a4c.provisioning"]
 

@@ -54,13 +54,23 @@ bench: setup
 	@$(PY) -m bench $(BENCH_ARGS)
 
 # One image per part (Dockerfile targets) with docker buildx; needs a Docker engine. Override on the command
-# line: REGISTRY, TAG, PLATFORMS, PYTHON_BASE (pin by digest), PUSH=1 to push instead of loading locally.
+# line: REGISTRY, TAG, PLATFORMS, PYTHON_BASE (pin by digest), SOURCE (the repository URL in the OCI labels),
+# PUSH=1 to push instead of loading locally. With PUSH=1 the registry's digests are then written into the prod
+# overlay's images: (k8s/pin_images.py), so prod runs exactly the images just built.
 images:
-	@tag="$${TAG:-$$(git describe --tags --always --dirty)}"; \
+	@tag="$${TAG:-$$(git describe --tags --always --dirty)}"; registry="$${REGISTRY:-registry.example.com/a4c}"; \
+	revision="$$(git rev-parse HEAD)"; source="$${SOURCE:-$$(git config --get remote.origin.url || echo unknown)}"; \
+	meta="$$(mktemp -d)"; pins=""; \
 	for part in dns identity provisioning worker; do \
 		docker buildx build --target "$$part" \
 			--build-arg PYTHON_BASE="$${PYTHON_BASE:-python:3.11-slim-bookworm}" \
+			--build-arg VERSION="$$tag" --build-arg REVISION="$$revision" --build-arg SOURCE="$$source" \
 			--platform "$${PLATFORMS:-linux/amd64}" \
-			--tag "$${REGISTRY:-registry.example.com/a4c}/$$part:$$tag" \
+			--tag "$$registry/$$part:$$tag" --metadata-file "$$meta/$$part.json" \
 			$$([ -n "$$PUSH" ] && echo --push || echo --load) . || exit 1; \
-	done
+		[ -z "$$PUSH" ] || { digest="$$($(PYTHON) -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.digest"])' "$$meta/$$part.json")" || exit 1; \
+			pins="$$pins a4c-$$part=$$registry/$$part:$$tag@$$digest"; }; \
+	done; \
+	if [ -n "$$PUSH" ]; then $(PY) k8s/pin_images.py k8s/overlays/prod/kustomization.yaml $$pins || exit 1; \
+		echo "pinned in k8s/overlays/prod/kustomization.yaml:$$pins"; fi; \
+	rm -rf "$$meta"

@@ -229,3 +229,14 @@ def test_a_part_starts_with_only_the_dependencies_its_image_installs(part, tmp_p
         )
         assert started.returncode == 0, f"python -m {' '.join(args)}:\n{started.stdout}\n{started.stderr}"
         assert started.stdout.strip(), f"python -m {' '.join(args)} printed no help"
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_each_image_carries_the_oci_source_revision_and_version_labels_from_build_args(part):
+    stages = dockerfile_stages()
+    labels = " ".join(a for n in lineage(part) for i, a in stages[n]["steps"] if i == "LABEL")
+    args = {a.split("=")[0] for n in lineage(part) for i, a in stages[n]["steps"] if i == "ARG"}
+    for label, arg in (("source", "SOURCE"), ("revision", "REVISION"), ("version", "VERSION")):
+        assert f'org.opencontainers.image.{label}="${{{arg}}}"' in labels, (part, label)
+        assert arg in args, (part, arg)
+        assert f"--build-arg {arg}=" in (REPO / "Makefile").read_text(), arg

@@ -1,17 +1,18 @@
-"""Both overlays render, validate against the Kubernetes schemas, and every pod meets these invariants:
-native gRPC probes on the serving port, non-root/read-only/no capabilities/seccomp, requests and limits, named
-grpc Service ports, and a termination grace that covers the drain."""
+"""Both overlays render, validate against the Kubernetes schemas (and cert-manager's), and every pod meets
+these invariants: native gRPC probes on the plaintext health port, non-root/read-only/no
+capabilities/seccomp, requests and limits, named grpc Service ports, a termination grace that covers the
+drain."""
 
 from __future__ import annotations
 
 import copy
 
-import kubernetes_validate
 import pytest
 from k8slib import (
     ENVIRONMENTS,
     GRPC_SERVICES,
     PARTS,
+    SchemaError,
     containers,
     deployment_env,
     main_container,
@@ -21,6 +22,7 @@ from k8slib import (
     pod_templates,
     quantity,
     selector_matches,
+    validate,
 )
 
 # The oldest Kubernetes the manifests claim (k8s/README.md) and the newest the validator ships.
@@ -33,21 +35,28 @@ def test_every_rendered_object_validates_against_the_kubernetes_schema(rendered,
     errors = []
     for obj in rendered[env]:
         try:
-            kubernetes_validate.validate(obj, version, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {error.message}")
+            validate(obj, version)
+        except SchemaError as error:
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {error}")
     assert not errors, "\n".join(errors)
 
 
 def test_the_schema_check_rejects_what_an_api_server_would(rendered):
     deployment = copy.deepcopy(one(rendered["prod"], "Deployment", "a4c-dns"))
-    main_container(deployment)["readinessProbe"]["grpc"]["port"] = "grpc"  # gRPC probes take numbers only
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+    main_container(deployment)["readinessProbe"]["grpc"]["port"] = "health"  # gRPC probes take numbers only
+    with pytest.raises(SchemaError):
+        validate(deployment, KUBERNETES_VERSIONS[0])
     deployment = copy.deepcopy(one(rendered["prod"], "Deployment", "a4c-dns"))
     main_container(deployment)["securityContext"]["readOnlyRootFS"] = True  # misspelt: silently ignored
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+    with pytest.raises(SchemaError):
+        validate(deployment, KUBERNETES_VERSIONS[0])
+    certificate = one(rendered["prod"], "Certificate", "a4c-dns-tls")
+    validate(certificate, KUBERNETES_VERSIONS[0])
+    for field, value in (("dnsName", ["a4c-dns"]), ("usages", ["server-auth"]), ("duration", 90)):
+        broken = copy.deepcopy(certificate)
+        broken["spec"][field] = value  # misspelt field, unknown usage, wrong type
+        with pytest.raises(SchemaError):
+            validate(broken, KUBERNETES_VERSIONS[0])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -63,23 +72,29 @@ def test_each_part_has_a_deployment_a_grpc_service_and_its_own_service_account(r
         assert selector_matches(deployment["spec"]["selector"], pod["metadata"]["labels"])
         assert selector_matches({"matchLabels": service["spec"]["selector"]}, pod["metadata"]["labels"])
         assert service["spec"]["type"] == "ClusterIP"
+        # The services expose their API; the worker has none, its Service names the health port.
+        exposed = "grpc" if part in GRPC_SERVICES else "health"
         (port,) = service["spec"]["ports"]
-        assert (port["name"], port["appProtocol"], port["targetPort"]) == ("grpc", "grpc", "grpc")
-        assert port["port"] == named_port(main_container(deployment), "grpc")
+        assert (port["name"], port["appProtocol"], port["targetPort"]) == (exposed, "grpc", exposed)
+        assert port["port"] == named_port(main_container(deployment), exposed)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_probes_are_native_grpc_health_checks_on_the_port_the_process_serves(rendered, env):
+def test_probes_are_native_grpc_health_checks_on_the_plaintext_health_port(rendered, env):
     docs = rendered[env]
     for part in PARTS:
         container = main_container(one(docs, "Deployment", f"a4c-{part}"))
         settings = deployment_env(docs, part)
-        serving = int(settings["A4C_HEALTH_PORT" if part == "worker" else "A4C_GRPC_PORT"])
-        assert named_port(container, "grpc") == serving, f"{part}: port named grpc is not the one it serves"
+        health = int(settings["A4C_HEALTH_PORT"])
+        assert named_port(container, "health") == health, (
+            f"{part}: port named health is not the one it serves"
+        )
+        if part in GRPC_SERVICES:
+            assert named_port(container, "grpc") == int(settings["A4C_GRPC_PORT"]) != health, part
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             handler = container[probe]
             assert set(handler) & {"grpc", "httpGet", "tcpSocket", "exec"} == {"grpc"}, f"{part} {probe}"
-            assert handler["grpc"]["port"] == serving, f"{part} {probe} probes another port"
+            assert handler["grpc"]["port"] == health, f"{part} {probe} probes another port"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

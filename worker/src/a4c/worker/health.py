@@ -1,6 +1,7 @@
 """The worker's gRPC health endpoint: SERVING only while Temporal answers.
 
-Kubernetes probes it natively (grpc.health.v1 on A4C_HEALTH_PORT). A background task checks the
+Kubernetes probes it natively (grpc.health.v1 on A4C_HEALTH_PORT, plaintext, health only: the kit's
+`HealthListener`, the same one the services use for their probe port). A background task checks the
 Temporal connection every few seconds and flips the status, so a worker cut off from Temporal is
 taken out of readiness instead of silently polling nothing.
 """
@@ -12,9 +13,10 @@ import contextlib
 import logging
 from datetime import timedelta
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2
 from temporalio.client import Client
+
+from a4c.common.health import HealthListener
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +29,12 @@ class WorkerHealth:
         self._client = client
         self._interval = interval
         self._servicer = health.aio.HealthServicer()
-        self._server = grpc.aio.server()
-        health_pb2_grpc.add_HealthServicer_to_server(self._servicer, self._server)
-        self.port = self._server.add_insecure_port(f"{host}:{port}")
-        if self.port == 0:
-            raise OSError(f"cannot bind worker health port {host}:{port}")
+        self._listener = HealthListener(self._servicer, host, port)
+        self.port = self._listener.port
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._server.start()
+        await self._listener.start()
         await self.check_once()
         self._task = asyncio.create_task(self._watch())
 
@@ -59,4 +58,4 @@ class WorkerHealth:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._server.stop(0)
+        await self._listener.stop()

@@ -35,11 +35,20 @@ class Upstreams:
 
     @classmethod
     def open(
-        cls, dns_address: str, identity_address: str, token: str | None, tls_ca_file: str | None = None
+        cls,
+        dns_address: str,
+        identity_address: str,
+        token: str | None,
+        tls_ca_file: str | None = None,
+        *,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
     ) -> Upstreams:
+        """Channels to both services; a CA turns TLS on, a certificate and key add mTLS."""
+        tls = {"tls_ca_file": tls_ca_file, "tls_cert_file": tls_cert_file, "tls_key_file": tls_key_file}
         return cls(
-            dns=open_channel(dns_address, token=token, tls_ca_file=tls_ca_file),
-            identity=open_channel(identity_address, token=token, tls_ca_file=tls_ca_file),
+            dns=open_channel(dns_address, token=token, **tls),
+            identity=open_channel(identity_address, token=token, **tls),
         )
 
     async def close(self) -> None:

@@ -6,8 +6,12 @@ widens the permissions of every parent directory of the data dir. Here the serve
 TCP port (what every other process is configured with), and when we are root it runs as an existing
 unprivileged user (`nobody` by default: PostgreSQL refuses to run as root) that owns the data dir.
 
+The superuser has a generated password (scram-sha-256; no connection without it, local ones included),
+kept beside the data dir in `<data dir>.password` (mode 0600) and part of the DSN. A data dir made
+before passwords, or whose password file was removed, gets a new password on the next start.
+
     with EmbeddedPostgres(Path(".state/postgres")) as pg:
-        dsn = pg.dsn          # postgresql://postgres@127.0.0.1:<port>/postgres
+        dsn = pg.dsn          # postgresql://postgres:<password>@127.0.0.1:<port>/postgres
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ import importlib.metadata
 import importlib.util
 import os
 import pwd
+import re
+import secrets
 import shlex
 import shutil
 import socket
 import stat
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 
 def _wheel_bin_dir() -> Path:
@@ -59,8 +66,8 @@ class EmbeddedPostgres:
 
     `run_as` is the system user the server runs as when this process is root (default `nobody`);
     it is ignored otherwise. `settings` are extra server settings (`-c name=value`), e.g. `fsync=off`
-    for throwaway test servers. Authentication is `trust` on 127.0.0.1 only: a local development
-    server, never a deployed one.
+    for throwaway test servers. It listens on 127.0.0.1 only and requires the superuser's password
+    (scram-sha-256), which lives in `password_file` (default `<data dir>.password`, mode 0600).
     """
 
     def __init__(
@@ -72,15 +79,22 @@ class EmbeddedPostgres:
         run_as: str | None = None,
         settings: Mapping[str, str] | None = None,
         start_timeout: float = 30.0,
+        password_file: Path | str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.log_file = self.data_dir / "postgres.log"
+        self.password_file = (
+            Path(password_file).absolute()
+            if password_file is not None
+            else self.data_dir.with_name(self.data_dir.name + ".password")
+        )
+        self._password: str | None = None
         self.host = host
         self._requested_port = port
         self._port: int | None = None
         self._settings = dict(settings or {})
         self._start_timeout = start_timeout
-        self._user = _run_as_user(run_as)
+        self._user = server_user(run_as)
         self._bin_dir = BIN_DIR
 
     # -- public API -------------------------------------------------------------------------------
@@ -89,7 +103,8 @@ class EmbeddedPostgres:
     def dsn(self) -> str:
         if self._port is None:
             raise EmbeddedPostgresError("embedded PostgreSQL is not running: call start() first")
-        return f"postgresql://postgres@{self.host}:{self._port}/postgres"
+        password = quote(self._password or "", safe="")
+        return f"postgresql://postgres:{password}@{self.host}:{self._port}/postgres"
 
     @property
     def port(self) -> int | None:
@@ -156,12 +171,43 @@ class EmbeddedPostgres:
             os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
             self._bin_dir = _reachable_bin_dir(self._user)
         self.data_dir.chmod(0o700)
+        self._password, created = _password(self.password_file)
         if (self.data_dir / "PG_VERSION").exists():
+            if created or not _requires_passwords(self.data_dir):
+                self._set_password(self._password)
             return
-        args = ["initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust"]
-        result = self._run([*args, "--encoding=UTF8", "--no-locale", "--no-sync"])
+        args = ["initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=scram-sha-256"]
+        with self._private_copy(self._password) as pwfile:  # never an argument: ps shows those
+            result = self._run([*args, f"--pwfile={pwfile}", "--encoding=UTF8", "--no-locale", "--no-sync"])
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed in {self.data_dir}:\n{result.stdout.strip()}")
+
+    @contextlib.contextmanager
+    def _private_copy(self, password: str) -> Iterator[Path]:
+        """The password in a file only the server's user can read (initdb runs as it), removed after."""
+        folder = Path(tempfile.mkdtemp(prefix="a4c-pg-"))
+        try:
+            path = folder / "pwfile"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(password + "\n")
+            if self._user is not None:
+                for item in (folder, path):
+                    os.chown(item, self._user.pw_uid, self._user.pw_gid)
+            yield path
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _set_password(self, password: str) -> None:
+        """Give an existing cluster this password and require it (made before passwords, or lost)."""
+        if self._running_port() is not None:
+            self.stop()  # single-user mode needs the data dir to itself
+        statement = f"ALTER ROLE postgres PASSWORD '{password}';\n"  # token_urlsafe: no quote to escape
+        result = self._run(["postgres", "--single", "-D", str(self.data_dir), "postgres"], input=statement)
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"could not set the password in {self.data_dir}:\n{result.stdout}")
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(_TRUST.sub(r"\1scram-sha-256", hba.read_text()))
 
     def _pg_ctl_start(self, port: int) -> bool:
         # No Unix socket (-k ''): long data dir paths overflow its name limit, and clients use TCP.
@@ -192,7 +238,7 @@ class EmbeddedPostgres:
         except OSError:
             return "(no log written)"
 
-    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: list[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
         # PG* variables (PGDATA, PGPORT, ...) from the caller's shell would silently redirect pg_ctl.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
@@ -200,7 +246,8 @@ class EmbeddedPostgres:
         user = self._user
         return subprocess.run(  # noqa: S603 - fixed binaries, arguments built here
             cmd,
-            stdin=subprocess.DEVNULL,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            input=input,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -213,8 +260,31 @@ class EmbeddedPostgres:
         )
 
 
-def _run_as_user(name: str | None) -> pwd.struct_passwd | None:
-    """The unprivileged user to run as, when we are root (PostgreSQL refuses to run as root)."""
+# A pg_hba.conf line's method when it is `trust` (comments and other methods stay as they are).
+_TRUST = re.compile(r"^(\s*(?:local|host\w*)\s.*?\s)trust\s*$", re.MULTILINE)
+
+
+def _password(path: Path) -> tuple[str, bool]:
+    """The superuser's password from `path`, or a new one written there (0600): (password, created)."""
+    if path.exists():
+        path.chmod(0o600)
+        password = path.read_text().strip()
+        if password:
+            return password, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    return password, True
+
+
+def _requires_passwords(data_dir: Path) -> bool:
+    return _TRUST.search((data_dir / "pg_hba.conf").read_text()) is None
+
+
+def server_user(name: str | None = None) -> pwd.struct_passwd | None:
+    """The unprivileged user the server runs as when we are root (PostgreSQL refuses root); else None."""
     if os.geteuid() != 0:
         return None
     wanted = name or os.environ.get("A4C_EMBEDDED_PG_USER", "nobody")

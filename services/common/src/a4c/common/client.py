@@ -45,14 +45,32 @@ class _StreamToken(_WithToken, grpc.aio.UnaryStreamClientInterceptor):
 
 
 def open_channel(
-    address: str, *, token: str | None = None, tls_ca_file: str | None = None
+    address: str,
+    *,
+    token: str | None = None,
+    tls_ca_file: str | None = None,
+    tls_cert_file: str | None = None,
+    tls_key_file: str | None = None,
 ) -> grpc.aio.Channel:
-    """An aio channel to `address` (host:port) that authenticates every call with `token`."""
+    """An aio channel to `address` (host:port) that authenticates every call with `token`.
+
+    `tls_ca_file` turns TLS on and is the only trust anchor (the server's name in `address` must be in
+    its certificate); `tls_cert_file` + `tls_key_file` add a client certificate for servers that ask
+    for one (mTLS). Files are read here, once: a renewed certificate needs a new channel.
+    """
+    if (tls_cert_file is None) != (tls_key_file is None):
+        raise ValueError("a client certificate needs both tls_cert_file and tls_key_file")
+    if tls_cert_file and not tls_ca_file:
+        raise ValueError("a client certificate needs tls_ca_file (TLS) too")
     interceptors: list[grpc.aio.ClientInterceptor] = (
         [_UnaryToken(token), _StreamToken(token)] if token else []
     )
     options = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
     if tls_ca_file:
-        credentials = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca_file).read_bytes())
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=Path(tls_ca_file).read_bytes(),
+            private_key=Path(tls_key_file).read_bytes() if tls_key_file else None,
+            certificate_chain=Path(tls_cert_file).read_bytes() if tls_cert_file else None,
+        )
         return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

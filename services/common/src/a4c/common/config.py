@@ -9,7 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from a4c.common.env import EnvReader, SettingsError
-from a4c.common.settings import LOG_LEVELS, Bool, Choice, Float, Int, List, Optional, Required, Text
+from a4c.common.settings import (
+    LOG_LEVELS,
+    Bool,
+    Choice,
+    Float,
+    Int,
+    List,
+    Optional,
+    OptionalInt,
+    Required,
+    Text,
+)
 
 __all__ = ["EnvReader", "ServerSettings", "SettingsError"]
 
@@ -59,6 +70,14 @@ TEMPORAL_CONNECTION = (
 
 GRPC_HOST = Text("A4C_GRPC_HOST", "interface to bind", "0.0.0.0")
 GRPC_PORT = Int("A4C_GRPC_PORT", "port to bind (0 picks a free port)", 50051, min=0, max=65535)
+HEALTH_PORT = OptionalInt(
+    "A4C_HEALTH_PORT",
+    "plaintext port serving only grpc.health.v1 with the main port's status, for probes when the main "
+    "port is TLS (0 picks a free port; the k8s manifests use 8081)",
+    min=0,
+    max=65535,
+    shown_default="none: health on the main port only",
+)
 AUTH_TOKENS = List(
     "A4C_AUTH_TOKENS",
     "comma-separated bearer tokens callers may present, each at least 16 characters",
@@ -83,6 +102,7 @@ ENVIRONMENT = Choice("A4C_ENVIRONMENT", "development or production", "developmen
 SERVER_SETTINGS = (
     GRPC_HOST,
     GRPC_PORT,
+    HEALTH_PORT,
     AUTH_TOKENS,
     AUTH_DISABLED,
     TLS_CERT_FILE,
@@ -100,6 +120,7 @@ class ServerSettings:
 
     host: str = GRPC_HOST.default
     port: int = GRPC_PORT.default
+    health_port: int | None = HEALTH_PORT.default
     auth_tokens: tuple[str, ...] = ()
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
@@ -111,7 +132,8 @@ class ServerSettings:
     def __repr__(self) -> str:
         # Never print the tokens, even in a debugger or a crash dump.
         return (
-            f"ServerSettings(host={self.host!r}, port={self.port}, auth_tokens=<{len(self.auth_tokens)}>, "
+            f"ServerSettings(host={self.host!r}, port={self.port}, health_port={self.health_port}, "
+            f"auth_tokens=<{len(self.auth_tokens)}>, "
             f"tls={self.tls_enabled}, environment={self.environment!r})"
         )
 
@@ -141,9 +163,14 @@ class ServerSettings:
         if client_ca and not cert:
             raise SettingsError(TLS_CLIENT_CA_FILE.name, "mTLS needs A4C_TLS_CERT_FILE and A4C_TLS_KEY_FILE")
         level = LOG_LEVEL.read(reader)
+        port = GRPC_PORT.read(reader)
+        health_port = HEALTH_PORT.read(reader)
+        if health_port and health_port == port:
+            raise SettingsError(HEALTH_PORT.name, f"must differ from A4C_GRPC_PORT ({port})")
         return cls(
             host=GRPC_HOST.read(reader),
-            port=GRPC_PORT.read(reader),
+            port=port,
+            health_port=health_port,
             auth_tokens=() if auth_disabled else tokens,
             tls_cert_file=cert,
             tls_key_file=key,

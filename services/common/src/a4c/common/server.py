@@ -3,6 +3,10 @@
 `create_server` binds (port 0 picks a free port, which tests use) but does not start, so callers
 can read `.port` first. `stop` flips health to NOT_SERVING before draining, so load balancers and
 Kubernetes stop sending new calls while in-flight ones finish within the grace period.
+
+With `A4C_HEALTH_PORT` set, the same health status is also served in plaintext on that port, alone
+(`a4c.common.health`): the kubelet's gRPC probes cannot speak TLS. Certificates are read once, at
+start: a renewed certificate takes effect on the next restart (in Kubernetes, a rollout).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from a4c.common.config import ServerSettings
+from a4c.common.health import HealthListener
 from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
 
 log = logging.getLogger(__name__)
@@ -36,19 +41,33 @@ class GrpcServer:
     """A bound aio server with its health servicer; see module docstring for the lifecycle."""
 
     def __init__(
-        self, server: grpc.aio.Server, health_servicer: Any, names: Sequence[str], port: int
+        self,
+        server: grpc.aio.Server,
+        health_servicer: Any,
+        names: Sequence[str],
+        port: int,
+        health_listener: HealthListener | None = None,
     ) -> None:
         self._server = server
         self._health = health_servicer
         self._names = list(names)
         self.port = port
+        self._health_listener = health_listener
+        # The plaintext health-only port, when one is configured (None: health is on `port` only).
+        self.health_port = health_listener.port if health_listener else None
         self._stopped = False
 
     async def start(self) -> None:
         await self._server.start()
+        if self._health_listener:
+            await self._health_listener.start()
         for name in ["", *self._names]:  # "" is the whole server's status
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving on port %d", self.port, extra={"services": self._names})
+        log.info(
+            "serving on port %d",
+            self.port,
+            extra={"services": self._names, "health_port": self.health_port},
+        )
 
     async def drain(self) -> None:
         """Report NOT_SERVING for every service (new calls should go elsewhere); keep serving."""
@@ -61,6 +80,9 @@ class GrpcServer:
         self._stopped = True
         await self.drain()
         await self._server.stop(grace)
+        # Last: the probes keep seeing NOT_SERVING (not a refused connection) while calls drain.
+        if self._health_listener:
+            await self._health_listener.stop()
         log.info("stopped", extra={"grace_seconds": grace})
 
     async def wait_for_termination(self) -> None:
@@ -112,4 +134,9 @@ def create_server(settings: ServerSettings, bindings: Sequence[ServiceBinding]) 
         raise OSError(f"cannot bind gRPC port {address}: {exc}") from exc
     if port == 0:
         raise OSError(f"cannot bind gRPC port {address}: address in use or not available")
-    return GrpcServer(server, health_servicer, names, port)
+    listener = (
+        HealthListener(health_servicer, settings.host, settings.health_port)
+        if settings.health_port is not None
+        else None
+    )
+    return GrpcServer(server, health_servicer, names, port, listener)

@@ -136,6 +136,29 @@ class Int(Setting[int]):
 
 
 @dataclass(frozen=True)
+class OptionalInt(Setting["int | None"]):
+    """A whole number that may be unset (None), e.g. a port only some deployments open."""
+
+    min: int | None = field(default=None, kw_only=True)
+    max: int | None = field(default=None, kw_only=True)
+
+    @property
+    def default(self) -> int | None:
+        return None
+
+    def _literal(self) -> str:
+        return "none"
+
+    def read(self, reader: EnvReader) -> int | None:
+        if reader.str(self.name) is None:
+            return None
+        return reader.int(self.name, 0, min=self.min, max=self.max)
+
+    def bounds_text(self) -> str:
+        return _bounds(self.min, self.max)
+
+
+@dataclass(frozen=True)
 class Float(Setting[float]):
     value: float
     min: float | None = field(default=None, kw_only=True)

@@ -29,6 +29,8 @@ from a4c.provisioning.cli_commands import BOOTSTRAP_CHOICES, SUBDOMAIN_CHOICES, 
 ENV_ADDRESS = "A4C_PROVISIONING_ADDRESS"
 ENV_TOKEN = "A4C_PROVISIONING_TOKEN"
 ENV_TLS_CA = "A4C_PROVISIONING_TLS_CA_FILE"
+ENV_TLS_CERT = "A4C_PROVISIONING_TLS_CERT_FILE"
+ENV_TLS_KEY = "A4C_PROVISIONING_TLS_KEY_FILE"
 DEFAULT_ADDRESS = "localhost:50051"
 
 # Request fields → the flags that set them, so an error names what the operator typed.
@@ -52,13 +54,16 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         prog="a4c",
         description="Onboard and inspect tenant organizations through the A4C provisioning service.",
         epilog=f"Environment: {ENV_ADDRESS} (default {DEFAULT_ADDRESS}), {ENV_TOKEN} (bearer token), "
-        f"{ENV_TLS_CA} (CA bundle; enables TLS).",
+        f"{ENV_TLS_CA} (CA bundle; enables TLS), {ENV_TLS_CERT} and {ENV_TLS_KEY} (client certificate "
+        "and key, when the service requires mTLS).",
     )
     parser.add_argument(
         "--address", default=env.get(ENV_ADDRESS) or DEFAULT_ADDRESS, help="service host:port"
     )
     parser.add_argument("--token", default=env.get(ENV_TOKEN), help=f"bearer token (prefer {ENV_TOKEN})")
     parser.add_argument("--tls-ca-file", default=env.get(ENV_TLS_CA), help="CA bundle to verify the service")
+    parser.add_argument("--tls-cert-file", default=env.get(ENV_TLS_CERT), help="client certificate (mTLS)")
+    parser.add_argument("--tls-key-file", default=env.get(ENV_TLS_KEY), help="client certificate's key")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per call (default 30)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -112,7 +117,13 @@ def describe_error(error: grpc.aio.AioRpcError, flags: Mapping[str, str] = FLAGS
 
 
 async def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    channel = open_channel(args.address, token=args.token, tls_ca_file=args.tls_ca_file)
+    channel = open_channel(
+        args.address,
+        token=args.token,
+        tls_ca_file=args.tls_ca_file,
+        tls_cert_file=args.tls_cert_file,
+        tls_key_file=args.tls_key_file,
+    )
     try:
         commands = Commands(provisioning_pb2_grpc.ProvisioningServiceStub(channel), out, args)
         handler = getattr(commands, args.command.replace("-", "_"))
@@ -127,7 +138,12 @@ async def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> None:
-    args = build_parser(os.environ if env is None else env).parse_args(argv)
+    parser = build_parser(os.environ if env is None else env)
+    args = parser.parse_args(argv)
+    if (args.tls_cert_file is None) != (args.tls_key_file is None):
+        parser.error("--tls-cert-file and --tls-key-file go together (mTLS)")
+    if args.tls_cert_file and not args.tls_ca_file:
+        parser.error("--tls-cert-file needs --tls-ca-file (mTLS is TLS with a client certificate)")
     try:
         code = asyncio.run(run(args, sys.stdout, sys.stderr))
     except KeyboardInterrupt:

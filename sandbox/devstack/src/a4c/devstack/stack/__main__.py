@@ -17,10 +17,12 @@ import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
+from a4c.devstack.postgres import server_user
 from a4c.devstack.stack.config import ENV_HELP, StackConfigError, StackSettings, check_port_base, local_token
 from a4c.devstack.stack.demo import DemoOutcome, DemoTenant, run_demo
 from a4c.devstack.stack.guide import View
 from a4c.devstack.stack.process import PartError
+from a4c.devstack.stack.state import UMASK, make_private
 from a4c.devstack.stack.supervisor import StackError, Supervisor
 
 T = TypeVar("T")
@@ -53,6 +55,9 @@ async def run(settings: StackSettings, out: TextIO, err: TextIO) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
+    os.umask(UMASK)  # what the stack and its parts write (state, logs) is the user's alone
+    server = None if settings.database_url else server_user()
+    make_private(settings.state_dir, traverse_gid=server.pw_gid if server else None)
     token = local_token(settings.state_dir)
     supervisor = Supervisor(settings, token, view.ready)
     view.line(f"Starting the local stack (state in {settings.state_dir}):")
