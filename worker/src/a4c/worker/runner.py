@@ -64,6 +64,7 @@ def activities(upstreams: Upstreams, store: EventStore) -> list[Any]:
         events.record_event,
         identity.create_identity_organization,
         identity.grant_admin_role,
+        identity.send_invitation,
         identity.send_admin_invitation,
         identity.delete_identity_organization,
         dns.create_dns_record,

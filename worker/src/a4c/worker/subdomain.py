@@ -8,6 +8,7 @@ by starting this workflow again (a new run, so its events get new deterministic 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import EventType, SubdomainStatus
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
-    from a4c.worker.tracking import StepTracker, local, remote
+    from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote
     from a4c.workflows import search
     from a4c.workflows.models import (
         SUBDOMAIN_STEPS,
@@ -43,14 +44,22 @@ class ProvisionSubdomainWorkflow:
     @workflow.run
     async def run(self, request: SubdomainInput) -> SubdomainResult:
         self._request = request
+        # A cancel (the bootstrap compensating) waits for a running create_dns_record, so the parent
+        # removes the record only after it can no longer appear; older histories replay TRY_CANCEL.
+        self._waits = workflow.patched(WAIT_FOR_STEPS_PATCH)
         self._tracker.start(SubdomainStep.DNS_RECORD)
         try:
-            record = await remote(DnsActivities.create_dns_record, request, request.timeouts)
+            record = await remote(
+                DnsActivities.create_dns_record, request, request.timeouts, waits=self._waits
+            )
         except ActivityError as error:
             if is_cancelled_exception(error):
                 raise
             return await self._failed(SubdomainStep.DNS_RECORD, error)
         self._tracker.finish(SubdomainStep.DNS_RECORD)
+        reason = workflow.cancellation_reason()
+        if self._waits and reason is not None:
+            raise asyncio.CancelledError(reason)  # created after the cancel: the parent removes it
         self._set_status(SubdomainStatus.DNS_RECORD_CREATED)
 
         self._tracker.start(SubdomainStep.VERIFY)
@@ -101,7 +110,7 @@ class ProvisionSubdomainWorkflow:
             {"fqdn": self._request.fqdn, **data},
             dedup_scope=f"{info.workflow_id}/{info.run_id}",
         )
-        return await local(EventActivities.record_event, event)
+        return await local(EventActivities.record_event, event, waits=self._waits)
 
     def _set_status(self, status: SubdomainStatus) -> None:
         self._tracker.status = status
