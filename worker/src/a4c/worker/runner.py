@@ -82,6 +82,7 @@ def build_worker(
     max_concurrent_activities: int = 100,
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
+    sticky_timeout_seconds: float = 2.0,
 ) -> Worker:
     return Worker(
         client,
@@ -91,4 +92,5 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_seconds),
     )

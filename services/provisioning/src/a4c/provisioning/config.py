@@ -62,6 +62,13 @@ STEP_TOTAL = Float(
     min=0.1,
     max=86400,
 )
+STEP_HEARTBEAT = Float(
+    "A4C_STEP_HEARTBEAT_SECONDS",
+    "heartbeat timeout of a running step: a dead worker's step is retried after this long",
+    5.0,
+    min=0.5,
+    max=600,
+)
 SLUG_CLAIM_STALE = Float(
     "A4C_SLUG_CLAIM_STALE_SECONDS",
     "age at which an unstarted claim is free",
@@ -86,6 +93,7 @@ SETTINGS = (
     VERIFY_DEADLINE,
     STEP_ATTEMPT,
     STEP_TOTAL,
+    STEP_HEARTBEAT,
     SLUG_CLAIM_STALE,
 )
 
@@ -170,6 +178,7 @@ def _step_timeouts(reader: EnvReader) -> StepTimeouts:
     timeouts = StepTimeouts(
         attempt_seconds=STEP_ATTEMPT.read(reader),
         total_seconds=STEP_TOTAL.read(reader),
+        heartbeat_seconds=STEP_HEARTBEAT.read(reader),
     )
     if timeouts.total_seconds < timeouts.attempt_seconds:
         raise SettingsError(STEP_TOTAL.name, "must not be below A4C_STEP_ATTEMPT_SECONDS")
