@@ -44,6 +44,12 @@ def _request_id() -> str:
     return activity.info().workflow_id or ""
 
 
+def invitation_request_id() -> str:
+    """Names the bootstrap's one invitation for the identity service, which mails a request id once:
+    derived from the workflow id, the same on every attempt, every worker and both code paths."""
+    return f"{activity.info().workflow_id}.invitation"
+
+
 def record_type(name: str) -> dns_pb2.RecordType.ValueType:
     return dns_pb2.RecordType.Value(f"RECORD_TYPE_{name.upper()}")
 
@@ -140,9 +146,11 @@ class IdentityActivities:
             identity_pb2.SendInvitationRequest(
                 organization_id=request.organization_id,
                 user_id=request.admin_user_id,
-                request_id=_request_id(),
+                request_id=invitation_request_id(),
             ),
         )
+        if reply.already_sent:
+            activity.logger.info("invitation already sent for this request id: nothing mailed")
         return InvitationSent(request.admin_user_id, reply.email)
 
     @activity.defn(name="send_admin_invitation")

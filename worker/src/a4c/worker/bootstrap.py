@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from a4c.worker.activities import EventActivities, IdentityActivities, invitation_event
     from a4c.worker.compensation import Compensations
     from a4c.worker.subdomain import ProvisionSubdomainWorkflow
-    from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote
+    from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote, uncancellable
     from a4c.workflows import search
     from a4c.workflows.models import (
         BOOTSTRAP_STEPS,
@@ -121,20 +121,12 @@ class BootstrapOrganizationWorkflow:
     async def _past_the_point_of_no_return(self, work: Awaitable[None]) -> None:
         """Run `work` to its end whatever cancels arrive meanwhile; they are too late."""
         self._irrevocable = True
-        task = asyncio.ensure_future(work)
-        while True:
-            try:
-                await asyncio.shield(task)
-                return
-            except asyncio.CancelledError:
-                if task.done():
-                    task.result()  # its own failure, if any, is the bootstrap's
-                    return
-                self._too_late = workflow.cancellation_reason() or "cancelled"
-                workflow.logger.warning("cancel refused: the invitation is already being sent")
-                current = asyncio.current_task()
-                if current is not None:
-                    current.uncancel()
+
+        def refuse() -> None:
+            self._too_late = workflow.cancellation_reason() or "cancelled"
+            workflow.logger.warning("cancel refused: the invitation is already being sent")
+
+        await uncancellable(work, refuse)
 
     async def _invite_and_complete(self, invite: InviteInput) -> None:
         timeouts = self._request.timeouts
@@ -162,12 +154,15 @@ class BootstrapOrganizationWorkflow:
     async def _start_subdomain(self) -> ChildWorkflowHandle[ProvisionSubdomainWorkflow, SubdomainResult]:
         request = self._request
         self._saga.register_subdomain()
-        handle = await workflow.start_child_workflow(
+        start = workflow.start_child_workflow(
             ProvisionSubdomainWorkflow.run,
             request.subdomain,
             parent_close_policy=ParentClosePolicy.ABANDON,
             **subdomain_start(request.subdomain, request.slug),
         )
+        # A cancel during the start must not leave a child compensation cannot wait for: finish the
+        # start, then `_step` raises the cancel and compensation stops the child it now holds.
+        handle = await (uncancellable(start) if self._waits else start)
         self._saga.subdomain_started(handle)
         return handle
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -44,6 +45,26 @@ def cancellation(waits: bool) -> workflow.ActivityCancellationType:
     if waits:
         return workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
     return workflow.ActivityCancellationType.TRY_CANCEL
+
+
+async def uncancellable(work: Awaitable[R], on_cancel: Callable[[], None] | None = None) -> R:
+    """Await `work` to its end however many workflow cancels arrive meanwhile (`on_cancel` hears them).
+
+    For what must not be abandoned half-way: starting the subdomain child (abandoning the start can
+    leave a child nobody waits for) and the steps past the point of no return.
+    """
+    task = asyncio.ensure_future(work)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                return task.result()
+            if on_cancel is not None:
+                on_cancel()
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
 
 
 async def remote(
