@@ -16,7 +16,8 @@ succeeded is recorded before the answer. If the record cannot be written after a
 succeeded, the call still answers success (logged): the caller has no reason to call again.
 
 The window that remains is the one no record can close: CreateInviteCode was applied but its answer
-was lost (timeout, dropped connection, 500/502/504 after the commit) — the service fails the call,
+was lost (timeout, dropped connection, 500/502/504 after the commit), or this process was killed
+between the send and the record — the service fails the call,
 the caller retries with the same id, nothing was recorded, and a second email goes out (the
 second code replaces the first). Also: the send succeeded, the record failed, and then the answer
 to the caller was lost too. Both are stated with their measured frequency in the README.
