@@ -141,7 +141,8 @@ async def test_a_removed_records_list_that_is_not_a_list_is_a_handler_error(even
     stored = await event_store.append(
         sample_event(uuid.uuid4(), E.SUBDOMAIN_DNS_RECORD_DELETED, dns_record_ids="new")
     )
-    assert stored.processing_error is not None and "dns_record_ids" in stored.processing_error
+    assert stored.processing_error is not None
+    assert "dns_record_ids" in stored.processing_error
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,12 @@ from temporalio.api.enums.v1 import EventType as EventType_
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from a4c.devstack.temporal import start_bootstrap
 from a4c.devstack.timing import eventually
 from a4c.eventstore import EventType
 from a4c.workflows.models import subdomain_workflow_id
 
-from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker, start_bootstrap
+from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker
 
 FINAL_EVENT = {
     WorkflowExecutionStatus.CANCELED: EventType.BOOTSTRAP_CANCELLED,
