@@ -188,7 +188,7 @@ async def test_a_worker_killed_in_a_slow_identity_call_resumes_after_the_heartbe
     system: System, paths: list[str], step: str
 ) -> None:
     # An attempt timeout far above the heartbeat timeout: waiting it out would blow the 30 s budget.
-    request = system.bootstrap_input("lazarus")
+    request = system.bootstrap_input(f"lazarus-{step.replace('_', '-')}")
     timeouts = replace(request.timeouts, attempt_seconds=25, heartbeat_seconds=1.5)
     request = replace(request, timeouts=timeouts, subdomain=replace(request.subdomain, timeouts=timeouts))
     system.zitadel.faults.configure(slow(paths, 2.0))
