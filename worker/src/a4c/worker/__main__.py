@@ -10,17 +10,23 @@ import sys
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
+from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
+from a4c.workflows.telemetry import core_runtime, temporal_interceptors
 
 DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
 
 
 async def run(settings: Settings) -> None:
-    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed.
-    client = await settings.temporal.connect()
+    tracing = Tracing.start(settings.tracing)
+    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed;
+    # the tracing interceptor on the client is the worker's too (workflow runs and activities).
+    client = await settings.temporal.connect(
+        interceptors=temporal_interceptors(tracing.provider), runtime=core_runtime()
+    )
     store = await EventStore.connect(settings.database_url)
     upstreams = Upstreams.open(
         settings.dns_address,
@@ -29,6 +35,7 @@ async def run(settings: Settings) -> None:
         settings.service_tls_ca_file,
         tls_cert_file=settings.service_tls_cert_file,
         tls_key_file=settings.service_tls_key_file,
+        tracing=tracing,
     )
     health = WorkerHealth(client, settings.health_port, host=settings.health_host)
     worker = build_worker(
@@ -52,6 +59,7 @@ async def run(settings: Settings) -> None:
         await health.stop()
         await upstreams.close()
         await store.close()
+        await tracing.shutdown()
 
 
 def main() -> None:

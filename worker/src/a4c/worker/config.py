@@ -17,13 +17,16 @@ from a4c.common.config import (
     TEMPORAL_ADDRESS,
     TEMPORAL_CONNECTION,
     TEMPORAL_NAMESPACE,
+    TRACING_SETTINGS,
     SettingsError,
 )
 from a4c.common.env import EnvReader
 from a4c.common.settings import Int, Optional, Required, Text
+from a4c.common.tracing import TracingSettings
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE
 
+SERVICE_NAME = "a4c-worker"  # service.name of its spans unless OTEL_SERVICE_NAME
 TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
 DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
 IDENTITY_ADDRESS = Required("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port")
@@ -70,6 +73,7 @@ SETTINGS = (
     WORKER_SHUTDOWN_GRACE,
     LOG_LEVEL,
     ENVIRONMENT.but(help="development or production (production requires A4C_PAYLOAD_KEYS)"),
+    *TRACING_SETTINGS,
 )
 
 
@@ -91,6 +95,7 @@ class Settings:
     shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
     log_level: str = LOG_LEVEL.default
     environment: str = ENVIRONMENT.default
+    tracing: TracingSettings = field(default_factory=lambda: TracingSettings(SERVICE_NAME))
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
@@ -127,5 +132,6 @@ class Settings:
             max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),
             environment=environment,
+            tracing=TracingSettings.from_env(reader, SERVICE_NAME),
             secrets=(*reader.secrets, *temporal.secrets),
         )

@@ -21,6 +21,7 @@ from a4c.common.config import ServerSettings, SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.server import ServiceBinding, create_server
 from a4c.common.settings import Setting, help_text
+from a4c.common.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class Service:
     settings: ServerSettings
     secrets: Sequence[str] = ()
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
+    # The part's traces (off unless A4C_TRACES); flushed after on_stop.
+    tracing: Tracing = field(default_factory=Tracing.off)
 
 
 def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: Sequence[str]) -> None:
@@ -52,7 +55,7 @@ def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: 
 async def serve(service: Service) -> None:
     """Run until SIGTERM/SIGINT, then drain and stop within the grace period."""
     settings = service.settings
-    server = create_server(settings, service.bindings)
+    server = create_server(settings, service.bindings, service.tracing)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -64,6 +67,7 @@ async def serve(service: Service) -> None:
         await server.stop(settings.shutdown_grace_seconds)
     finally:
         await service.on_stop()
+        await service.tracing.shutdown()
 
 
 def run_service(

@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from a4c.common.config import ServerSettings
 from a4c.common.health import HealthListener
 from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
+from a4c.common.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,15 @@ def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     )
 
 
-def create_server(settings: ServerSettings, bindings: Sequence[ServiceBinding]) -> GrpcServer:
+def create_server(
+    settings: ServerSettings, bindings: Sequence[ServiceBinding], tracing: Tracing | None = None
+) -> GrpcServer:
     """Build and bind the server; raise OSError (naming the address) when the port is taken."""
-    interceptors: list[grpc.aio.ServerInterceptor] = [AccessLogInterceptor()]
+    # Tracing outermost: the access-log line (and the auth rejection) happen inside the call's span.
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        *(tracing or Tracing.off()).server_interceptors(),
+        AccessLogInterceptor(),
+    ]
     if settings.auth_enabled:
         interceptors.append(AuthInterceptor(settings.auth_tokens))
     else:
