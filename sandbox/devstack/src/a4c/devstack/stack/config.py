@@ -30,6 +30,8 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
     ("A4C_STACK_EXIT_AFTER_DEMO", "1: stop once the demo tenant is active (--once)"),
     ("A4C_STACK_TEMPORAL_UI", "0: start Temporal without its Web UI (default 1)"),
     ("A4C_STACK_DEMO", "0: bring the stack up without bootstrapping the demo tenant (default 1)"),
+    ("A4C_STACK_TRACES", "0: no traces; default: every part appends its spans to <state>/traces.jsonl"),
+    ("A4C_TRACES", "otlp (+ OTEL_EXPORTER_OTLP_ENDPOINT): spans go to that collector instead of the file"),
     ("DATABASE_URL", "use this PostgreSQL instead of the embedded one (migrations are applied)"),
     ("TEMPORAL_ADDRESS", "use this Temporal frontend instead of the dev server"),
     ("CLOUDFLARE_API_TOKEN", "the DNS service talks to the real Cloudflare API (+ CLOUDFLARE_*)"),
@@ -55,6 +57,7 @@ class StackSettings:
     once: bool = False
     temporal_ui: bool = True
     demo: bool = True
+    traces: bool = True
     # Parts given by address (None: the stack runs its own).
     database_url: str | None = field(default=None, repr=False)
     temporal_address: str | None = None
@@ -70,6 +73,13 @@ class StackSettings:
     @property
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
+
+    @property
+    def traces_file(self) -> Path | None:
+        """Where the parts append spans; None when off or when A4C_TRACES says otherwise (otlp)."""
+        if not self.traces or (self.env.get("A4C_TRACES") or "").strip():
+            return None
+        return self.state_dir / "traces.jsonl"
 
     def address(self, part: str) -> str:
         return f"{HOST}:{self.ports[part]}"
@@ -101,6 +111,7 @@ class StackSettings:
             once=once or _flag(env, "A4C_STACK_EXIT_AFTER_DEMO", False),
             temporal_ui=_flag(env, "A4C_STACK_TEMPORAL_UI", True),
             demo=_flag(env, "A4C_STACK_DEMO", True),
+            traces=_flag(env, "A4C_STACK_TRACES", True),
             database_url=text("DATABASE_URL"),
             temporal_address=text("TEMPORAL_ADDRESS"),
             dns_address=text("A4C_DNS_SERVICE_ADDRESS"),

@@ -64,6 +64,11 @@ class View:
         for command in (f"status {tenant.slug}", "orgs", f"events {tenant.slug}", f"watch {tenant.slug}"):
             rows.append(("", f".venv/bin/a4c {command}"))
         rows.append(("logs", f"{_short(s.logs_dir)}/<part>.log"))
+        if s.traces_file is not None:
+            # One trace per bootstrap: its trace_id is in each event's metadata and log line.
+            rows.append(
+                ("traces", f"{_short(s.traces_file)} (one JSON span per line; trace_id as in events)")
+            )
         width = max(len(label) for label, _ in rows)
         self.line("\nWhere to look:")
         for label, text in rows:
