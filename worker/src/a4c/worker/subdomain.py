@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import EventType, SubdomainStatus
+    from a4c.worker import domain_metrics
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
     from a4c.worker.tracking import StepTracker, local, remote
     from a4c.workflows import search
@@ -78,6 +79,7 @@ class ProvisionSubdomainWorkflow:
         self._tracker.finish(SubdomainStep.VERIFY)
         await self._record(EventType.SUBDOMAIN_VERIFIED, "verified", {})
         self._set_status(SubdomainStatus.ACTIVE)
+        domain_metrics.subdomain_active()
         return SubdomainResult(request.organization_id, SubdomainStatus.ACTIVE, record.dns_record_id)
 
     async def _failed(self, step: SubdomainStep, error: ActivityError) -> SubdomainResult:
@@ -90,6 +92,7 @@ class ProvisionSubdomainWorkflow:
         self._tracker.fail(step, message)
         await self._record(EventType.SUBDOMAIN_VERIFICATION_FAILED, "verification_failed", {"error": message})
         self._set_status(SubdomainStatus.FAILED)
+        domain_metrics.subdomain_failed()
         return SubdomainResult(self._request.organization_id, SubdomainStatus.FAILED, error=message)
 
     async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:

@@ -263,7 +263,14 @@ def _migrate(w: Wiring) -> dict[str, str]:
 
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
-    return {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    env = {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    return env | _metrics(w, part)
+
+
+def _metrics(w: Wiring, part: str) -> dict[str, str]:
+    """A4C_METRICS_PORT when the wiring places the part's metrics (the stack does; tests may not)."""
+    address = w.addresses.get(f"{part}-metrics")
+    return {"A4C_METRICS_PORT": _port(address)} if address else {}
 
 
 def _dns(w: Wiring) -> dict[str, str]:
@@ -314,6 +321,7 @@ def _worker(w: Wiring) -> dict[str, str]:
         "A4C_SERVICE_TOKEN": w.service_token or w.token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
+        **_metrics(w, "worker"),  # on A4C_HEALTH_HOST too
     }
 
 

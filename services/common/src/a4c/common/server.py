@@ -24,6 +24,8 @@ from grpc_reflection.v1alpha import reflection
 from a4c.common.config import ServerSettings
 from a4c.common.health import HealthListener
 from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
+from a4c.common.metrics import Metrics
+from a4c.common.rpc_metrics import ServerMetricsInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +101,15 @@ def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     )
 
 
-def create_server(settings: ServerSettings, bindings: Sequence[ServiceBinding]) -> GrpcServer:
-    """Build and bind the server; raise OSError (naming the address) when the port is taken."""
+def create_server(
+    settings: ServerSettings, bindings: Sequence[ServiceBinding], *, metrics: Metrics | None = None
+) -> GrpcServer:
+    """Build and bind the server; raise OSError (naming the address) when the port is taken.
+
+    With ``metrics``, every call's duration is recorded (first: it sees calls auth rejects too)."""
     interceptors: list[grpc.aio.ServerInterceptor] = [AccessLogInterceptor()]
+    if metrics is not None:
+        interceptors.insert(0, ServerMetricsInterceptor(metrics))
     if settings.auth_enabled:
         interceptors.append(AuthInterceptor(settings.auth_tokens))
     else:
