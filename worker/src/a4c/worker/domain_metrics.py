@@ -10,8 +10,10 @@ Every label added here is an enum value (outcome, compensation name, event type)
 from __future__ import annotations
 
 from temporalio import activity, workflow
+from temporalio.common import MetricMeter
 
 from a4c.eventstore import BootstrapState, EventType
+from a4c.workflows.models import Compensation
 
 # Seconds; the SDK's default buckets are for milliseconds. Handed to PrometheusConfig by the runner.
 DURATION_BUCKETS = {
@@ -66,3 +68,20 @@ def event_recorded(event_type: EventType) -> None:
     activity.metric_meter().create_counter(
         "a4c_events_appended", "Events this part appended to the event store", None
     ).add(1, {"event_type": event_type.value})
+
+
+def initialize(meter: MetricMeter) -> None:
+    """Zero series for the outcomes that are rare, from the runtime's meter at start: an alert's
+    ``increase(...)`` needs the series before the first failure, not from it on."""
+    bootstraps = meter.create_counter("a4c_bootstraps", "Bootstraps finished, by outcome")
+    for outcome in (BootstrapState.COMPLETED, BootstrapState.FAILED, BootstrapState.CANCELLED):
+        bootstraps.add(0, {"outcome": outcome.value})
+    compensations = meter.create_counter(
+        "a4c_compensations", "Compensation steps run after a failed or cancelled bootstrap"
+    )
+    for name in Compensation:
+        for outcome in ("done", "failed"):
+            compensations.add(0, {"compensation": name.value, "outcome": outcome})
+    meter.create_counter(
+        "a4c_subdomain_failures", "Subdomains that ended failed (record or verification)"
+    ).add(0)

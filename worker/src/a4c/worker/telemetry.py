@@ -17,7 +17,7 @@ import socket
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from a4c.common.metrics import Metrics
-from a4c.worker.domain_metrics import DURATION_BUCKETS
+from a4c.worker.domain_metrics import DURATION_BUCKETS, initialize
 
 LOOPBACK = "127.0.0.1"
 
@@ -68,4 +68,6 @@ def worker_metrics() -> tuple[Metrics, Runtime]:
         return await scrape_sdk(port)
 
     metrics.add_source(sdk)
-    return metrics, sdk_runtime(port)
+    runtime = sdk_runtime(port)
+    initialize(runtime.metric_meter)
+    return metrics, runtime
