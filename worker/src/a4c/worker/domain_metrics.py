@@ -80,8 +80,8 @@ def initialize(meter: MetricMeter) -> None:
         "a4c_compensations", "Compensation steps run after a failed or cancelled bootstrap"
     )
     for name in Compensation:
-        for outcome in ("done", "failed"):
-            compensations.add(0, {"compensation": name.value, "outcome": outcome})
+        for result in ("done", "failed"):
+            compensations.add(0, {"compensation": name.value, "outcome": result})
     meter.create_counter(
         "a4c_subdomain_failures", "Subdomains that ended failed (record or verification)"
     ).add(0)
