@@ -108,11 +108,11 @@ class System:
         settings = WorkerSettings.from_env(self.wiring.env("worker"))
         return settings.policy(settings.base_domain or self.wiring.zone)
 
-    def in_process_worker(self, policy: WorkerPolicy | None = None) -> Worker:
-        """A worker on the system's queue; `policy` replaces the wiring's (e.g. a shorter deadline)."""
+    def in_process_worker(self, policy: WorkerPolicy | None = None, task_queue: str | None = None) -> Worker:
+        """A worker on the system's queue (or `task_queue`); `policy` replaces the wiring's."""
         return build_worker(
             self.client,
-            self.task_queue,
+            task_queue or self.task_queue,
             self.upstreams,
             self.store,
             policy=policy or self.worker_policy,
