@@ -18,6 +18,7 @@ values (failure messages are stored unencrypted in the history, and these may be
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 
@@ -154,12 +155,11 @@ class PolicyActivities:
         return self._subdomain(request)
 
     def _subdomain(self, request: SubdomainInput) -> SubdomainInput:
-        """The input rebuilt from the worker's settings: only the organization and its name are kept."""
+        """The input with every policy field the worker's (the organization, name and the rest kept)."""
         policy = self._policy
-        return SubdomainInput(
-            organization_id=request.organization_id,
+        return dataclasses.replace(
+            request,
             zone=policy.zone,
-            fqdn=request.fqdn,
             record_type=RECORD_TYPE,
             target=policy.target,
             proxied=policy.proxied,
