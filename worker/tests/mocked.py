@@ -23,18 +23,15 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from a4c.worker.activities import NOT_PROPAGATED
 from a4c.worker.policy import PolicyActivities, WorkerPolicy
 from a4c.worker.runner import WORKFLOWS
-from a4c.workflows import search
 from a4c.workflows.models import (
-    BOOTSTRAP_WORKFLOW,
     BootstrapInput,
-    BootstrapResult,
     CleanupInput,
     EventToRecord,
     GrantInput,
@@ -44,7 +41,6 @@ from a4c.workflows.models import (
     StepTimeouts,
     SubdomainInput,
     VerificationPolicy,
-    bootstrap_workflow_id,
 )
 
 ZONE = "firstovertheline.com"
@@ -206,20 +202,6 @@ def bootstrap_input(
             timeouts=timeouts,
         ),
         timeouts=timeouts,
-    )
-
-
-async def start_bootstrap(
-    client: Client, task_queue: str, request: BootstrapInput
-) -> WorkflowHandle[Any, BootstrapResult]:
-    """Start it as the provisioning service does: the id from the organization, the first attributes."""
-    return await client.start_workflow(
-        BOOTSTRAP_WORKFLOW,
-        request,
-        id=bootstrap_workflow_id(request.organization_id),
-        task_queue=task_queue,
-        result_type=BootstrapResult,
-        search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
     )
 
 

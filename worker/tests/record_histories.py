@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 # This folder is on sys.path when the file runs as a script: mocked.py is its neighbour.
-from mocked import POLICY, MockedActivities, Script, bootstrap_input, mocked_worker, start_bootstrap
+from mocked import POLICY, MockedActivities, Script, bootstrap_input, mocked_worker
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from a4c.devstack.temporal import temporal_binary
+from a4c.devstack.temporal import start_bootstrap, temporal_binary
 from a4c.workflows import search
 from a4c.workflows.models import (
     BootstrapInput,

@@ -13,11 +13,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from a4c.common.config import SettingsError
+from a4c.devstack.temporal import start_bootstrap
 from a4c.worker.config import Settings
 from a4c.worker.policy import REJECTED, bootstrap_problems, subdomain_problems
 from a4c.workflows.models import StepTimeouts, SubdomainInput, VerificationPolicy, subdomain_workflow_id
 
-from .mocked import POLICY, ZONE, Script, bootstrap_input, mocked_worker, start_bootstrap
+from .mocked import POLICY, ZONE, Script, bootstrap_input, mocked_worker
 
 BASE = {
     "DATABASE_URL": "postgresql://u@db/a4c",

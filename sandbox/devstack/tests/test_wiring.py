@@ -47,7 +47,7 @@ def test_each_service_reads_the_addresses_and_the_profile_it_is_wired_with(profi
     assert (provisioning.server.port, provisioning.task_queue) == (21000, "q")
     assert provisioning.temporal.connection.address == "127.0.0.1:21005"
     assert provisioning.verification == (profile.verification or VerificationPolicy())
-    assert identity.admin_role_keys == w.zitadel.role_keys[:1]
+    assert identity.admin_role_keys == w.zitadel.role_keys[:1]  # the identity service owns the roles
     assert (worker.dns_address, worker.identity_address) == ("127.0.0.1:21001", "127.0.0.1:21002")
     assert (worker.health_host, worker.health_port, worker.task_queue) == ("127.0.0.1", 21003, "q")
     assert worker.shutdown_grace_seconds == profile.shutdown_grace_seconds
