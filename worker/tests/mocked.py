@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from a4c.worker.activities import NOT_PROPAGATED
+from a4c.worker.policy import PolicyActivities, WorkerPolicy
 from a4c.worker.runner import WORKFLOWS
 from a4c.workflows.models import (
     BootstrapInput,
@@ -156,11 +157,22 @@ class MockedActivities:
         ]
 
 
+# The worker's policy in these tests: the production defaults in the tests' zone.
+POLICY = WorkerPolicy(zone=ZONE, target=f"app.{ZONE}")
+
+
 @contextlib.asynccontextmanager
-async def mocked_worker(client: Client, script: Script) -> AsyncIterator[MockedActivities]:
-    """The real workflows and the mocks on a worker of their own task queue, for one test."""
+async def mocked_worker(
+    client: Client, script: Script, policy: WorkerPolicy = POLICY
+) -> AsyncIterator[MockedActivities]:
+    """The real workflows and the mocks on a worker of their own task queue, for one test.
+
+    The first-step policy checks are the real ones (they call nothing): `policy` is the worker's.
+    """
     mocks = MockedActivities(script)
-    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=mocks.all()):
+    checks = PolicyActivities(policy)
+    activities = [checks.check_bootstrap, checks.check_subdomain, *mocks.all()]
+    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=activities):
         yield mocks
 
 
