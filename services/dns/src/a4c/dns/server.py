@@ -19,6 +19,7 @@ from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient
 from a4c.dns.config import Settings
+from a4c.dns.policy import RecordPolicy
 from a4c.dns.propagation import PropagationChecker
 from a4c.dns.records import RecordManager
 from a4c.dns.servicer import DnsServicer
@@ -44,7 +45,7 @@ def build_bindings(
     metrics: Metrics | None = None,
 ) -> list[ServiceBinding]:
     """``retry`` lets tests ride out injected faults with short backoffs."""
-    zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_name and settings.zone_id else {}
+    zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_id else {}
     client = CloudflareClient(
         http,
         token=settings.cloudflare_api_token,
@@ -58,7 +59,7 @@ def build_bindings(
     servicer = DnsServicer(
         RecordManager(client),
         PropagationChecker(settings.nameservers, query_timeout=settings.dns_query_timeout_seconds),
-        default_zone=settings.zone_name,
+        RecordPolicy(settings.zone_name, settings.subdomain_targets, settings.subdomain_proxied),
         upstream_timeout=settings.cloudflare_timeout_seconds,
     )
     return [ServiceBinding(SERVICE_NAME, dns_pb2_grpc.add_DnsServiceServicer_to_server, servicer)]
