@@ -129,6 +129,36 @@ async def test_get_organization_and_not_found(identity: IdentityServiceStub) -> 
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_an_org_created_but_not_yet_marked_is_recognised_by_its_first_admin_and_marked(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    # A crash between AddOrganization and the mark: the org and its derived admin exist, unmarked.
+    org_id = str(uuid.uuid4())
+    human = {
+        "userId": admin_user_id(org_id),
+        "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+        "email": {"email": "ada@acme.test", "isVerified": True},
+    }
+    async with zitadel.client() as client:
+        body = {"name": "Acme", "organizationId": org_id, "admins": [{"human": human}]}
+        assert (await client.post("/v2/organizations", json=body)).status_code == 201
+    request = pb.CreateOrganizationRequest(
+        organization_id=org_id,
+        name="Acme",
+        admin=pb.Admin(email="ada@acme.test", given_name="Ada", family_name="Lovelace"),
+    )
+
+    again = await identity.CreateOrganization(request, timeout=10)
+    found = await identity.GetOrganization(pb.GetOrganizationRequest(organization_id=org_id), timeout=10)
+
+    assert (again.created, again.admin_user_id) == (False, admin_user_id(org_id))
+    assert found.organization.id == org_id
+    with zitadel.store.read() as state:
+        assert [(m.key, m.value) for m in state.org_metadata if m.org_id == org_id] == [
+            ("managed-by", "YTRj")
+        ]
+
+
 async def test_grant_role_twice_makes_one_grant(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
@@ -200,11 +230,13 @@ async def test_send_invitation_stores_exactly_one_email_with_the_right_link(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
     org = await created_org(identity)
-    request = pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
+    request = pb.SendInvitationRequest(
+        organization_id=org.organization.id, user_id=org.admin_user_id, request_id="invite-1"
+    )
 
     reply = await identity.SendInvitation(request, timeout=10)
 
-    assert (reply.sent, reply.email) == (True, "ada@acme.test")
+    assert (reply.sent, reply.email, reply.already_sent) == (True, "ada@acme.test", False)
     (email,) = zitadel.emails()
     assert email["kind"] == "invite_code"
     assert email["to"] == "ada@acme.test"
@@ -221,7 +253,10 @@ async def test_an_invitation_and_a_grant_right_after_creation_need_no_wait_while
     org = await created_org(identity)
 
     reply = await identity.SendInvitation(
-        pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id), timeout=10
+        pb.SendInvitationRequest(
+            organization_id=org.organization.id, user_id=org.admin_user_id, request_id="invite-1"
+        ),
+        timeout=10,
     )
     grant = await identity.GrantRole(
         pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id), timeout=10

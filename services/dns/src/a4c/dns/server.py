@@ -12,13 +12,15 @@ import httpx
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common import server as common_server
-from a4c.common.main import Service
+from a4c.common.main import Service, metrics_for
+from a4c.common.metrics import Metrics
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.common.tracing import Tracing
 from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient
 from a4c.dns.config import Settings
+from a4c.dns.policy import RecordPolicy
 from a4c.dns.propagation import PropagationChecker
 from a4c.dns.records import RecordManager
 from a4c.dns.servicer import DnsServicer
@@ -43,22 +45,24 @@ def build_bindings(
     http: httpx.AsyncClient,
     *,
     retry: RetryPolicy | None = None,
+    metrics: Metrics | None = None,
 ) -> list[ServiceBinding]:
     """``retry`` lets tests ride out injected faults with short backoffs."""
-    zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_name and settings.zone_id else {}
+    zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_id else {}
     client = CloudflareClient(
         http,
         token=settings.cloudflare_api_token,
         base_url=settings.cloudflare_base_url,
-        budget=RequestBudget(settings.max_requests_per_5min),
+        budget=RequestBudget(settings.max_requests_per_5min, metrics=metrics),
         retry=retry,
+        metrics=metrics,
         zone_ids=zone_ids,
         default_timeout=settings.cloudflare_timeout_seconds,
     )
     servicer = DnsServicer(
         RecordManager(client),
         PropagationChecker(settings.nameservers, query_timeout=settings.dns_query_timeout_seconds),
-        default_zone=settings.zone_name,
+        RecordPolicy(settings.zone_name, settings.subdomain_targets, settings.subdomain_proxied),
         upstream_timeout=settings.cloudflare_timeout_seconds,
     )
     return [ServiceBinding(SERVICE_NAME, dns_pb2_grpc.add_DnsServiceServicer_to_server, servicer)]
@@ -80,10 +84,12 @@ async def build(env: Mapping[str, str], *, tracing: Tracing | None = None) -> Se
     settings = Settings.from_env(env)
     tracing = tracing or Tracing.from_env(env, "a4c-dns")
     http = new_http_client(tracing)
+    metrics = metrics_for(settings.server)
     return Service(
-        bindings=build_bindings(settings, http),
+        bindings=build_bindings(settings, http, metrics=metrics),
         settings=settings.server,
         secrets=settings.secrets,
         on_stop=http.aclose,
+        metrics=metrics,
         tracing=tracing,
     )

@@ -95,12 +95,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.GrantRoleRequest, context: Context
     ) -> identity_pb2.GrantRoleResponse:
         checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
-        checker.id("project_id", request.project_id, required=False).done()
+        checker.project("project_id", request.project_id, self._ops.policy.project_id).done()
         grant = await self._ops.grant_role(
-            request.organization_id,
-            request.user_id,
-            request.project_id,
-            deadline=self._deadline(context),
+            request.organization_id, request.user_id, deadline=self._deadline(context)
         )
         _outcome("role grant created" if grant.created else "role grant already existed", request)
         return identity_pb2.GrantRoleResponse(
@@ -111,9 +108,15 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def SendInvitation(
         self, request: identity_pb2.SendInvitationRequest, context: Context
     ) -> identity_pb2.SendInvitationResponse:
-        Checker().id("organization_id", request.organization_id).id("user_id", request.user_id).done()
-        email = await self._ops.send_invitation(
-            request.organization_id, request.user_id, deadline=self._deadline(context)
+        checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
+        checker.request_id("request_id", request.request_id).done()
+        invitation = await self._ops.send_invitation(
+            request.organization_id,
+            request.user_id,
+            request.request_id,
+            deadline=self._deadline(context),
         )
-        _outcome("invitation sent", request)
-        return identity_pb2.SendInvitationResponse(sent=True, email=email)
+        _outcome("invitation already sent" if invitation.already_sent else "invitation sent", request)
+        return identity_pb2.SendInvitationResponse(
+            sent=True, email=invitation.email, already_sent=invitation.already_sent
+        )

@@ -94,7 +94,7 @@ class TemporalConnection:
         runtime: Runtime | None = None,
     ) -> Client:
         """`interceptors` (tracing) also apply to a worker built on the client; `runtime` carries
-        Core's telemetry (log forwarding), the SDK's default runtime when None."""
+        Core's telemetry (log forwarding; the worker's Prometheus endpoint), the SDK's default when None."""
         options: dict[str, Any] = {"namespace": self.namespace, "tls": self.tls, "lazy": lazy}
         if interceptors:
             options["interceptors"] = list(interceptors)

@@ -42,8 +42,9 @@ class _CoreFields(logging.Filter):
         return True
 
 
-def core_runtime(core_level: str = "WARN") -> Runtime:
-    """A Runtime whose Core logs (at `core_level` and above) go to the `temporalio.core` logger."""
+def core_logging(core_level: str = "WARN") -> LoggingConfig:
+    """Core's logs (at `core_level` and above) forwarded to the `temporalio.core` logger; a part that
+    builds its own Runtime (the worker's, with metrics) puts this in its TelemetryConfig."""
     logger = logging.getLogger(CORE_LOGGER)
     if not any(isinstance(f, _CoreFields) for f in logger.filters):
         logger.addFilter(_CoreFields())
@@ -53,7 +54,11 @@ def core_runtime(core_level: str = "WARN") -> Runtime:
         prepend_target_on_message=False,
         append_log_fields_to_message=False,
     )
-    logging_config = LoggingConfig(
+    return LoggingConfig(
         filter=TelemetryFilter(core_level=core_level, other_level="ERROR"), forwarding=forwarding
     )
-    return Runtime(telemetry=TelemetryConfig(logging=logging_config))
+
+
+def core_runtime(core_level: str = "WARN") -> Runtime:
+    """A Runtime with only `core_logging` (no metrics)."""
+    return Runtime(telemetry=TelemetryConfig(logging=core_logging(core_level)))
