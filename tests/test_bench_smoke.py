@@ -51,5 +51,8 @@ def test_the_smoke_benchmark_measures_every_part_and_writes_the_results(
     # Every target is a row with a verdict, and the printed table is the same table.
     targets = [r for r in results["rows"] if "target_value" in r]
     assert all(r["check"] is not None for r in targets)
-    assert len(targets) == 2 + 2 + 1 + 4 + 4
+    assert len(targets) == 2 + 2 + 1 + 4 + 4 + 1  # ... + tracing's overhead
+    # Tracing's cost is measured with traces really on (a stack whose parts wrote spans).
+    assert results["traces_overhead"]["spans"] > 0
+    assert results["traces_overhead"]["on"]["bootstraps"] == results["sizes"]["traces_count"]
     assert "| bootstrap p50, sequential (ms): floor → system |" in run.stdout
