@@ -25,6 +25,7 @@ from a4c.eventstore import EventStore
 from a4c.sandbox.zitadel.app import seed_latency_rules
 from bench import eventstore, hop, procfs
 from bench.memory import MemorySampler
+from bench.metrics_overhead import metrics_overhead
 from bench.report import machine, progress, table, write_json
 from bench.results_table import rows
 from bench.stack import TOKEN, Stack
@@ -43,6 +44,7 @@ FULL = {
     "read_samples": 500,
     "seed_runs": 2,
     "idle_seconds": 3,
+    "metrics_calls": 4_000,
 }
 SMOKE = {
     "warmup": 1,
@@ -57,6 +59,7 @@ SMOKE = {
     "read_samples": 10,
     "seed_runs": 0,
     "idle_seconds": 0.5,
+    "metrics_calls": 100,
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 
@@ -140,6 +143,9 @@ async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
                 sampler = MemorySampler(stack.pids, await postmaster_pid(url))
                 async with sampler:
                     results.update(await workflow_benchmarks(stack, sizes, sampler))
+            overhead = await metrics_overhead(sizes["metrics_calls"])
+            progress(f"metrics: {overhead['per_call_overhead_ms']} ms per gRPC call")
+            results["metrics_overhead"] = overhead
             appends = await eventstore.appends(databases, sizes["append_events"])
             progress(f"appends: {appends}")
             results["eventstore"] = {
