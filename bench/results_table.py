@@ -105,6 +105,18 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     out += _eventstore_rows(results["eventstore"])
     out += _memory_rows(results["memory_mb"])
     out += _metrics_rows(results.get("metrics_overhead"), results["system"]["sequential"])
+    tracing = results.get("traces_overhead")
+    if tracing:
+        out.append(
+            row(
+                "bootstraps/s, 50 concurrent: traces off → on",
+                tracing["off"]["per_second"],
+                tracing["on"]["per_second"],
+                target=">= 0.95x",
+                limit=0.95,
+                at_most=False,
+            )
+        )
     seed = results["seed_profile"]
     if seed.get("runs"):
         out.append(

@@ -20,6 +20,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from a4c.common.tracing import current_ids
 from a4c.eventstore import EventType, NewEvent, SlugClaim, event_id
 from a4c.provisioning import retry
 from a4c.provisioning.deps import Dependencies
@@ -80,6 +81,8 @@ class Bootstrapper:
                 "request_id": org.request_id,
                 "call_id": call_id,
                 "correlation_id": started.workflow_id,
+                # The caller's trace (the BootstrapOrganization call's span), when traced.
+                **current_ids(),
             },
         )
         stored = await retry.idempotent(lambda: deps.store.append(initiated))
