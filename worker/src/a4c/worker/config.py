@@ -19,22 +19,26 @@ from a4c.common.config import (
     DATABASE_URL,
     ENVIRONMENT,
     LOG_LEVEL,
+    METRICS_PORT,
     SHUTDOWN_GRACE_SECONDS,
     TEMPORAL_ADDRESS,
     TEMPORAL_CONNECTION,
     TEMPORAL_NAMESPACE,
+    TRACING_SETTINGS,
     SettingsError,
 )
 from a4c.common.env import EnvReader
 from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
 from a4c.common.names import slug_problem
 from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
+from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
+SERVICE_NAME = "a4c-worker"  # service.name of its spans unless OTEL_SERVICE_NAME
 TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
 DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
 IDENTITY_ADDRESS = Required("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port")
@@ -55,6 +59,11 @@ SERVICE_TLS_KEY_FILE = Optional("A4C_SERVICE_TLS_KEY_FILE", "the client certific
 HEALTH_HOST = Text("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint", "0.0.0.0")
 HEALTH_PORT = Int(
     "A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (0 picks one)", 8081, min=0, max=65535
+)
+# Our registry and the Temporal SDK's own metrics, merged on this one port (a4c.worker.telemetry).
+WORKER_METRICS_PORT = METRICS_PORT.but(
+    help="port of GET /metrics (Prometheus text: the Temporal SDK's metrics and ours), on "
+    "A4C_HEALTH_HOST (0 picks a free port; the k8s manifests use 9090)"
 )
 MAX_ACTIVITIES = Int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots", 100, min=1)
 MAX_WORKFLOW_TASKS = Int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots", 100, min=2)
@@ -122,12 +131,14 @@ SETTINGS = (
     SERVICE_TLS_KEY_FILE,
     HEALTH_HOST,
     HEALTH_PORT,
+    WORKER_METRICS_PORT,
     MAX_ACTIVITIES,
     MAX_WORKFLOW_TASKS,
     WORKER_SHUTDOWN_GRACE,
     *POLICY_SETTINGS,
     LOG_LEVEL,
     ENVIRONMENT.but(help="development or production (production requires A4C_PAYLOAD_KEYS)"),
+    *TRACING_SETTINGS,
 )
 
 
@@ -144,6 +155,7 @@ class Settings:
     task_queue: str = TASK_QUEUE_SETTING.default
     health_host: str = HEALTH_HOST.default
     health_port: int = HEALTH_PORT.default
+    metrics_port: int | None = None
     max_concurrent_activities: int = MAX_ACTIVITIES.default
     max_concurrent_workflow_tasks: int = MAX_WORKFLOW_TASKS.default
     shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
@@ -155,6 +167,7 @@ class Settings:
     reserved_slugs: frozenset[str] = BUILT_IN_RESERVED
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+    tracing: TracingSettings = field(default_factory=lambda: TracingSettings(SERVICE_NAME))
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def policy(self, base_domain: str) -> WorkerPolicy:
@@ -198,6 +211,7 @@ class Settings:
             task_queue=TASK_QUEUE_SETTING.read(reader),
             health_host=HEALTH_HOST.read(reader),
             health_port=HEALTH_PORT.read(reader),
+            metrics_port=WORKER_METRICS_PORT.read(reader),
             max_concurrent_activities=MAX_ACTIVITIES.read(reader),
             max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),
@@ -208,6 +222,7 @@ class Settings:
             reserved_slugs=_reserved(RESERVED_SLUGS.read(reader)),
             verification=_verification(reader),
             step_timeouts=_step_timeouts(reader),
+            tracing=TracingSettings.from_env(reader, SERVICE_NAME),
             secrets=(*reader.secrets, *temporal.secrets),
         )
 

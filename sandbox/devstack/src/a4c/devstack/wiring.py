@@ -126,6 +126,9 @@ class Wiring:
     real_zitadel: bool = False
     service_token: str | None = field(default=None, repr=False)  # the worker's; None: `token`
     sandbox_state_dir: Path | None = None
+    # Every service and the worker append their spans here (A4C_TRACES=file); None: each part's own
+    # A4C_TRACES (off unless the caller's environment says otlp, with OTEL_EXPORTER_OTLP_ENDPOINT).
+    traces_file: Path | None = None
 
     @classmethod
     def for_emulators(
@@ -263,9 +266,22 @@ def _migrate(w: Wiring) -> dict[str, str]:
     return {"DATABASE_URL": w.database_url}
 
 
+def _traces(w: Wiring) -> dict[str, str]:
+    if w.traces_file is None:
+        return {}
+    return {"A4C_TRACES": "file", "A4C_TRACES_FILE": str(w.traces_file)}
+
+
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
-    return {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    env = {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    return env | _metrics(w, part) | _traces(w)
+
+
+def _metrics(w: Wiring, part: str) -> dict[str, str]:
+    """A4C_METRICS_PORT when the wiring places the part's metrics (the stack does; tests may not)."""
+    address = w.addresses.get(f"{part}-metrics")
+    return {"A4C_METRICS_PORT": _port(address)} if address else {}
 
 
 def _dns(w: Wiring) -> dict[str, str]:
@@ -316,8 +332,10 @@ def _worker(w: Wiring) -> dict[str, str]:
         "A4C_SERVICE_TOKEN": w.service_token or w.token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
+        **_metrics(w, "worker"),  # on A4C_HEALTH_HOST too
         # The zone the worker holds every workflow to: the one the DNS service is wired to.
         **({} if w.real_cloudflare else {"A4C_BASE_DOMAIN": w.zone}),
+        **_traces(w),
     }
 
 
