@@ -26,6 +26,7 @@ from a4c.eventstore import EventStore
 from a4c.sandbox.zitadel.app import seed_latency_rules
 from bench import eventstore, hop, procfs, traces
 from bench.memory import MemorySampler
+from bench.metrics_overhead import metrics_overhead
 from bench.report import machine, progress, table, write_json
 from bench.results_table import rows
 from bench.stack import TOKEN, Stack
@@ -44,6 +45,7 @@ FULL = {
     "read_samples": 500,
     "seed_runs": 2,
     "idle_seconds": 3,
+    "metrics_calls": 4_000,
     "traces_count": 200,
 }
 SMOKE = {
@@ -59,6 +61,7 @@ SMOKE = {
     "read_samples": 10,
     "seed_runs": 0,
     "idle_seconds": 0.5,
+    "metrics_calls": 100,
     "traces_count": 3,
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
@@ -143,6 +146,9 @@ async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
                 sampler = MemorySampler(stack.pids, await postmaster_pid(url))
                 async with sampler:
                     results.update(await workflow_benchmarks(stack, sizes, sampler))
+            overhead = await metrics_overhead(sizes["metrics_calls"])
+            progress(f"metrics: {overhead['per_call_overhead_ms']} ms per gRPC call")
+            results["metrics_overhead"] = overhead
             results["traces_overhead"] = await traces.overhead(url, Path(workdir), sizes)
             appends = await eventstore.appends(databases, sizes["append_events"])
             progress(f"appends: {appends}")

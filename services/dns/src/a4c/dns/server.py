@@ -62,7 +62,12 @@ def build_bindings(
     servicer = DnsServicer(
         RecordManager(client),
         PropagationChecker(settings.nameservers, query_timeout=settings.dns_query_timeout_seconds),
-        RecordPolicy(settings.zone_name, settings.subdomain_targets, settings.subdomain_proxied),
+        RecordPolicy(
+            settings.zone_name,
+            settings.subdomain_targets,
+            settings.subdomain_proxied,
+            settings.reserved_slugs,
+        ),
         upstream_timeout=settings.cloudflare_timeout_seconds,
     )
     return [ServiceBinding(SERVICE_NAME, dns_pb2_grpc.add_DnsServiceServicer_to_server, servicer)]
