@@ -10,18 +10,29 @@ import sys
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
-from a4c.eventstore import EventStore
+from a4c.common.metrics import MetricsListener
+from a4c.common.tracing import Tracing
+from a4c.eventstore import EventStore, NotFound
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
+from a4c.worker.telemetry import worker_metrics
+from a4c.workflows.telemetry import core_runtime, temporal_interceptors
 
 DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
 
 
 async def run(settings: Settings) -> None:
-    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed.
-    client = await settings.temporal.connect()
+    tracing = Tracing.start(settings.tracing)
+    # Core's logs are forwarded into ours on either Runtime (a4c.workflows.telemetry.core_logging).
+    metrics, runtime = worker_metrics() if settings.metrics_port is not None else (None, core_runtime())
+    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed;
+    # the tracing interceptor on the client is the worker's too (workflow runs and activities).
+    client = await settings.temporal.connect(
+        interceptors=temporal_interceptors(tracing.provider), runtime=runtime
+    )
     store = await EventStore.connect(settings.database_url)
+    base_domain = await _base_domain(settings, store)
     upstreams = Upstreams.open(
         settings.dns_address,
         settings.identity_address,
@@ -29,6 +40,8 @@ async def run(settings: Settings) -> None:
         settings.service_tls_ca_file,
         tls_cert_file=settings.service_tls_cert_file,
         tls_key_file=settings.service_tls_key_file,
+        metrics=metrics,
+        tracing=tracing,
     )
     health = WorkerHealth(client, settings.health_port, host=settings.health_host)
     worker = build_worker(
@@ -36,6 +49,7 @@ async def run(settings: Settings) -> None:
         settings.task_queue,
         upstreams,
         store,
+        policy=settings.policy(base_domain),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_seconds=settings.shutdown_grace_seconds,
@@ -45,14 +59,35 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    listener = None
+    if metrics is not None and settings.metrics_port is not None:
+        listener = MetricsListener(metrics, settings.health_host, settings.metrics_port)
+        await listener.start()
     await health.start()
     try:
         async with worker:
             await stop.wait()
     finally:
         await health.stop()
+        if listener is not None:
+            await listener.stop()
         await upstreams.close()
         await store.close()
+        await tracing.shutdown()
+
+
+async def _base_domain(settings: Settings, store: EventStore) -> str:
+    """The zone every workflow is held to: configured, else the environment's from the database."""
+    if settings.base_domain is not None:
+        return settings.base_domain
+    try:
+        return await store.get_base_domain(settings.environment)
+    except NotFound:
+        await store.close()
+        raise SettingsError(
+            "A4C_ENVIRONMENT",
+            f"the database has no base domain for {settings.environment!r}; set A4C_BASE_DOMAIN",
+        ) from None
 
 
 def main() -> None:
@@ -64,7 +99,11 @@ def main() -> None:
         print(f"python -m a4c.worker: config error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.secrets)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except SettingsError as error:
+        print(f"python -m a4c.worker: config error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ The subdomain child is started with ParentClosePolicy.ABANDON and only its
 unrecoverable failure, or a cancellation, runs the registered compensations in reverse order and
 records what was cleaned up.
 
+Its first step checks the input against the worker's own policy (a4c.worker.policy) and continues
+with the worker's subdomain input and timeouts: a refused input ends the workflow failed before
+anything exists, with no event (there is nothing to compensate and no organization to record).
+
 Cancel semantics: a cancel waits for the running step (ActivityCancellationType.
 WAIT_CANCELLATION_COMPLETED; the activities finish what they started), so compensation runs after
 it and also removes what that step created. The invitation is the point of no return: an email
@@ -16,17 +20,20 @@ projection's thus always agree: CANCELED/cancelled (everything undone) or COMPLE
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import BootstrapState, EventType
+    from a4c.worker import domain_metrics
     from a4c.worker.activities import EventActivities, IdentityActivities, invitation_event
     from a4c.worker.compensation import Compensations
+    from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
     from a4c.worker.subdomain import ProvisionSubdomainWorkflow
     from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote, uncancellable
     from a4c.workflows import search
@@ -60,6 +67,9 @@ class BootstrapOrganizationWorkflow:
 
     @workflow.run
     async def run(self, request: BootstrapInput) -> BootstrapResult:
+        # Histories from before the check replay without it (and with their input's policy).
+        if workflow.patched(POLICY_PATCH):
+            request = await self._checked(request)
         self._request = request
         # One marker for this workflow's issue-21 behaviour: waiting cancels, the point of no return
         # and the invitation split from its event. Histories without it replay the older code paths.
@@ -96,6 +106,7 @@ class BootstrapOrganizationWorkflow:
         except BaseException as error:
             raise await self._fail(error) from error
         self._set_status(BootstrapState.COMPLETED)
+        domain_metrics.bootstrap_finished(BootstrapState.COMPLETED)
         return BootstrapResult(
             request.organization_id,
             BootstrapState.COMPLETED,
@@ -103,6 +114,17 @@ class BootstrapOrganizationWorkflow:
             identity.admin_user_id,
             child.id,
         )
+
+    async def _checked(self, request: BootstrapInput) -> BootstrapInput:
+        """The input with the worker's subdomain policy and timeouts, or the workflow fails here."""
+        try:
+            checked = await local(PolicyActivities.check_bootstrap, request, waits=False)
+        except ActivityError as error:
+            self._set_status(BootstrapState.FAILED)
+            if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
+                raise ApplicationError(error.cause.message, type=REJECTED, non_retryable=True) from error
+            raise
+        return dataclasses.replace(request, subdomain=checked.subdomain, timeouts=checked.timeouts)
 
     async def _step(self, name: str, run: Callable[[], Awaitable[T]]) -> T:
         self._tracker.start(name)
@@ -188,6 +210,7 @@ class BootstrapOrganizationWorkflow:
                 done["removed"] = cleanup.removed  # what each undo actually found and removed
             await self._record(EventType.BOOTSTRAP_COMPENSATED, "compensated", done)
         self._set_status(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
+        domain_metrics.bootstrap_finished(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
         if cancelled:
             return asyncio.CancelledError(reason)
         return ApplicationError(

@@ -18,9 +18,12 @@ from temporalio.worker import Worker
 from a4c.api.dns.v1 import dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2_grpc
 from a4c.common.client import open_channel
+from a4c.common.metrics import Metrics
+from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
+from a4c.worker.policy import PolicyActivities, StoredNames, WorkerPolicy
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 
 WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
@@ -43,12 +46,16 @@ class Upstreams:
         *,
         tls_cert_file: str | None = None,
         tls_key_file: str | None = None,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> Upstreams:
-        """Channels to both services; a CA turns TLS on, a certificate and key add mTLS."""
+        """Channels to both services; a CA turns TLS on, a certificate and key add mTLS; ``metrics``
+        records every call's duration; ``tracing`` makes each call a client span whose context
+        travels in the call's metadata."""
         tls = {"tls_ca_file": tls_ca_file, "tls_cert_file": tls_cert_file, "tls_key_file": tls_key_file}
         return cls(
-            dns=open_channel(dns_address, token=token, **tls),
-            identity=open_channel(identity_address, token=token, **tls),
+            dns=open_channel(dns_address, token=token, metrics=metrics, tracing=tracing, **tls),
+            identity=open_channel(identity_address, token=token, metrics=metrics, tracing=tracing, **tls),
         )
 
     async def close(self) -> None:
@@ -56,11 +63,14 @@ class Upstreams:
         await self.identity.close()
 
 
-def activities(upstreams: Upstreams, store: EventStore) -> list[Any]:
+def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) -> list[Any]:
+    checks = PolicyActivities(policy, StoredNames(store))
     events = EventActivities(store)
     identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
     dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)
     return [
+        checks.check_bootstrap,
+        checks.check_subdomain,
         events.record_event,
         identity.create_identity_organization,
         identity.grant_admin_role,
@@ -79,6 +89,7 @@ def build_worker(
     upstreams: Upstreams,
     store: EventStore,
     *,
+    policy: WorkerPolicy,
     max_concurrent_activities: int = 100,
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
@@ -88,7 +99,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(upstreams, store),
+        activities=activities(upstreams, store, policy),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),

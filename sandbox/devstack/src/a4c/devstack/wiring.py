@@ -38,16 +38,18 @@ PARTS = ("sandbox", "migrate", "temporal", "dns", "identity", "provisioning", "w
 class Profile:
     """Settings a harness picks for speed or visibility rather than for wiring."""
 
-    verification: VerificationPolicy | None = None  # None: the provisioning service's defaults
-    timeouts: StepTimeouts | None = None  # None: the provisioning service's defaults
+    verification: VerificationPolicy | None = None  # None: the provisioning service's and worker's defaults
+    timeouts: StepTimeouts | None = None  # None: the provisioning service's and worker's defaults
     shutdown_grace_seconds: float | None = None  # None: each part's default
     extra: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # part -> more settings
 
     def env(self, part: str) -> dict[str, str]:
         env: dict[str, str] = {}
-        if part == "provisioning" and self.verification is not None:
+        # Both hold the policy: the provisioning service fills the workflow input, the worker checks it
+        # and runs with its own (a4c.worker.policy).
+        if part in ("provisioning", "worker") and self.verification is not None:
             env |= verification_env(self.verification)
-        if part == "provisioning" and self.timeouts is not None:
+        if part in ("provisioning", "worker") and self.timeouts is not None:
             env["A4C_STEP_ATTEMPT_SECONDS"] = _number(self.timeouts.attempt_seconds)
             env["A4C_STEP_TOTAL_SECONDS"] = _number(self.timeouts.total_seconds)
             env["A4C_STEP_HEARTBEAT_SECONDS"] = _number(self.timeouts.heartbeat_seconds)
@@ -126,6 +128,9 @@ class Wiring:
     real_zitadel: bool = False
     service_token: str | None = field(default=None, repr=False)  # the worker's; None: `token`
     sandbox_state_dir: Path | None = None
+    # Every service and the worker append their spans here (A4C_TRACES=file); None: each part's own
+    # A4C_TRACES (off unless the caller's environment says otlp, with OTEL_EXPORTER_OTLP_ENDPOINT).
+    traces_file: Path | None = None
 
     @classmethod
     def for_emulators(
@@ -217,7 +222,7 @@ def sandbox_credentials(sandbox_env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def verification_env(policy: VerificationPolicy) -> dict[str, str]:
-    """The provisioning service's A4C_VERIFY_* settings that make it start workflows with `policy`."""
+    """The A4C_VERIFY_* settings of the provisioning service and the worker that give `policy`."""
     return {
         "A4C_VERIFY_FIRST_CHECK_SECONDS": _number(policy.first_check_seconds),
         "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": _number(policy.initial_interval_seconds),
@@ -263,9 +268,22 @@ def _migrate(w: Wiring) -> dict[str, str]:
     return {"DATABASE_URL": w.database_url}
 
 
+def _traces(w: Wiring) -> dict[str, str]:
+    if w.traces_file is None:
+        return {}
+    return {"A4C_TRACES": "file", "A4C_TRACES_FILE": str(w.traces_file)}
+
+
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
-    return {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    env = {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    return env | _metrics(w, part) | _traces(w)
+
+
+def _metrics(w: Wiring, part: str) -> dict[str, str]:
+    """A4C_METRICS_PORT when the wiring places the part's metrics (the stack does; tests may not)."""
+    address = w.addresses.get(f"{part}-metrics")
+    return {"A4C_METRICS_PORT": _port(address)} if address else {}
 
 
 def _dns(w: Wiring) -> dict[str, str]:
@@ -316,6 +334,10 @@ def _worker(w: Wiring) -> dict[str, str]:
         "A4C_SERVICE_TOKEN": w.service_token or w.token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
+        **_metrics(w, "worker"),  # on A4C_HEALTH_HOST too
+        # The zone the worker holds every workflow to: the one the DNS service is wired to.
+        **({} if w.real_cloudflare else {"A4C_BASE_DOMAIN": w.zone}),
+        **_traces(w),
     }
 
 

@@ -78,6 +78,14 @@ HEALTH_PORT = OptionalInt(
     max=65535,
     shown_default="none: health on the main port only",
 )
+METRICS_PORT = OptionalInt(
+    "A4C_METRICS_PORT",
+    "port of the plain-HTTP Prometheus endpoint GET /metrics, alone (0 picks a free port; the k8s "
+    "manifests use 9090)",
+    min=0,
+    max=65535,
+    shown_default="none: no metrics recorded or served",
+)
 AUTH_TOKENS = List(
     "A4C_AUTH_TOKENS",
     "comma-separated bearer tokens callers may present, each at least 16 characters",
@@ -99,10 +107,34 @@ SHUTDOWN_GRACE_SECONDS = Float(
 )
 ENVIRONMENT = Choice("A4C_ENVIRONMENT", "development or production", "development", ENVIRONMENTS)
 
+# Traces (a4c.common.tracing): off unless A4C_TRACES says where spans go. Every part lists these.
+TRACES = Choice(
+    "A4C_TRACES",
+    "where OpenTelemetry spans go: off, otlp (a collector, OTEL_EXPORTER_OTLP_*), file (A4C_TRACES_FILE)",
+    "off",
+    ("off", "otlp", "file"),
+)
+TRACES_FILE = Optional(
+    "A4C_TRACES_FILE",
+    "JSON-lines file spans are appended to with A4C_TRACES=file",
+    shown_default="none (required with A4C_TRACES=file)",
+)
+TRACES_SERVICE_NAME = Optional(
+    "OTEL_SERVICE_NAME", "service.name of this part's spans", shown_default="the part's name (a4c-dns, ...)"
+)
+OTLP_ENDPOINT = Optional(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTLP/gRPC collector URL with A4C_TRACES=otlp; the exporter also reads the other standard "
+    "OTEL_EXPORTER_OTLP_* variables (headers, certificate, timeout) from the process environment",
+    shown_default="http://localhost:4317",
+)
+TRACING_SETTINGS = (TRACES, TRACES_FILE, TRACES_SERVICE_NAME, OTLP_ENDPOINT)
+
 SERVER_SETTINGS = (
     GRPC_HOST,
     GRPC_PORT,
     HEALTH_PORT,
+    METRICS_PORT,
     AUTH_TOKENS,
     AUTH_DISABLED,
     TLS_CERT_FILE,
@@ -111,6 +143,7 @@ SERVER_SETTINGS = (
     LOG_LEVEL,
     SHUTDOWN_GRACE_SECONDS,
     ENVIRONMENT,
+    *TRACING_SETTINGS,
 )
 
 
@@ -121,6 +154,7 @@ class ServerSettings:
     host: str = GRPC_HOST.default
     port: int = GRPC_PORT.default
     health_port: int | None = HEALTH_PORT.default
+    metrics_port: int | None = METRICS_PORT.default
     auth_tokens: tuple[str, ...] = ()
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
@@ -133,6 +167,7 @@ class ServerSettings:
         # Never print the tokens, even in a debugger or a crash dump.
         return (
             f"ServerSettings(host={self.host!r}, port={self.port}, health_port={self.health_port}, "
+            f"metrics_port={self.metrics_port}, "
             f"auth_tokens=<{len(self.auth_tokens)}>, "
             f"tls={self.tls_enabled}, environment={self.environment!r})"
         )
@@ -167,10 +202,14 @@ class ServerSettings:
         health_port = HEALTH_PORT.read(reader)
         if health_port and health_port == port:
             raise SettingsError(HEALTH_PORT.name, f"must differ from A4C_GRPC_PORT ({port})")
+        metrics_port = METRICS_PORT.read(reader)
+        if metrics_port and metrics_port in (port, health_port):
+            raise SettingsError(METRICS_PORT.name, "must differ from A4C_GRPC_PORT and A4C_HEALTH_PORT")
         return cls(
             host=GRPC_HOST.read(reader),
             port=port,
             health_port=health_port,
+            metrics_port=metrics_port,
             auth_tokens=() if auth_disabled else tokens,
             tls_cert_file=cert,
             tls_key_file=key,

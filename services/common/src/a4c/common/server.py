@@ -24,6 +24,9 @@ from grpc_reflection.v1alpha import reflection
 from a4c.common.config import ServerSettings
 from a4c.common.health import HealthListener
 from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
+from a4c.common.metrics import Metrics
+from a4c.common.rpc_metrics import ServerMetricsInterceptor
+from a4c.common.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +102,22 @@ def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     )
 
 
-def create_server(settings: ServerSettings, bindings: Sequence[ServiceBinding]) -> GrpcServer:
-    """Build and bind the server; raise OSError (naming the address) when the port is taken."""
-    interceptors: list[grpc.aio.ServerInterceptor] = [AccessLogInterceptor()]
+def create_server(
+    settings: ServerSettings,
+    bindings: Sequence[ServiceBinding],
+    *,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+) -> GrpcServer:
+    """Build and bind the server; raise OSError (naming the address) when the port is taken.
+
+    With ``metrics``, every call's duration is recorded (before auth: it sees calls auth rejects too);
+    with ``tracing``, every call is a span, outermost, so the access-log line is inside it."""
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        *(tracing or Tracing.off()).server_interceptors(),
+        *([ServerMetricsInterceptor(metrics)] if metrics is not None else []),
+        AccessLogInterceptor(),
+    ]
     if settings.auth_enabled:
         interceptors.append(AuthInterceptor(settings.auth_tokens))
     else:

@@ -1,11 +1,11 @@
 """The one translation from the identity service's failures to gRPC status (google.rpc details).
 
-Bad input → INVALID_ARGUMENT with field violations; an org name taken by another org →
-ALREADY_EXISTS; a user in another org → FAILED_PRECONDITION; Zitadel's answers by kind
-(InvalidArgument/FailedPrecondition as such, 409 → ALREADY_EXISTS, 401/403 → UNAUTHENTICATED/
-PERMISSION_DENIED, 429 → RESOURCE_EXHAUSTED with RetryInfo, 5xx and timeouts → UNAVAILABLE), each
-with Zitadel's error id and HTTP status in the ErrorInfo metadata. Messages never hold credentials
-(the client never puts them in).
+Bad input → INVALID_ARGUMENT with field violations; an org name (or id) taken by another org →
+ALREADY_EXISTS; an org A4C did not create → NOT_FOUND, as for one that does not exist; a user in
+another org → FAILED_PRECONDITION; Zitadel's answers by kind (InvalidArgument/FailedPrecondition as
+such, 409 → ALREADY_EXISTS, 401/403 → UNAUTHENTICATED/PERMISSION_DENIED, 429 → RESOURCE_EXHAUSTED
+with RetryInfo, 5xx and timeouts → UNAVAILABLE), each with Zitadel's error id and HTTP status in the
+ErrorInfo metadata. Messages never hold credentials (the client never puts them in).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ DOMAIN = "identity.a4c"
 # Our operations' own outcomes first, then Zitadel's answers by kind.
 _STATUS: StatusTable = [
     (ops.AdminUsernameTaken, grpc.StatusCode.ALREADY_EXISTS, "ADMIN_USERNAME_TAKEN"),
+    (ops.OrganizationIdTaken, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ID_TAKEN"),
     (ops.OrganizationConflict, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ALREADY_EXISTS"),
     (ops.ObjectNotFound, grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
     (ops.WrongOrganization, grpc.StatusCode.FAILED_PRECONDITION, "USER_IN_ANOTHER_ORGANIZATION"),

@@ -18,9 +18,11 @@ import httpx
 
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common import server as common_server
-from a4c.common.main import Service
+from a4c.common.main import Service, metrics_for
+from a4c.common.metrics import Metrics
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
+from a4c.common.tracing import Tracing
 from a4c.identity.config import Settings
 from a4c.identity.credentials import Credentials, JwtProfile, PersonalAccessToken
 from a4c.identity.operations import IdentityOperations, Policy
@@ -32,11 +34,13 @@ SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_
 USER_AGENT = "a4c-identity/0.1"
 
 
-def new_http_client() -> httpx.AsyncClient:
-    """One pooled client for every Zitadel call of the process (timeouts are set per call)."""
+def new_http_client(tracing: Tracing | None = None) -> httpx.AsyncClient:
+    """One pooled client for every Zitadel call of the process (timeouts are set per call);
+    with tracing, each request (each attempt of the retry loop) is a client span."""
+    pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
     return httpx.AsyncClient(
         headers={"user-agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        transport=(tracing or Tracing.off()).http_transport(pool),
         timeout=30.0,
     )
 
@@ -49,7 +53,11 @@ def credentials_for(settings: Settings) -> Credentials:
 
 
 def build_bindings(
-    settings: Settings, http: httpx.AsyncClient, *, retry: RetryPolicy | None = None
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    retry: RetryPolicy | None = None,
+    metrics: Metrics | None = None,
 ) -> list[ServiceBinding]:
     """``retry`` lets tests ride out injected faults with short backoffs."""
     transport = ZitadelTransport(
@@ -57,6 +65,7 @@ def build_bindings(
         base_url=settings.zitadel_url,
         credentials=credentials_for(settings),
         retry=retry or replace(ZITADEL_RETRY, max_attempts=settings.max_attempts),
+        metrics=metrics,
     )
     client = ZitadelClient(transport, default_time_limit=settings.timeout_seconds)
     policy = Policy(
@@ -92,13 +101,18 @@ async def running_identity_service(
             await server.stop(0)
 
 
-async def build(env: Mapping[str, str]) -> Service:
-    """Settings from ``env`` (a SettingsError names the bad variable), then the service to run."""
+async def build(env: Mapping[str, str], *, tracing: Tracing | None = None) -> Service:
+    """Settings from ``env`` (a SettingsError names the bad variable), then the service to run.
+    ``tracing`` replaces the one A4C_TRACES describes (tests pass an in-memory exporter's)."""
     settings = Settings.from_env(env)
-    http = new_http_client()
+    tracing = tracing or Tracing.from_env(env, "a4c-identity")
+    http = new_http_client(tracing)
+    metrics = metrics_for(settings.server)
     return Service(
-        bindings=build_bindings(settings, http),
+        bindings=build_bindings(settings, http, metrics=metrics),
         settings=settings.server,
         secrets=settings.secrets,
         on_stop=http.aclose,
+        metrics=metrics,
+        tracing=tracing,
     )

@@ -20,6 +20,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from a4c.common.tracing import current_ids
 from a4c.eventstore import EventType, NewEvent, SlugClaim, event_id
 from a4c.provisioning import retry
 from a4c.provisioning.deps import Dependencies
@@ -80,15 +81,20 @@ class Bootstrapper:
                 "request_id": org.request_id,
                 "call_id": call_id,
                 "correlation_id": started.workflow_id,
+                # The caller's trace (the BootstrapOrganization call's span), when traced.
+                **current_ids(),
             },
         )
         stored = await retry.idempotent(lambda: deps.store.append(initiated))
         await retry.idempotent(lambda: deps.claims.confirm(org.slug, organization_id))
+        already_existed = stored.metadata.get("call_id") != call_id
+        if deps.metrics is not None and not already_existed:
+            deps.metrics.appended(initiated.event_type)
         return Bootstrapped(
             organization_id=str(organization_id),
             workflow_id=started.workflow_id,
             subdomain_fqdn=fqdn,
-            already_existed=stored.metadata.get("call_id") != call_id,
+            already_existed=already_existed,
         )
 
     async def _owner(self, org: NewOrganization) -> uuid.UUID:
