@@ -82,6 +82,7 @@ class IdentityActivities:
                 EventType.ZITADEL_CREATED,
                 BootstrapStep.IDENTITY,
                 {"identity_org_id": created.identity_organization_id, "admin_user_id": created.admin_user_id},
+                actor=request.actor,
             ),
         )
         return created
@@ -107,6 +108,7 @@ class IdentityActivities:
                     "role_keys": list(reply.role_keys),
                     "grant_id": reply.grant_id,
                 },
+                actor=request.actor,
             ),
         )
         return reply.grant_id
@@ -128,6 +130,7 @@ class IdentityActivities:
                 EventType.USER_INVITATION_SENT,
                 BootstrapStep.INVITE,
                 {"user_id": request.admin_user_id, "email": reply.email},
+                actor=request.actor,
             ),
         )
         return reply.email
@@ -173,6 +176,7 @@ class DnsActivities:
                 SubdomainStep.DNS_RECORD,
                 {"dns_record_id": reply.record.id, "fqdn": reply.record.name},
                 dedup_scope=events.run_scope(),
+                actor=request.actor,
             ),
         )
         return RecordCreated(reply.record.id, reply.created)
@@ -226,6 +230,7 @@ class DnsActivities:
                 EventType.SUBDOMAIN_DNS_RECORD_DELETED,
                 f"compensate.{Compensation.REMOVE_DNS_RECORD}",
                 {"dns_record_id": ",".join(deleted), "fqdn": request.fqdn},
+                actor=request.actor,
             ),
         )
         return deleted

@@ -64,12 +64,12 @@ class BootstrapOrganizationWorkflow:
             )
             await self._step(BootstrapStep.RECORD, self._record_organization)
             child = await self._step(BootstrapStep.SUBDOMAIN, self._start_subdomain)
-            grant = GrantInput(request.organization_id, identity.admin_user_id)
+            grant = GrantInput(request.organization_id, identity.admin_user_id, request.actor)
             await self._step(
                 BootstrapStep.ROLE,
                 lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts),
             )
-            invite = InviteInput(request.organization_id, identity.admin_user_id)
+            invite = InviteInput(request.organization_id, identity.admin_user_id, request.actor)
             await self._step(
                 BootstrapStep.INVITE,
                 lambda: remote(IdentityActivities.send_admin_invitation, invite, timeouts),
@@ -97,7 +97,8 @@ class BootstrapOrganizationWorkflow:
         return result
 
     async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:
-        event = EventToRecord(self._request.organization_id, event_type, step, data)
+        request = self._request
+        event = EventToRecord(request.organization_id, event_type, step, data, actor=request.actor)
         return await local(EventActivities.record_event, event)
 
     async def _record_organization(self) -> int:

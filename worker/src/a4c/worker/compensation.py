@@ -89,9 +89,11 @@ class Compensations:
 
     async def _remove_record(self) -> None:
         sub = self._request.subdomain
-        target = CleanupInput(self._request.organization_id, sub.zone, sub.fqdn, sub.record_type)
+        target = CleanupInput(
+            self._request.organization_id, sub.zone, sub.fqdn, sub.record_type, self._request.actor
+        )
         await remote(DnsActivities.remove_dns_record, target, self._request.timeouts)
 
     async def _delete_identity(self) -> None:
-        target = CleanupInput(self._request.organization_id)
+        target = CleanupInput(self._request.organization_id, actor=self._request.actor)
         await remote(IdentityActivities.delete_identity_organization, target, self._request.timeouts)

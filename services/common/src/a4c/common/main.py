@@ -52,7 +52,7 @@ def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: 
 async def serve(service: Service) -> None:
     """Run until SIGTERM/SIGINT, then drain and stop within the grace period."""
     settings = service.settings
-    server = create_server(settings, service.bindings)
+    server = create_server(settings, service.bindings)  # SettingsError: principals vs. scopes
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -87,6 +87,10 @@ def run_service(
         configure_logging(service.settings.log_level, service.secrets)
         try:
             await serve(service)
+        except SettingsError as exc:
+            print(f"{prog}: config error: {exc}", file=sys.stderr)
+            await service.on_stop()
+            raise SystemExit(2) from None
         except OSError as exc:
             log.error("%s", exc)
             await service.on_stop()

@@ -15,13 +15,14 @@ from temporalio.client import Client
 from a4c.api.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.config import SettingsError
+from a4c.common.limits import Limit, RateLimit, StreamCap
 from a4c.common.main import Service
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.eventstore import EventStore, NotFound, SlugClaims
 from a4c.provisioning.config import Settings
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.hub import EventHub
-from a4c.provisioning.servicer import ProvisioningServicer
+from a4c.provisioning.servicer import SCOPES, ProvisioningServicer
 from a4c.provisioning.temporal import Workflows
 
 SERVICE_NAME = provisioning_pb2.DESCRIPTOR.services_by_name["ProvisioningService"].full_name
@@ -62,9 +63,19 @@ async def connect_dependencies(settings: Settings, store: EventStore, client: Cl
 
 def build_bindings(deps: Dependencies, hub: EventHub) -> list[ServiceBinding]:
     servicer = ProvisioningServicer(deps, hub)
+    settings = deps.settings
+    limits: dict[str, Limit] = {
+        # Each bootstrap sends an email and spends Cloudflare budget: bounded per principal.
+        "BootstrapOrganization": RateLimit(settings.bootstrap_per_minute, settings.bootstrap_burst),
+        "WatchBootstrap": StreamCap(settings.watch_streams_per_principal, settings.watch_streams_per_server),
+    }
     return [
         ServiceBinding(
-            SERVICE_NAME, provisioning_pb2_grpc.add_ProvisioningServiceServicer_to_server, servicer
+            SERVICE_NAME,
+            provisioning_pb2_grpc.add_ProvisioningServiceServicer_to_server,
+            servicer,
+            scopes=SCOPES,
+            limits=limits,
         )
     ]
 
