@@ -75,7 +75,7 @@ class PageTokens:
             if not isinstance(payload, dict) or payload.get("v") != _VERSION:
                 raise ValueError("not a token of this version")
             fingerprint, position = payload["q"], payload["p"]
-            if not isinstance(position, dict):
+            if not isinstance(position, dict) or not all(map(_bounded, position.values())):
                 raise TypeError("position")
         except (ValueError, KeyError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError):
             raise InvalidFields.one(field, "malformed page token") from None
@@ -85,6 +85,13 @@ class PageTokens:
             return parse(position)
         except (ValueError, KeyError, TypeError, OverflowError):
             raise InvalidFields.one(field, "malformed page token") from None
+
+
+def _bounded(value: object) -> bool:
+    """Positions are flat: strings and integers a database column can hold."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    return isinstance(value, int) and -(2**63) <= value < 2**63
 
 
 def _b64(raw: bytes) -> str:

@@ -3,7 +3,8 @@
 Invalid input → INVALID_ARGUMENT with field violations; a record that is not ours → FAILED_PRECONDITION
 (its id and content only in the log); Cloudflare's answers by kind, with a fixed message and the
 Cloudflare error code and HTTP status in the ErrorInfo metadata; throttling → RESOURCE_EXHAUSTED
-with RetryInfo; 5xx, timeouts and nameserver trouble → UNAVAILABLE (retryable). Messages never contain credentials (the client never puts them in).
+with RetryInfo; 5xx, timeouts and nameserver trouble → UNAVAILABLE (retryable). Messages never
+contain credentials (the client never puts them in).
 """
 
 from __future__ import annotations
