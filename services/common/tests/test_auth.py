@@ -50,7 +50,8 @@ def test_a_method_without_a_declared_scope_refuses_to_start() -> None:
     with pytest.raises(SettingsError) as caught:
         create_server(ServerSettings(host="127.0.0.1", port=0, principals=PRINCIPALS), bindings)
     assert caught.value.key == "A4C_AUTH_PRINCIPALS"
-    assert "CreateRecord" in str(caught.value) and "fail closed" in str(caught.value)
+    assert "CreateRecord" in str(caught.value)
+    assert "fail closed" in str(caught.value)
 
 
 def test_a_configured_scope_no_method_needs_refuses_to_start_naming_the_setting() -> None:

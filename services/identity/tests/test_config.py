@@ -23,7 +23,7 @@ BASE = {
     "ZITADEL_URL": "https://acme.zitadel.cloud/",
     "ZITADEL_PAT": "pat-0123456789abcdef",
     "ZITADEL_PROJECT_ID": "300000000000000001",
-    "A4C_AUTH_TOKENS": "caller-token-0123456789",
+    "A4C_AUTH_PRINCIPALS": "worker:read+write:caller-token-0123456789",
 }
 
 
@@ -94,7 +94,7 @@ def test_every_setting_is_read(tmp_path: Path, zitadel: RunningZitadel) -> None:
         ({"ZITADEL_APPLICATION_NAME": "x" * 201}, "ZITADEL_APPLICATION_NAME", "200"),
         ({"ZITADEL_TIMEOUT_SECONDS": "0"}, "ZITADEL_TIMEOUT_SECONDS", "at least"),
         ({"ZITADEL_MAX_ATTEMPTS": "many"}, "ZITADEL_MAX_ATTEMPTS", "integer"),
-        ({"A4C_AUTH_TOKENS": ""}, "A4C_AUTH_TOKENS", "required"),
+        ({"A4C_AUTH_PRINCIPALS": ""}, "A4C_AUTH_PRINCIPALS", "required"),
     ],
 )
 def test_bad_settings_name_the_variable(changes: dict[str, str], key: str, problem: str) -> None:

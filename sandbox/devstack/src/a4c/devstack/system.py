@@ -145,7 +145,7 @@ async def running_system(
         )
         store = await EventStore.connect(database_url)
         stack.push_async_callback(store.close)
-        upstreams = Upstreams.open(dns.address, identity.address, TOKEN)
+        upstreams = Upstreams.open(dns.address, identity.address, wiring.worker_token)
         stack.push_async_callback(upstreams.close)
         system = System(
             cloudflare,

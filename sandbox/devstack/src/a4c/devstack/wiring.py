@@ -6,17 +6,22 @@ tests (a4c.devstack.system and the services' conftests: in process, free ports) 
 a part's environment, so a part's variables are named here and nowhere else:
 
     wiring = Wiring(TOKEN, {"dns": "127.0.0.1:0", "sandbox-cloudflare": ..., "sandbox-dns": ...})
-    env = wiring.env("dns")        # A4C_GRPC_*, A4C_AUTH_TOKENS, CLOUDFLARE_* at the sandbox, ...
+    env = wiring.env("dns")        # A4C_GRPC_*, A4C_AUTH_PRINCIPALS, CLOUDFLARE_* at the sandbox, ...
 
 Addresses are host:port under the stack's part names (a4c.devstack.stack.ports.PORTS); port 0 lets
 a part bind a free one (an in-process server reports it; `at()` passes it on). What is neither an
 address nor a credential (how fast a subdomain is checked, how long a stop may take) is the
 harness's `Profile`: STACK, TESTS or BENCH. A caller's own environment beats a profile, never the
 wiring.
+
+Credentials follow the trust model (README): the operator's token (`token`: the demo, the CLI, the
+tests' calls to provisioning) is provisioning's `operator` principal and nothing else; the worker's
+(`service_token`) is the dns and identity services' `worker` principal and nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -111,7 +116,7 @@ class ZitadelEmulator(Protocol):
 class Wiring:
     """Where every part is and the credentials that connect them; `env(part)` is that part's environment."""
 
-    token: str = field(repr=False)  # what every service accepts and every caller presents
+    token: str = field(repr=False)  # the operator's: provisioning's caller (demo, CLI, tests)
     addresses: Mapping[str, str] = field(default_factory=dict)
     database_url: str = field(default="", repr=False)
     task_queue: str | None = None  # None: the parts' default queue
@@ -122,7 +127,8 @@ class Wiring:
     zitadel: ZitadelConfig = field(default_factory=ZitadelConfig)
     real_cloudflare: bool = False
     real_zitadel: bool = False
-    service_token: str | None = field(default=None, repr=False)  # the worker's; None: `token`
+    # The worker's, for dns and identity; None: one derived from `token` (distinct, stable per token).
+    service_token: str | None = field(default=None, repr=False)
     sandbox_state_dir: Path | None = None
 
     @classmethod
@@ -158,6 +164,13 @@ class Wiring:
             **fields.pop("addresses", {}),
         }
         return cls(token, addresses, **sandbox_credentials(sandbox_env), **fields)
+
+    @property
+    def worker_token(self) -> str:
+        """The token the worker presents to dns and identity (never accepted by provisioning)."""
+        if self.service_token:
+            return self.service_token
+        return hashlib.sha256(f"a4c-local-worker:{self.token}".encode()).hexdigest()
 
     def address(self, part: str) -> str:
         return self.addresses[part]
@@ -261,9 +274,25 @@ def _migrate(w: Wiring) -> dict[str, str]:
     return {"DATABASE_URL": w.database_url}
 
 
+# Who may call each service with which scopes (the README's trust model).
+OPERATOR_SCOPES = "read+bootstrap+operate"
+WORKER_SCOPES = "read+write"
+
+
+def principals(w: Wiring, part: str) -> str:
+    """A4C_AUTH_PRINCIPALS of `part`: provisioning knows the operator, dns and identity the worker."""
+    if part == "provisioning":
+        return f"operator:{OPERATOR_SCOPES}:{w.token}"
+    return f"worker:{WORKER_SCOPES}:{w.worker_token}"
+
+
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
-    return {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    return {
+        "A4C_GRPC_HOST": _host(address),
+        "A4C_GRPC_PORT": _port(address),
+        "A4C_AUTH_PRINCIPALS": principals(w, part),
+    }
 
 
 def _dns(w: Wiring) -> dict[str, str]:
@@ -311,7 +340,7 @@ def _worker(w: Wiring) -> dict[str, str]:
         **_temporal_client(w),
         "A4C_DNS_SERVICE_ADDRESS": w.address("dns"),
         "A4C_IDENTITY_SERVICE_ADDRESS": w.address("identity"),
-        "A4C_SERVICE_TOKEN": w.service_token or w.token,
+        "A4C_SERVICE_TOKEN": w.worker_token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
     }
