@@ -55,9 +55,9 @@ def test_each_service_reads_the_addresses_and_the_profile_it_is_wired_with(profi
     assert (identity.zitadel_url, identity.zitadel_pat) == ("http://127.0.0.1:21008", w.zitadel.pat)
     assert identity.project_id == w.zitadel.project_id
     assert (provisioning.server.port, provisioning.task_queue) == (21000, "q")
-    assert provisioning.temporal_address == "127.0.0.1:21005"
+    assert provisioning.temporal.connection.address == "127.0.0.1:21005"
     assert provisioning.verification == profile.verification
-    assert provisioning.admin_role_keys == w.zitadel.role_keys[:1]
+    assert identity.admin_role_keys == w.zitadel.role_keys[:1]  # the identity service owns roles
     assert (worker.dns_address, worker.identity_address) == ("127.0.0.1:21001", "127.0.0.1:21002")
     assert (worker.health_host, worker.health_port, worker.task_queue) == ("127.0.0.1", 21003, "q")
     assert worker.shutdown_grace_seconds == profile.shutdown_grace_seconds
@@ -72,7 +72,6 @@ def test_the_workflow_input_matches_what_the_wired_provisioning_service_would_st
     assert request.subdomain.verification == settings.verification
     assert request.timeouts == settings.step_timeouts
     assert request.subdomain.fqdn == f"acme.{settings.base_domain}"
-    assert request.role_keys == settings.admin_role_keys
 
 
 def test_the_caller_beats_the_profile_but_never_the_wiring() -> None:
