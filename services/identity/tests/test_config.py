@@ -38,7 +38,11 @@ def test_defaults_and_secrets() -> None:
         5.0,
         5,
     )
-    assert set(settings.secrets) == {"pat-0123456789abcdef", "caller-token-0123456789"}
+    assert set(settings.secrets) == {
+        "pat-0123456789abcdef",
+        "caller-token-0123456789",
+        BASE["A4C_AUTH_PRINCIPALS"],  # the whole list too: redacted wherever it appears
+    }
     assert "pat-0123456789abcdef" not in repr(settings)
 
 
