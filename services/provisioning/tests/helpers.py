@@ -40,6 +40,11 @@ def service_env(database_url: str, task_queue: str, **overrides: str) -> dict[st
         "A4C_GRPC_HOST": "127.0.0.1",
         "A4C_GRPC_PORT": "0",
         "TEMPORAL_TASK_QUEUE": task_queue,
+        # Many bootstraps and a hundred watchers under one principal; test_scopes.py and the kit's
+        # test_auth.py test the limits themselves.
+        "A4C_BOOTSTRAP_BURST": "1000",
+        "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
+        "A4C_WATCH_STREAMS_PER_SERVER": "400",
         **overrides,
     }
 

@@ -74,10 +74,19 @@ FAST_CHECKS = VerificationPolicy(
     first_check_seconds=0.05, initial_interval_seconds=0.1, max_interval_seconds=0.5, deadline_seconds=20
 )
 # Tests: give up after 20 s; short step timeouts so a failure shows in seconds.
+# Tests bootstrap many organizations and watch each a hundred times as one principal: the limits
+# (tested on their own) stay out of the way.
+UNLIMITED_BOOTSTRAPS = {
+    "A4C_BOOTSTRAP_BURST": "1000",
+    "A4C_BOOTSTRAP_RATE_PER_MINUTE": "6000",
+    "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
+    "A4C_WATCH_STREAMS_PER_SERVER": "400",
+}
 TESTS = Profile(
     verification=FAST_CHECKS,
     timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30),
     shutdown_grace_seconds=1,
+    extra={"provisioning": UNLIMITED_BOOTSTRAPS},
 )
 # The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
 BENCH = Profile(
@@ -90,6 +99,13 @@ BENCH = Profile(
         # and the hop benchmark's direct calls share the token: off. The DNS service keeps its budget.
         # Likewise the 200 requests per second per IP: the hop benchmark measures latency, not throttling.
         "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off", "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off"},
+        # The bench bootstraps hundreds at once as one operator, and watches as many streams.
+        "provisioning": {
+            **UNLIMITED_BOOTSTRAPS,
+            "A4C_WATCH_STREAMS_PER_PRINCIPAL": "5000",
+            "A4C_WATCH_STREAMS_PER_SERVER": "5000",
+            "A4C_GRPC_MAX_CONCURRENT_RPCS": "10000",
+        },
     },
 )
 
