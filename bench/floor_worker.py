@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.worker import Worker
 
 from a4c.worker.config import Settings
+from a4c.worker.policy import PolicyActivities
 from a4c.worker.runner import WORKFLOWS
 from a4c.workflows.models import (
     BootstrapInput,
@@ -85,12 +86,16 @@ NO_OPS: list[Any] = [
 
 async def main() -> None:
     settings = Settings.from_env(os.environ)
+    if settings.base_domain is None:
+        raise SystemExit("floor_worker: A4C_BASE_DOMAIN is required (the bench wiring sets it)")
+    # The first-step policy checks are the real ones: they call nothing, and they are part of the floor.
+    checks = PolicyActivities(settings.policy(settings.base_domain))
     client = await settings.temporal.connect()
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=NO_OPS,
+        activities=[checks.check_bootstrap, checks.check_subdomain, *NO_OPS],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),

@@ -5,6 +5,7 @@ The SDK is synchronous (urllib3/requests), so the emulator runs on a thread of i
 
 from __future__ import annotations
 
+import base64
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,3 +161,43 @@ def test_sdk_invites_a_user_the_moment_it_exists_while_searches_still_lag(zitade
     assert read.user is not None
     assert read.user.user_id == user.user_id
     assert not searched.result
+
+
+def test_sdk_sets_and_lists_user_metadata_by_key_and_a_missing_user_is_a_failed_precondition(
+    zitadel: RunningZitadel,
+) -> None:
+    sdk = zitadel_client.Zitadel.with_access_token(zitadel.url, zitadel.pat)
+    user = sdk.users.add_human_user(new_human(zitadel.config.platform_org_id, "meta@sdk.test"))
+    value = base64.b64encode(b"served").decode()
+
+    def by_key(key: str) -> list[m.UserServiceMetadata]:
+        key_filter = m.UserServiceMetadataKeyFilter(key=key, method="TEXT_FILTER_METHOD_EQUALS")
+        listed = sdk.users.list_user_metadata(
+            m.UserServiceListUserMetadataRequest(
+                userId=user.user_id, filters=[m.UserServiceMetadataSearchFilter(keyFilter=key_filter)]
+            )
+        )
+        return listed.metadata or []
+
+    before = by_key("a4c.invitation.r1")
+    answer = sdk.users.set_user_metadata(
+        m.UserServiceSetUserMetadataRequest(
+            userId=user.user_id,
+            metadata=[
+                m.UserServiceMetadata(key="a4c.invitation.r1", value=value),
+                m.UserServiceMetadata(key="other", value=value),
+            ],
+        )
+    )
+    after = by_key("a4c.invitation.r1")
+    with pytest.raises(ApiError) as missing:
+        sdk.users.set_user_metadata(
+            m.UserServiceSetUserMetadataRequest(
+                userId="no-such-user", metadata=[m.UserServiceMetadata(key="k", value=value)]
+            )
+        )
+
+    assert before == []
+    assert answer.set_date is not None
+    assert [(e.key, e.value) for e in after] == [("a4c.invitation.r1", value)]  # base64 on the wire
+    assert _failed_precondition(missing) == "COMMAND-uXHNj"

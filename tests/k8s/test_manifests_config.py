@@ -48,6 +48,15 @@ COMMON_GRPC = {
 }
 SHARED = {"A4C_ENVIRONMENT": str, "A4C_LOG_LEVEL": str, "A4C_SHUTDOWN_GRACE_SECONDS": str}
 TEMPORAL = {"TEMPORAL_ADDRESS": str, "TEMPORAL_NAMESPACE": str, "TEMPORAL_TASK_QUEUE": str}
+# The tenant policy both the provisioning service and the worker hold (ConfigMap a4c-tenant-policy).
+TENANT_POLICY = (
+    "A4C_BASE_DOMAIN",
+    "A4C_SUBDOMAIN_TARGET",
+    "A4C_SUBDOMAIN_PROXIED",
+    "A4C_VERIFY_DEADLINE_SECONDS",
+    "A4C_STEP_ATTEMPT_SECONDS",
+    "A4C_STEP_TOTAL_SECONDS",
+)
 CONTRACT = {
     "dns": SHARED
     | COMMON_GRPC
@@ -69,14 +78,11 @@ CONTRACT = {
     "provisioning": SHARED
     | COMMON_GRPC
     | TEMPORAL
-    | {
-        "DATABASE_URL": SECRET,
-        "A4C_BASE_DOMAIN": str,
-        "A4C_PAYLOAD_KEYS": SECRET,
-        "A4C_PAGE_TOKEN_KEY": SECRET,
-    },
+    | dict.fromkeys(TENANT_POLICY, str)
+    | {"DATABASE_URL": SECRET, "A4C_PAYLOAD_KEYS": SECRET, "A4C_PAGE_TOKEN_KEY": SECRET},
     "worker": SHARED
     | TEMPORAL
+    | dict.fromkeys(TENANT_POLICY, str)
     | {
         "DATABASE_URL": SECRET,
         "A4C_DNS_SERVICE_ADDRESS": str,
@@ -209,6 +215,16 @@ def test_provisioning_and_worker_share_one_temporal_namespace_and_task_queue(ren
     for key in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE"):
         assert provisioning[key] == worker[key], key
     assert str(worker["TEMPORAL_ADDRESS"]).startswith("temporal-frontend.temporal.svc.cluster.local:7233")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_provisioning_and_the_worker_hold_one_tenant_policy(rendered, env):
+    # The worker refuses a workflow whose subdomain differs from its own policy: the two must agree.
+    provisioning = deployment_env(rendered[env], "provisioning")
+    worker = deployment_env(rendered[env], "worker")
+    for key in TENANT_POLICY:
+        assert provisioning[key] == worker[key], key
+    assert worker["A4C_BASE_DOMAIN"] == BASE_DOMAINS[env]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

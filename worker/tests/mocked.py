@@ -23,17 +23,15 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from a4c.worker.activities import NOT_PROPAGATED
+from a4c.worker.policy import PolicyActivities, WorkerPolicy
 from a4c.worker.runner import WORKFLOWS
-from a4c.workflows import search
 from a4c.workflows.models import (
-    BOOTSTRAP_WORKFLOW,
     BootstrapInput,
-    BootstrapResult,
     CleanupInput,
     EventToRecord,
     GrantInput,
@@ -43,7 +41,6 @@ from a4c.workflows.models import (
     StepTimeouts,
     SubdomainInput,
     VerificationPolicy,
-    bootstrap_workflow_id,
 )
 
 ZONE = "firstovertheline.com"
@@ -160,11 +157,22 @@ class MockedActivities:
         ]
 
 
+# The worker's policy in these tests: the production defaults in the tests' zone.
+POLICY = WorkerPolicy(zone=ZONE, target=f"app.{ZONE}")
+
+
 @contextlib.asynccontextmanager
-async def mocked_worker(client: Client, script: Script) -> AsyncIterator[MockedActivities]:
-    """The real workflows and the mocks on a worker of their own task queue, for one test."""
+async def mocked_worker(
+    client: Client, script: Script, policy: WorkerPolicy = POLICY
+) -> AsyncIterator[MockedActivities]:
+    """The real workflows and the mocks on a worker of their own task queue, for one test.
+
+    The first-step policy checks are the real ones (they call nothing): `policy` is the worker's.
+    """
     mocks = MockedActivities(script)
-    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=mocks.all()):
+    checks = PolicyActivities(policy)
+    activities = [checks.check_bootstrap, checks.check_subdomain, *mocks.all()]
+    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=activities):
         yield mocks
 
 
@@ -194,20 +202,6 @@ def bootstrap_input(
             timeouts=timeouts,
         ),
         timeouts=timeouts,
-    )
-
-
-async def start_bootstrap(
-    client: Client, task_queue: str, request: BootstrapInput
-) -> WorkflowHandle[Any, BootstrapResult]:
-    """Start it as the provisioning service does: the id from the organization, the first attributes."""
-    return await client.start_workflow(
-        BOOTSTRAP_WORKFLOW,
-        request,
-        id=bootstrap_workflow_id(request.organization_id),
-        task_queue=task_queue,
-        result_type=BootstrapResult,
-        search_attributes=search.initial(request.organization_id, request.slug, "initiated"),
     )
 
 

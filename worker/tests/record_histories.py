@@ -18,15 +18,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # This folder is on sys.path when the file runs as a script: mocked.py is its neighbour.
-from mocked import MockedActivities, Script, bootstrap_input, mocked_worker, start_bootstrap
+from mocked import POLICY, MockedActivities, Script, bootstrap_input, mocked_worker
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from a4c.devstack.temporal import temporal_binary
+from a4c.devstack.temporal import start_bootstrap, temporal_binary
 from a4c.workflows import search
 from a4c.workflows.models import (
     BootstrapInput,
@@ -101,7 +101,9 @@ async def _record(client: Client, scenario: Scenario) -> None:
         timeouts=TIMEOUTS,
         organization_id=organization_id,
     )
-    async with mocked_worker(client, scenario.script) as mocks:
+    # The pacing is the worker's (since the policy check), the input's only for older histories.
+    policy = replace(POLICY, verification=scenario.verification, timeouts=TIMEOUTS)
+    async with mocked_worker(client, scenario.script, policy) as mocks:
         await start_bootstrap(client, mocks.task_queue, request)
         await asyncio.wait_for(scenario.drive(client, request, mocks), timeout=60)
     for file, workflow_id in (

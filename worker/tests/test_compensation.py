@@ -19,11 +19,12 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from a4c.devstack.temporal import start_bootstrap
 from a4c.eventstore import EventType
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.workflows.models import Progress, bootstrap_workflow_id, subdomain_workflow_id
 
-from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker, start_bootstrap
+from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker
 
 UNDO_ALL = ["stop_subdomain_workflow", "remove_dns_record", "delete_identity_organization"]
 

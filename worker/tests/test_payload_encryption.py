@@ -104,7 +104,14 @@ async def test_no_email_name_or_organization_name_is_in_clear_in_the_history(
         admin_family_name="Kingsbury-Lovelace",
     )
     queue = f"a4c-sealed-{uuid.uuid4().hex[:8]}"
-    async with build_worker(sealed, queue, system.upstreams, system.store, graceful_shutdown_seconds=1):
+    async with build_worker(
+        sealed,
+        queue,
+        system.upstreams,
+        system.store,
+        policy=system.worker_policy,
+        graceful_shutdown_seconds=1,
+    ):
         handle = await sealed.start_workflow(
             BOOTSTRAP_WORKFLOW,
             request,

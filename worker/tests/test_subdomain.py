@@ -14,10 +14,11 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from a4c.devstack.temporal import start_bootstrap
 from a4c.eventstore import EventType
 from a4c.workflows.models import BootstrapResult, SubdomainResult, VerificationPolicy, subdomain_workflow_id
 
-from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker, skipping_time, start_bootstrap
+from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker, skipping_time
 
 POLICY = VerificationPolicy()
 DEADLINE = timedelta(seconds=POLICY.deadline_seconds)

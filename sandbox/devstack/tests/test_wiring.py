@@ -10,6 +10,7 @@ from a4c.dns.config import Settings as DnsSettings
 from a4c.identity.config import Settings as IdentitySettings
 from a4c.provisioning.config import Settings as ProvisioningSettings
 from a4c.worker.config import Settings as WorkerSettings
+from a4c.workflows.models import VerificationPolicy
 
 TOKEN = "wiring-test-token-0123456789"
 ADDRESSES = {
@@ -56,11 +57,16 @@ def test_each_service_reads_the_addresses_and_the_profile_it_is_wired_with(profi
     assert identity.project_id == w.zitadel.project_id
     assert (provisioning.server.port, provisioning.task_queue) == (21000, "q")
     assert provisioning.temporal.connection.address == "127.0.0.1:21005"
-    assert provisioning.verification == profile.verification
-    assert identity.admin_role_keys == w.zitadel.role_keys[:1]  # the identity service owns roles
+    assert provisioning.verification == (profile.verification or VerificationPolicy())
+    assert identity.admin_role_keys == w.zitadel.role_keys[:1]  # the identity service owns the roles
     assert (worker.dns_address, worker.identity_address) == ("127.0.0.1:21001", "127.0.0.1:21002")
     assert (worker.health_host, worker.health_port, worker.task_queue) == ("127.0.0.1", 21003, "q")
     assert worker.shutdown_grace_seconds == profile.shutdown_grace_seconds
+    # The worker holds the same policy as the provisioning service (it checks the input against it).
+    assert worker.base_domain == provisioning.base_domain == w.zone
+    assert worker.verification == provisioning.verification
+    assert worker.step_timeouts == provisioning.step_timeouts
+    assert worker.policy(w.zone).target == provisioning.target_for(w.zone)
 
 
 def test_the_workflow_input_matches_what_the_wired_provisioning_service_would_start() -> None:
@@ -72,6 +78,7 @@ def test_the_workflow_input_matches_what_the_wired_provisioning_service_would_st
     assert request.subdomain.verification == settings.verification
     assert request.timeouts == settings.step_timeouts
     assert request.subdomain.fqdn == f"acme.{settings.base_domain}"
+    assert request.subdomain.target == settings.target_for(w.zone)
 
 
 def test_the_caller_beats_the_profile_but_never_the_wiring() -> None:

@@ -10,7 +10,11 @@ import pytest
 from a4c.common.config import SettingsError
 from a4c.dns.config import DEFAULT_BASE_URL, Nameserver, Settings
 
-BASE = {"CLOUDFLARE_API_TOKEN": "cf-secret-token-value", "A4C_AUTH_DISABLED": "true"}
+BASE = {
+    "CLOUDFLARE_API_TOKEN": "cf-secret-token-value",
+    "CLOUDFLARE_ZONE_NAME": "firstovertheline.com",
+    "A4C_AUTH_DISABLED": "true",
+}
 
 
 def settings(**env: str) -> Settings:
@@ -21,7 +25,9 @@ def test_defaults() -> None:
     s = settings()
 
     assert s.cloudflare_base_url == DEFAULT_BASE_URL
-    assert (s.zone_name, s.zone_id, s.nameservers) == (None, None, ())
+    assert (s.zone_name, s.zone_id, s.nameservers) == ("firstovertheline.com", None, ())
+    # The policy's defaults: a subdomain is a proxied CNAME to the zone's application host.
+    assert (s.subdomain_targets, s.subdomain_proxied) == (("app.firstovertheline.com",), True)
     assert (s.max_requests_per_5min, s.cloudflare_timeout_seconds, s.dns_query_timeout_seconds) == (
         1000,
         30.0,
@@ -37,12 +43,18 @@ def test_all_settings_are_read_and_normalized() -> None:
         CLOUDFLARE_ZONE_ID="0123456789abcdef0123456789abcdef",
         CLOUDFLARE_MAX_REQUESTS_PER_5MIN="400",
         A4C_DNS_NAMESERVERS="127.0.0.1:5353, [::1]:5300, ns1.example.net, ::1",
+        A4C_SUBDOMAIN_TARGETS="App.FirstOverTheLine.com., edge.cdn.example.net",
+        A4C_SUBDOMAIN_PROXIED="false",
         A4C_GRPC_PORT="0",
     )
 
     assert s.cloudflare_base_url == "http://127.0.0.1:8787/client/v4"
     assert (s.zone_name, s.zone_id) == ("firstovertheline.com", "0123456789abcdef0123456789abcdef")
     assert s.max_requests_per_5min == 400
+    assert (s.subdomain_targets, s.subdomain_proxied) == (
+        ("app.firstovertheline.com", "edge.cdn.example.net"),
+        False,
+    )
     assert s.nameservers == (
         Nameserver("127.0.0.1", 5353),
         Nameserver("::1", 5300),
@@ -69,7 +81,9 @@ def test_the_token_is_a_secret_kept_out_of_repr() -> None:
             "CLOUDFLARE_BASE_URL",
         ),
         ({"CLOUDFLARE_ZONE_NAME": "not a zone"}, "CLOUDFLARE_ZONE_NAME"),
-        ({"CLOUDFLARE_ZONE_ID": "0123456789abcdef0123456789abcdef"}, "CLOUDFLARE_ZONE_ID"),
+        ({"CLOUDFLARE_ZONE_NAME": ""}, "CLOUDFLARE_ZONE_NAME"),
+        ({"A4C_SUBDOMAIN_TARGETS": "https://app.example.com/"}, "A4C_SUBDOMAIN_TARGETS"),
+        ({"A4C_SUBDOMAIN_PROXIED": "maybe"}, "A4C_SUBDOMAIN_PROXIED"),
         ({"CLOUDFLARE_ZONE_NAME": "a4c.example", "CLOUDFLARE_ZONE_ID": "xyz"}, "CLOUDFLARE_ZONE_ID"),
         ({"CLOUDFLARE_MAX_REQUESTS_PER_5MIN": "1500"}, "CLOUDFLARE_MAX_REQUESTS_PER_5MIN"),
         ({"A4C_DNS_NAMESERVERS": "127.0.0.1:abc"}, "A4C_DNS_NAMESERVERS"),

@@ -67,11 +67,18 @@ async def test_proxied_name_is_not_propagated_before_the_delay_and_is_after(
 
 
 async def test_dns_only_records_must_answer_the_exact_content(
-    dns: dns_pb2_grpc.DnsServiceAsyncStub, unique: Unique
+    dns: dns_pb2_grpc.DnsServiceAsyncStub, sandbox: CloudflareSandbox, unique: Unique
 ) -> None:
+    from a4c.sandbox.cloudflare.store import Batch
+    from a4c.sandbox.cloudflare.validation import RecordSpec
+
+    # Records the service would not write (its policy: proxied CNAMEs only) can still be checked.
     address, alias = unique("addr"), unique("alias")
-    await create(dns, name=address, type=A, content="192.0.2.33", ttl=300)
-    await create(dns, name=alias, type=CNAME, content=APP)
+    specs = [
+        RecordSpec(type="A", name=address, content="192.0.2.33", ttl=300),
+        RecordSpec(type="CNAME", name=alias, content=APP),
+    ]
+    sandbox.store.apply(sandbox.zone_id(ZONE), Batch(posts=specs))
 
     right = await check(dns, name=address, type=A, expected_content="192.0.2.33")
     wrong = await check(dns, name=address, type=A, expected_content="192.0.2.34")

@@ -99,16 +99,17 @@ async def test_concurrent_creates_make_exactly_one_record(
 
 
 async def test_own_record_with_other_content_is_updated_in_place(
-    dns: dns_pb2_grpc.DnsServiceAsyncStub, unique: Unique
+    start_dns: Callable[..., Any], unique: Unique
 ) -> None:
+    # Moving tenants to a new application host: both are configured targets while it happens.
     name, owner = unique("moved"), org()
-    first = await dns.CreateRecord(subdomain(name, owner), timeout=10)
-
-    moved = await dns.CreateRecord(subdomain(name, owner, content=f"web.{ZONE}", proxied=False), timeout=10)
+    async with start_dns(A4C_SUBDOMAIN_TARGETS=f"{APP},web.{ZONE}") as running:
+        first = await running.stub.CreateRecord(subdomain(name, owner), timeout=10)
+        moved = await running.stub.CreateRecord(subdomain(name, owner, content=f"web.{ZONE}"), timeout=10)
 
     assert (moved.created, moved.updated) == (False, True)
     assert moved.record.id == first.record.id
-    assert (moved.record.content, moved.record.proxied, moved.record.owner) == (f"web.{ZONE}", False, owner)
+    assert (moved.record.content, moved.record.proxied, moved.record.owner) == (f"web.{ZONE}", True, owner)
 
 
 async def test_create_after_a_lost_answer_still_makes_one_record(
@@ -167,8 +168,8 @@ async def test_invalid_request_names_every_bad_field_and_writes_nothing(
         await dns.DeleteRecord(dns_pb2.DeleteRecordRequest(id="not-an-id"), timeout=10)
 
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert details_of(raised.value).fields == {"name", "content", "ttl", "proxied", "owner"}
-    assert details_of(bad_id.value).fields == {"id"}
+    assert details_of(raised.value).fields == {"name", "type", "content", "ttl", "proxied", "owner"}
+    assert details_of(bad_id.value).fields == {"id", "owner"}
     assert not [r for r in sandbox.store.records(sandbox.zone_id(ZONE)) if "example.org" in r.name]
 
 

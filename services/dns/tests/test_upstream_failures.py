@@ -121,12 +121,17 @@ async def test_permanent_cloudflare_refusals_map_to_their_grpc_code(
     assert token not in (raised.value.details() or "")
 
 
-async def test_unknown_zone_is_not_found(dns: dns_pb2_grpc.DnsServiceAsyncStub) -> None:
-    request = subdomain("acme.example.org")
-    request.zone = "example.org"
+async def test_a_configured_zone_cloudflare_does_not_have_is_not_found(
+    start_dns: Callable[..., Any],
+) -> None:
+    request = dns_pb2.CreateRecordRequest(
+        name="acme.example.org", type=dns_pb2.RECORD_TYPE_CNAME, content="app.example.org", proxied=True
+    )
+    request.owner = "org-1"
 
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await dns.CreateRecord(request, timeout=10)
+    async with start_dns(CLOUDFLARE_ZONE_NAME="example.org") as running:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await running.stub.CreateRecord(request, timeout=10)
 
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
     assert raised.value.details() == "cloudflare not found"  # a fixed message: the detail is logged

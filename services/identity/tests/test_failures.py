@@ -53,7 +53,11 @@ def all_logged(caplog: pytest.LogCaptureFixture) -> str:
             pb.GrantRoleRequest(organization_id="o", user_id="u/x", project_id="p q"),
             {"user_id", "project_id"},
         ),
-        (pb.SendInvitationRequest(user_id="u"), {"organization_id"}),
+        (pb.SendInvitationRequest(user_id="u"), {"organization_id", "request_id"}),
+        (pb.SendInvitationRequest(organization_id="o", user_id="u", request_id="r" * 129), {"request_id"}),
+        (pb.SendInvitationRequest(organization_id="o", user_id="u", request_id="a/b"), {"request_id"}),
+        (pb.SendInvitationRequest(organization_id="o", user_id="u", request_id="bad\x00id"), {"request_id"}),
+        (pb.SendInvitationRequest(organization_id="o", user_id="u", request_id="-leading"), {"request_id"}),
         (pb.DeleteOrganizationRequest(), {"organization_id"}),
         (pb.GetOrganizationRequest(organization_id="a b"), {"organization_id"}),
     ],
@@ -185,7 +189,9 @@ async def test_secrets_never_reach_the_logs_or_errors(
                     new_org(email=f"{uuid.uuid4().hex}@a.test", name=uuid.uuid4().hex), timeout=10
                 )
                 await identity.SendInvitation(
-                    pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
+                    pb.SendInvitationRequest(
+                        organization_id=org.organization.id, user_id=org.admin_user_id, request_id="i-1"
+                    )
                 )
                 await identity.CreateOrganization(new_org(name=org.organization.name), timeout=10)
             except grpc.aio.AioRpcError as exc:

@@ -200,11 +200,13 @@ async def test_send_invitation_stores_exactly_one_email_with_the_right_link(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:
     org = await created_org(identity)
-    request = pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id)
+    request = pb.SendInvitationRequest(
+        organization_id=org.organization.id, user_id=org.admin_user_id, request_id="invite-1"
+    )
 
     reply = await identity.SendInvitation(request, timeout=10)
 
-    assert (reply.sent, reply.email) == (True, "ada@acme.test")
+    assert (reply.sent, reply.email, reply.already_sent) == (True, "ada@acme.test", False)
     (email,) = zitadel.emails()
     assert email["kind"] == "invite_code"
     assert email["to"] == "ada@acme.test"
@@ -221,7 +223,10 @@ async def test_an_invitation_and_a_grant_right_after_creation_need_no_wait_while
     org = await created_org(identity)
 
     reply = await identity.SendInvitation(
-        pb.SendInvitationRequest(organization_id=org.organization.id, user_id=org.admin_user_id), timeout=10
+        pb.SendInvitationRequest(
+            organization_id=org.organization.id, user_id=org.admin_user_id, request_id="invite-1"
+        ),
+        timeout=10,
     )
     grant = await identity.GrantRole(
         pb.GrantRoleRequest(organization_id=org.organization.id, user_id=org.admin_user_id), timeout=10

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import grpc
 import pytest
@@ -23,6 +24,7 @@ from a4c.devstack.timing import eventually
 from a4c.dns.server import build as dns_build
 from a4c.eventstore import EventType
 from a4c.identity.server import build as identity_build
+from a4c.workflows.models import StepTimeouts
 
 from .cli_runner import a4c, bootstrap_args
 from .helpers import (
@@ -217,10 +219,20 @@ async def test_a_failed_subdomain_is_retried_and_a_watch_follows_it_to_active(
             ]
         }
     )
-    impatient = system_env(system, A4C_STEP_ATTEMPT_SECONDS="1", A4C_STEP_TOTAL_SECONDS="2")
+    # The step timeouts are the worker's own (it ignores the input's): an impatient worker on a queue of
+    # its own, and a provisioning service that starts the bootstrap there.
+    queue = f"impatient-{uuid.uuid4().hex[:8]}"
+    impatient = service_env(system.database_url, queue, A4C_BASE_DOMAIN=ZONE)
+    hasty_worker = system.in_process_worker(
+        replace(system.worker_policy, timeouts=StepTimeouts(attempt_seconds=1, total_seconds=2)), queue
+    )
     slug = unique("retried")
     try:
-        async with running_provisioning(impatient, system.client) as hasty, asyncio.timeout(HANG_GUARD):
+        async with (
+            hasty_worker,
+            running_provisioning(impatient, system.client) as hasty,
+            asyncio.timeout(HANG_GUARD),
+        ):
             await hasty.stub.BootstrapOrganization(bootstrap_request(slug))
             first = await watch(hasty, slug=slug)
     finally:

@@ -10,7 +10,7 @@ import sys
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
-from a4c.eventstore import EventStore
+from a4c.eventstore import EventStore, NotFound
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
@@ -22,6 +22,7 @@ async def run(settings: Settings) -> None:
     # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed.
     client = await settings.temporal.connect()
     store = await EventStore.connect(settings.database_url)
+    base_domain = await _base_domain(settings, store)
     upstreams = Upstreams.open(
         settings.dns_address,
         settings.identity_address,
@@ -36,6 +37,7 @@ async def run(settings: Settings) -> None:
         settings.task_queue,
         upstreams,
         store,
+        policy=settings.policy(base_domain),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_seconds=settings.shutdown_grace_seconds,
@@ -54,6 +56,20 @@ async def run(settings: Settings) -> None:
         await store.close()
 
 
+async def _base_domain(settings: Settings, store: EventStore) -> str:
+    """The zone every workflow is held to: configured, else the environment's from the database."""
+    if settings.base_domain is not None:
+        return settings.base_domain
+    try:
+        return await store.get_base_domain(settings.environment)
+    except NotFound:
+        await store.close()
+        raise SettingsError(
+            "A4C_ENVIRONMENT",
+            f"the database has no base domain for {settings.environment!r}; set A4C_BASE_DOMAIN",
+        ) from None
+
+
 def main() -> None:
     # The worker serves no gRPC API, so the kit's server settings do not apply to it.
     parse_args("python -m a4c.worker", DESCRIPTION, SETTINGS, sys.argv[1:])
@@ -63,7 +79,11 @@ def main() -> None:
         print(f"python -m a4c.worker: config error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.secrets)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except SettingsError as error:
+        print(f"python -m a4c.worker: config error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

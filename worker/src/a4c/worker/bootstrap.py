@@ -4,22 +4,28 @@ The subdomain child is started with ParentClosePolicy.ABANDON and only its
 *start* is awaited: DNS verification takes minutes and must not hold up the bootstrap. Any
 unrecoverable failure, or a cancellation, runs the registered compensations in reverse order and
 records what was cleaned up.
+
+Its first step checks the input against the worker's own policy (a4c.worker.policy) and continues
+with the worker's subdomain input and timeouts: a refused input ends the workflow failed before
+anything exists, with no event (there is nothing to compensate and no organization to record).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import BootstrapState, EventType
     from a4c.worker.activities import EventActivities, IdentityActivities
     from a4c.worker.compensation import Compensations
+    from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
     from a4c.worker.subdomain import ProvisionSubdomainWorkflow
     from a4c.worker.tracking import StepTracker, local, remote
     from a4c.workflows import search
@@ -52,6 +58,9 @@ class BootstrapOrganizationWorkflow:
 
     @workflow.run
     async def run(self, request: BootstrapInput) -> BootstrapResult:
+        # Histories from before the check replay without it (and with their input's policy).
+        if workflow.patched(POLICY_PATCH):
+            request = await self._checked(request)
         self._request = request
         self._saga = Compensations(request, self._record)
         self._set_status(BootstrapState.RUNNING)
@@ -85,6 +94,17 @@ class BootstrapOrganizationWorkflow:
             identity.admin_user_id,
             child.id,
         )
+
+    async def _checked(self, request: BootstrapInput) -> BootstrapInput:
+        """The input with the worker's subdomain policy and timeouts, or the workflow fails here."""
+        try:
+            checked = await local(PolicyActivities.check_bootstrap, request)
+        except ActivityError as error:
+            self._set_status(BootstrapState.FAILED)
+            if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
+                raise ApplicationError(error.cause.message, type=REJECTED, non_retryable=True) from error
+            raise
+        return dataclasses.replace(request, subdomain=checked.subdomain, timeouts=checked.timeouts)
 
     async def _step(self, name: str, run: Callable[[], Awaitable[T]]) -> T:
         self._tracker.start(name)

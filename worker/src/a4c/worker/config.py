@@ -2,10 +2,16 @@
 
 The worker serves no gRPC API, so the kit's server settings do not apply; it shares the event store,
 Temporal and log-level variables with the other parts (declared once in `a4c.common.config`).
+
+The subdomain and step policy (zone, CNAME target, proxying, verification pacing, step timeouts,
+extra reserved slugs) is the worker's own: Temporal is a trust boundary, so the worker re-derives it
+here instead of trusting its workflow input (a4c.worker.policy). The variables carry the same names
+as the provisioning service's, so one ConfigMap configures both.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,9 +26,14 @@ from a4c.common.config import (
     SettingsError,
 )
 from a4c.common.env import EnvReader
-from a4c.common.settings import Int, Optional, Required, Text
+from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
+from a4c.common.names import slug_problem
+from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
+from a4c.worker.policy import WorkerPolicy
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
-from a4c.workflows.models import TASK_QUEUE
+from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
+
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
 DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
@@ -51,6 +62,52 @@ MAX_WORKFLOW_TASKS = Int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow t
 WORKER_SHUTDOWN_GRACE = SHUTDOWN_GRACE_SECONDS.but(
     help="time running activities get to finish on SIGTERM", value=30.0, max=3600
 )
+# -- the policy the worker enforces on every workflow (a4c.worker.policy) ---------------------------
+BASE_DOMAIN = Optional(
+    "A4C_BASE_DOMAIN",
+    "the only zone tenant subdomains may be created in",
+    shown_default="the database's get_base_domain(A4C_ENVIRONMENT), development: firstovertheline.com",
+)
+SUBDOMAIN_TARGET = Text(
+    "A4C_SUBDOMAIN_TARGET", "the only CNAME target a subdomain may point at", "app.{base_domain}"
+)
+SUBDOMAIN_PROXIED = Bool("A4C_SUBDOMAIN_PROXIED", "subdomains are proxied through Cloudflare", True)
+RESERVED_SLUGS = List(
+    "A4C_RESERVED_SLUGS",
+    "comma-separated slugs refused on top of the built-in list (a4c.common.names)",
+    (),
+    shown_default="none beyond the built-in list",
+)
+VERIFY_FIRST_CHECK = Float(
+    "A4C_VERIFY_FIRST_CHECK_SECONDS", "wait before the first DNS check", 10.0, min=0, max=3600
+)
+VERIFY_INITIAL_INTERVAL = Float(
+    "A4C_VERIFY_INITIAL_INTERVAL_SECONDS", "first interval between DNS checks", 10.0, min=0.01, max=3600
+)
+VERIFY_BACKOFF = Float("A4C_VERIFY_BACKOFF", "growth factor of that interval", 1.5, min=1.0, max=10.0)
+VERIFY_MAX_INTERVAL = Float(
+    "A4C_VERIFY_MAX_INTERVAL_SECONDS", "longest interval between DNS checks", 60.0, min=0.01, max=3600
+)
+VERIFY_DEADLINE = Float(
+    "A4C_VERIFY_DEADLINE_SECONDS", "give up verifying after this long", 600.0, min=1, max=7 * 86400
+)
+STEP_ATTEMPT = Float("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a step", 30.0, min=0.1, max=3600)
+STEP_TOTAL = Float(
+    "A4C_STEP_TOTAL_SECONDS", "all attempts of a step, then compensate", 300.0, min=0.1, max=86400
+)
+POLICY_SETTINGS = (
+    BASE_DOMAIN,
+    SUBDOMAIN_TARGET,
+    SUBDOMAIN_PROXIED,
+    RESERVED_SLUGS,
+    VERIFY_FIRST_CHECK,
+    VERIFY_INITIAL_INTERVAL,
+    VERIFY_BACKOFF,
+    VERIFY_MAX_INTERVAL,
+    VERIFY_DEADLINE,
+    STEP_ATTEMPT,
+    STEP_TOTAL,
+)
 SETTINGS = (
     DATABASE_URL,
     TEMPORAL_ADDRESS,
@@ -68,6 +125,7 @@ SETTINGS = (
     MAX_ACTIVITIES,
     MAX_WORKFLOW_TASKS,
     WORKER_SHUTDOWN_GRACE,
+    *POLICY_SETTINGS,
     LOG_LEVEL,
     ENVIRONMENT.but(help="development or production (production requires A4C_PAYLOAD_KEYS)"),
 )
@@ -91,7 +149,24 @@ class Settings:
     shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
     log_level: str = LOG_LEVEL.default
     environment: str = ENVIRONMENT.default
+    base_domain: str | None = None  # None: ask the database at start (`policy(base_domain)`)
+    subdomain_target: str = SUBDOMAIN_TARGET.default
+    subdomain_proxied: bool = SUBDOMAIN_PROXIED.default
+    reserved_slugs: frozenset[str] = BUILT_IN_RESERVED
+    verification: VerificationPolicy = field(default_factory=VerificationPolicy)
+    step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
     secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def policy(self, base_domain: str) -> WorkerPolicy:
+        """What every workflow is checked against, once the zone is known."""
+        return WorkerPolicy(
+            zone=base_domain,
+            target=self.subdomain_target.replace("{base_domain}", base_domain),
+            proxied=self.subdomain_proxied,
+            reserved=self.reserved_slugs,
+            verification=self.verification,
+            timeouts=self.step_timeouts,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -127,5 +202,57 @@ class Settings:
             max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),
             environment=environment,
+            base_domain=_domain(BASE_DOMAIN.read(reader)),
+            subdomain_target=_target(SUBDOMAIN_TARGET.read(reader)),
+            subdomain_proxied=SUBDOMAIN_PROXIED.read(reader),
+            reserved_slugs=_reserved(RESERVED_SLUGS.read(reader)),
+            verification=_verification(reader),
+            step_timeouts=_step_timeouts(reader),
             secrets=(*reader.secrets, *temporal.secrets),
         )
+
+
+def _domain(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.lower().rstrip(".")
+    if not _DOMAIN.fullmatch(value):
+        raise SettingsError(BASE_DOMAIN.name, f"not a domain name: {value!r}")
+    return value
+
+
+def _target(value: str) -> str:
+    value = value.lower().rstrip(".")
+    if not _DOMAIN.fullmatch(value.replace("{base_domain}", "example.com")):
+        raise SettingsError(SUBDOMAIN_TARGET.name, f"not a host name: {value!r}")
+    return value
+
+
+def _reserved(extra: tuple[str, ...]) -> frozenset[str]:
+    """The built-in list plus the configured slugs: configuration may add, never remove."""
+    extra_set = frozenset(slug.lower() for slug in extra)
+    for slug in sorted(extra_set):
+        # A reserved entry that no slug could match would silently protect nothing.
+        if slug_problem(slug, frozenset()) is not None:
+            raise SettingsError(RESERVED_SLUGS.name, f"not a slug: {slug!r}")
+    return BUILT_IN_RESERVED | extra_set
+
+
+def _verification(reader: EnvReader) -> VerificationPolicy:
+    policy = VerificationPolicy(
+        first_check_seconds=VERIFY_FIRST_CHECK.read(reader),
+        initial_interval_seconds=VERIFY_INITIAL_INTERVAL.read(reader),
+        backoff=VERIFY_BACKOFF.read(reader),
+        max_interval_seconds=VERIFY_MAX_INTERVAL.read(reader),
+        deadline_seconds=VERIFY_DEADLINE.read(reader),
+    )
+    if policy.max_interval_seconds < policy.initial_interval_seconds:
+        raise SettingsError(VERIFY_MAX_INTERVAL.name, "must not be below A4C_VERIFY_INITIAL_INTERVAL_SECONDS")
+    return policy
+
+
+def _step_timeouts(reader: EnvReader) -> StepTimeouts:
+    timeouts = StepTimeouts(attempt_seconds=STEP_ATTEMPT.read(reader), total_seconds=STEP_TOTAL.read(reader))
+    if timeouts.total_seconds < timeouts.attempt_seconds:
+        raise SettingsError(STEP_TOTAL.name, "must not be below A4C_STEP_ATTEMPT_SECONDS")
+    return timeouts

@@ -21,6 +21,7 @@ from a4c.common.client import open_channel
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
+from a4c.worker.policy import PolicyActivities, WorkerPolicy
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 
 WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
@@ -56,11 +57,14 @@ class Upstreams:
         await self.identity.close()
 
 
-def activities(upstreams: Upstreams, store: EventStore) -> list[Any]:
+def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) -> list[Any]:
+    checks = PolicyActivities(policy)
     events = EventActivities(store)
     identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
     dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)
     return [
+        checks.check_bootstrap,
+        checks.check_subdomain,
         events.record_event,
         identity.create_identity_organization,
         identity.grant_admin_role,
@@ -78,6 +82,7 @@ def build_worker(
     upstreams: Upstreams,
     store: EventStore,
     *,
+    policy: WorkerPolicy,
     max_concurrent_activities: int = 100,
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
@@ -86,7 +91,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(upstreams, store),
+        activities=activities(upstreams, store, policy),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),

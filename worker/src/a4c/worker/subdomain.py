@@ -4,6 +4,10 @@ The wait is Temporal retries of a single-check activity, spaced by the input's p
 by its deadline (schedule-to-close): no loop or sleep in code, and retries add no history events.
 A subdomain that never verifies ends as failed without failing anything else; it can be retried
 by starting this workflow again (a new run, so its events get new deterministic ids).
+
+Its first step checks the input against the worker's own policy (a4c.worker.policy): the zone, name,
+target and proxying must be the worker's, and the pacing and timeouts are the worker's. A refused
+input fails the workflow before any record or event exists.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import EventType, SubdomainStatus
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
+    from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
     from a4c.worker.tracking import StepTracker, local, remote
     from a4c.workflows import search
     from a4c.workflows.models import (
@@ -42,6 +47,9 @@ class ProvisionSubdomainWorkflow:
 
     @workflow.run
     async def run(self, request: SubdomainInput) -> SubdomainResult:
+        # Histories from before the check replay without it (and with their input's policy).
+        if workflow.patched(POLICY_PATCH):
+            request = await self._checked(request)
         self._request = request
         self._tracker.start(SubdomainStep.DNS_RECORD)
         try:
@@ -79,6 +87,16 @@ class ProvisionSubdomainWorkflow:
         await self._record(EventType.SUBDOMAIN_VERIFIED, "verified", {})
         self._set_status(SubdomainStatus.ACTIVE)
         return SubdomainResult(request.organization_id, SubdomainStatus.ACTIVE, record.dns_record_id)
+
+    async def _checked(self, request: SubdomainInput) -> SubdomainInput:
+        """The worker's subdomain input for this organization and name, or the workflow fails here."""
+        try:
+            return await local(PolicyActivities.check_subdomain, request)
+        except ActivityError as error:
+            self._set_status(SubdomainStatus.FAILED)
+            if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
+                raise ApplicationError(error.cause.message, type=REJECTED, non_retryable=True) from error
+            raise
 
     async def _failed(self, step: SubdomainStep, error: ActivityError) -> SubdomainResult:
         cause = error.cause

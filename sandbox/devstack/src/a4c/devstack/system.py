@@ -30,6 +30,8 @@ from a4c.devstack.emulators import CloudflareSandbox, RunningZitadel, run_zitade
 from a4c.devstack.temporal import start_bootstrap, start_dev_server
 from a4c.devstack.wiring import TESTS, ZONE, Wiring
 from a4c.eventstore import EventStore
+from a4c.worker.config import Settings as WorkerSettings
+from a4c.worker.policy import WorkerPolicy
 from a4c.worker.runner import Upstreams, build_worker
 from a4c.workflows.models import BootstrapInput, BootstrapResult
 
@@ -100,9 +102,21 @@ class System:
         self._processes.append(process)
         return process
 
-    def in_process_worker(self) -> Worker:
+    @property
+    def worker_policy(self) -> WorkerPolicy:
+        """The policy a worker process would enforce under this wiring (the same settings)."""
+        settings = WorkerSettings.from_env(self.wiring.env("worker"))
+        return settings.policy(settings.base_domain or self.wiring.zone)
+
+    def in_process_worker(self, policy: WorkerPolicy | None = None, task_queue: str | None = None) -> Worker:
+        """A worker on the system's queue (or `task_queue`); `policy` replaces the wiring's."""
         return build_worker(
-            self.client, self.task_queue, self.upstreams, self.store, graceful_shutdown_seconds=1
+            self.client,
+            task_queue or self.task_queue,
+            self.upstreams,
+            self.store,
+            policy=policy or self.worker_policy,
+            graceful_shutdown_seconds=1,
         )
 
     @contextlib.contextmanager

@@ -43,16 +43,18 @@ PARTS = ("sandbox", "migrate", "temporal", "dns", "identity", "provisioning", "w
 class Profile:
     """Settings a harness picks for speed or visibility rather than for wiring."""
 
-    verification: VerificationPolicy | None = None  # None: the provisioning service's defaults
-    timeouts: StepTimeouts | None = None  # None: the provisioning service's defaults
+    verification: VerificationPolicy | None = None  # None: the provisioning service's and worker's defaults
+    timeouts: StepTimeouts | None = None  # None: the provisioning service's and worker's defaults
     shutdown_grace_seconds: float | None = None  # None: each part's default
     extra: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # part -> more settings
 
     def env(self, part: str) -> dict[str, str]:
         env: dict[str, str] = {}
-        if part == "provisioning" and self.verification is not None:
+        # Both hold the policy: the provisioning service fills the workflow input, the worker checks it
+        # and runs with its own (a4c.worker.policy).
+        if part in ("provisioning", "worker") and self.verification is not None:
             env |= verification_env(self.verification)
-        if part == "provisioning" and self.timeouts is not None:
+        if part in ("provisioning", "worker") and self.timeouts is not None:
             env["A4C_STEP_ATTEMPT_SECONDS"] = _number(self.timeouts.attempt_seconds)
             env["A4C_STEP_TOTAL_SECONDS"] = _number(self.timeouts.total_seconds)
         if part in ("dns", "identity", "provisioning", "worker") and self.shutdown_grace_seconds is not None:
@@ -244,7 +246,7 @@ def sandbox_credentials(sandbox_env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def verification_env(policy: VerificationPolicy) -> dict[str, str]:
-    """The provisioning service's A4C_VERIFY_* settings that make it start workflows with `policy`."""
+    """The A4C_VERIFY_* settings of the provisioning service and the worker that give `policy`."""
     return {
         "A4C_VERIFY_FIRST_CHECK_SECONDS": _number(policy.first_check_seconds),
         "A4C_VERIFY_INITIAL_INTERVAL_SECONDS": _number(policy.initial_interval_seconds),
@@ -359,6 +361,8 @@ def _worker(w: Wiring) -> dict[str, str]:
         "A4C_SERVICE_TOKEN": w.worker_token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
+        # The zone the worker holds every workflow to: the one the DNS service is wired to.
+        **({} if w.real_cloudflare else {"A4C_BASE_DOMAIN": w.zone}),
     }
 
 

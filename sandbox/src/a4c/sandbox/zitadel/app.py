@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from a4c.sandbox.faults import FaultMiddleware, FaultRule, Faults, Receive, Scope, Send
-from a4c.sandbox.zitadel import auth, authorizations, invites, orgs, projects, users
+from a4c.sandbox.zitadel import auth, authorizations, invites, metadata, orgs, projects, users
 from a4c.sandbox.zitadel.api import build_routes, error_response
 from a4c.sandbox.zitadel.config import Behaviour, ZitadelConfig
 from a4c.sandbox.zitadel.errors import ApiError, Style, body_of, fault_error
@@ -74,11 +74,19 @@ class ZitadelEmulator:
 
     def __init__(self, config: ZitadelConfig, store: Store, faults: Faults) -> None:
         self.config, self.store, self.faults = config, store, faults
-        rest = [*orgs.REST, *users.REST, *invites.REST, *projects.REST, *authorizations.REST]
+        rest = [
+            *orgs.REST,
+            *users.REST,
+            *invites.REST,
+            *metadata.REST,
+            *projects.REST,
+            *authorizations.REST,
+        ]
         connect = {
             **orgs.CONNECT,
             **users.CONNECT,
             **invites.CONNECT,
+            **metadata.CONNECT,
             **projects.CONNECT,
             **authorizations.CONNECT,
         }

@@ -50,6 +50,19 @@ class User:
 
 
 @dataclass
+class Metadatum:
+    """One user metadata entry; ``value`` is the base64 text the API carries (bytes in Zitadel)."""
+
+    user_id: str
+    org_id: str
+    key: str
+    value: str
+    created: float
+    changed: float
+    sequence: int
+
+
+@dataclass
 class Member:
     org_id: str
     user_id: str

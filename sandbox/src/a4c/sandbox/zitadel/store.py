@@ -25,6 +25,7 @@ from a4c.sandbox.zitadel.model import (
     Email,
     Invite,
     Member,
+    Metadatum,
     Org,
     Project,
     ProjectGrant,
@@ -47,6 +48,7 @@ class State:
     projects: dict[str, Project] = field(default_factory=dict)
     project_grants: dict[str, ProjectGrant] = field(default_factory=dict)
     user_grants: dict[str, UserGrant] = field(default_factory=dict)
+    user_metadata: list[Metadatum] = field(default_factory=list)
     emails: list[Email] = field(default_factory=list)
     keys: dict[str, ServiceKey] = field(default_factory=dict)
     # Keyed by the SHA-256 of the token: the state file never holds a usable credential.
@@ -199,6 +201,7 @@ _TYPES: dict[str, type[Any]] = {
     "projects": Project,
     "project_grants": ProjectGrant,
     "user_grants": UserGrant,
+    "user_metadata": Metadatum,
     "emails": Email,
     "keys": ServiceKey,
     "tokens": AccessToken,

@@ -243,6 +243,7 @@ def remove_user(store: Store, state: State, user: User) -> None:
     del state.users[user.id]
     state.members = [m for m in state.members if m.user_id != user.id]
     state.user_grants = {k: g for k, g in state.user_grants.items() if g.user_id != user.id}
+    state.user_metadata = [m for m in state.user_metadata if m.user_id != user.id]
     store.removed(user)
 
 

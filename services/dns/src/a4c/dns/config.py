@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
-from a4c.common.settings import Float, Int, List, Optional, Required, Text
+from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 CLOUDFLARE_RATE_LIMIT = 1200  # requests per 5 minutes per token, across all clients
@@ -24,8 +24,17 @@ API_TOKEN = Required(
     "CLOUDFLARE_API_TOKEN", "API token with Zone:Read and DNS:Edit on the zones", secret=True
 )
 BASE_URL = Text("CLOUDFLARE_BASE_URL", "Cloudflare API base URL (https in production)", DEFAULT_BASE_URL)
-ZONE_NAME = Optional(
-    "CLOUDFLARE_ZONE_NAME", "zone used when a request leaves zone empty, e.g. firstovertheline.com"
+# The service's policy (a4c.dns.policy): the one zone it serves and what a tenant subdomain may be.
+ZONE_NAME = Required("CLOUDFLARE_ZONE_NAME", "the one zone this service serves, e.g. firstovertheline.com")
+SUBDOMAIN_TARGETS = List(
+    "A4C_SUBDOMAIN_TARGETS",
+    "comma list of host names a tenant subdomain may be a CNAME to",
+    shown_default="app.<CLOUDFLARE_ZONE_NAME>",
+)
+SUBDOMAIN_PROXIED = Bool(
+    "A4C_SUBDOMAIN_PROXIED",
+    "whether tenant subdomains are proxied through Cloudflare (no other value is written)",
+    True,
 )
 ZONE_ID = Optional(
     "CLOUDFLARE_ZONE_ID",
@@ -54,7 +63,18 @@ NAMESERVERS = List(
 QUERY_TIMEOUT = Float(
     "A4C_DNS_QUERY_TIMEOUT_SECONDS", "how long to wait for one nameserver's answer", 2.0, min=0.05, max=60
 )
-SETTINGS = (API_TOKEN, BASE_URL, ZONE_NAME, ZONE_ID, MAX_REQUESTS, TIMEOUT, NAMESERVERS, QUERY_TIMEOUT)
+SETTINGS = (
+    API_TOKEN,
+    BASE_URL,
+    ZONE_NAME,
+    ZONE_ID,
+    SUBDOMAIN_TARGETS,
+    SUBDOMAIN_PROXIED,
+    MAX_REQUESTS,
+    TIMEOUT,
+    NAMESERVERS,
+    QUERY_TIMEOUT,
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +91,10 @@ class Settings:
     server: ServerSettings
     cloudflare_api_token: str = field(repr=False)
     cloudflare_base_url: str = BASE_URL.default
-    zone_name: str | None = None
+    zone_name: str = ""
     zone_id: str | None = None
+    subdomain_targets: tuple[str, ...] = ()
+    subdomain_proxied: bool = SUBDOMAIN_PROXIED.default
     max_requests_per_5min: int = MAX_REQUESTS.default
     cloudflare_timeout_seconds: float = TIMEOUT.default
     nameservers: tuple[Nameserver, ...] = ()
@@ -89,19 +111,16 @@ class Settings:
         _check_base_url(base_url, server.environment)
         zone_name = _zone_name(ZONE_NAME.read(reader))
         zone_id = ZONE_ID.read(reader)
-        if zone_id is not None:
-            if not _ZONE_ID.match(zone_id):
-                raise SettingsError("CLOUDFLARE_ZONE_ID", "must be 32 lowercase hex characters")
-            if zone_name is None:
-                raise SettingsError(
-                    "CLOUDFLARE_ZONE_ID", "needs CLOUDFLARE_ZONE_NAME (the zone it belongs to)"
-                )
+        if zone_id is not None and not _ZONE_ID.match(zone_id):
+            raise SettingsError("CLOUDFLARE_ZONE_ID", "must be 32 lowercase hex characters")
         return cls(
             server=server,
             cloudflare_api_token=token,
             cloudflare_base_url=base_url,
             zone_name=zone_name,
             zone_id=zone_id,
+            subdomain_targets=_targets(SUBDOMAIN_TARGETS.read(reader), zone_name),
+            subdomain_proxied=SUBDOMAIN_PROXIED.read(reader),
             max_requests_per_5min=MAX_REQUESTS.read(reader),
             cloudflare_timeout_seconds=TIMEOUT.read(reader),
             nameservers=tuple(_nameserver(raw) for raw in NAMESERVERS.read(reader)),
@@ -118,13 +137,20 @@ def _check_base_url(url: str, environment: str) -> None:
         raise SettingsError("CLOUDFLARE_BASE_URL", "must use https in production (the token travels with it)")
 
 
-def _zone_name(raw: str | None) -> str | None:
-    if raw is None:
-        return None
+def _zone_name(raw: str) -> str:
     zone = raw.strip().rstrip(".").lower()
     if not _HOST.match(zone):
         raise SettingsError("CLOUDFLARE_ZONE_NAME", f"not a DNS zone name: {raw!r}")
     return zone
+
+
+def _targets(raw: tuple[str, ...], zone: str) -> tuple[str, ...]:
+    """The CNAME targets, normalized like record content; ``app.<zone>`` when none is set."""
+    targets = tuple(t.strip().rstrip(".").lower() for t in raw) or (f"app.{zone}",)
+    bad = [t for t in targets if not _HOST.match(t)]
+    if bad:
+        raise SettingsError("A4C_SUBDOMAIN_TARGETS", f"not a host name: {bad[0]!r}")
+    return targets
 
 
 def _nameserver(raw: str) -> Nameserver:

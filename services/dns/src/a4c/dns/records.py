@@ -106,7 +106,7 @@ class RecordManager:
         return CreateOutcome(updated, created=False, updated=True)
 
     async def delete(self, zone: str, record_id: str, owner: str, deadline: Deadline) -> bool:
-        """Delete a record we own; False when it is already gone."""
+        """Delete a record ``owner`` owns (its marker says so); False when it is already gone."""
         try:
             record = await self._client.get_record(zone, record_id, deadline=deadline)
         except cloudflare_errors.NotFound:
@@ -118,7 +118,7 @@ class RecordManager:
                 record,
                 "NOT_MANAGED",
             )
-        if owner and ownership.owner != owner:
+        if ownership.owner != owner:
             raise NotOwned(
                 f"record {record_id} ({record.type} {record.name}) belongs to another owner",
                 record,

@@ -19,6 +19,7 @@ from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient
 from a4c.dns.config import Settings
+from a4c.dns.policy import RecordPolicy
 from a4c.dns.propagation import PropagationChecker
 from a4c.dns.records import RecordManager
 from a4c.dns.servicer import SCOPES, DnsServicer
@@ -43,7 +44,7 @@ def build_bindings(
     retry: RetryPolicy | None = None,
 ) -> list[ServiceBinding]:
     """``retry`` lets tests ride out injected faults with short backoffs."""
-    zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_name and settings.zone_id else {}
+    zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_id else {}
     client = CloudflareClient(
         http,
         token=settings.cloudflare_api_token,
@@ -56,7 +57,7 @@ def build_bindings(
     servicer = DnsServicer(
         RecordManager(client),
         PropagationChecker(settings.nameservers, query_timeout=settings.dns_query_timeout_seconds),
-        default_zone=settings.zone_name,
+        RecordPolicy(settings.zone_name, settings.subdomain_targets, settings.subdomain_proxied),
         upstream_timeout=settings.cloudflare_timeout_seconds,
         page_tokens=PageTokens(settings.server.page_token_key),
     )

@@ -1,5 +1,6 @@
 """a4c.api.dns.v1.DnsService: protos in, domain calls, protos out. Decisions live in records.py
-and propagation.py, the error mapping in errors.py. The caller's gRPC deadline becomes one
+and propagation.py, the service's policy (what it will write) in policy.py, the error mapping in
+errors.py. The caller's gRPC deadline becomes one
 :class:`Deadline` here, handed unchanged to every upstream call the request makes."""
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from a4c.common.deadline import Deadline
 from a4c.common.paging import PageTokens
 from a4c.dns.cloudflare import DnsRecord
 from a4c.dns.errors import grpc_errors
+from a4c.dns.policy import PolicyChecker, RecordPolicy
 from a4c.dns.propagation import Expectation, PropagationChecker
 from a4c.dns.records import CreateSpec, Ownership, RecordManager
-from a4c.dns.validation import Checker, next_page_token
+from a4c.dns.validation import next_page_token
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -50,40 +52,39 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
         self,
         records: RecordManager,
         propagation: PropagationChecker,
+        policy: RecordPolicy,
         *,
-        default_zone: str | None,
         upstream_timeout: float = 30.0,
         page_tokens: PageTokens,
     ) -> None:
         self._page_tokens = page_tokens
         self._records = records
         self._propagation = propagation
-        self._default_zone = default_zone
+        self._policy = policy
         self._upstream_timeout = upstream_timeout
+
+    def _checker(self) -> PolicyChecker:
+        return PolicyChecker(self._policy)
 
     def _deadline(self, context: Context) -> Deadline:
         return Deadline.from_context(context, default=self._upstream_timeout)
-
-    def _target(
-        self, check: Checker, request: dns_pb2.CreateRecordRequest | dns_pb2.CheckPropagationRequest
-    ) -> tuple[str, str, str, bool]:
-        """Zone, name, type and proxied of the record a request is about, validated."""
-        zone = check.zone(request.zone, self._default_zone)
-        name = check.name(request.name, zone)
-        type_ = check.type(_TYPE_NAMES.get(request.type, ""))
-        return zone, name, type_, check.proxied(type_, request.proxied)
 
     @grpc_errors
     async def CreateRecord(
         self, request: dns_pb2.CreateRecordRequest, context: Context
     ) -> dns_pb2.CreateRecordResponse:
-        check = Checker()
-        zone, name, type_, proxied = self._target(check, request)
+        # Every field is judged against the policy: a caller cannot choose the zone, the kind of
+        # name, the type, the target or the proxying of a record.
+        check = self._checker()
+        zone = check.served_zone(request.zone)
+        name = check.subdomain(request.name, zone)
+        type_ = check.subdomain_type(check.type(_TYPE_NAMES.get(request.type, "")))
+        proxied = check.proxy_setting(type_, request.proxied)
         spec = CreateSpec(
             zone=zone,
             name=name,
             type=type_,
-            content=check.content(type_, request.content, name) if type_ else "",
+            content=check.target(type_, request.content, name),
             ttl=check.ttl(request.ttl, proxied),
             proxied=proxied,
             owner=check.owner(request.owner, required=True),
@@ -107,8 +108,8 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     async def GetRecord(
         self, request: dns_pb2.GetRecordRequest, context: Context
     ) -> dns_pb2.GetRecordResponse:
-        check = Checker()
-        zone = check.zone(request.zone, self._default_zone)
+        check = self._checker()
+        zone = check.served_zone(request.zone)
         record_id = check.record_id(request.id)
         check.done()
         record = await self._records.get(zone, record_id, self._deadline(context))
@@ -118,8 +119,8 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     async def ListRecords(
         self, request: dns_pb2.ListRecordsRequest, context: Context
     ) -> dns_pb2.ListRecordsResponse:
-        check = Checker()
-        zone = check.zone(request.zone, self._default_zone)
+        check = self._checker()
+        zone = check.served_zone(request.zone)
         name = check.name(request.name, zone, required=False)
         type_ = check.type(_TYPE_NAMES.get(request.type, "")) if request.type else ""
         size = check.page_size(request.page_size)
@@ -136,10 +137,11 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     async def DeleteRecord(
         self, request: dns_pb2.DeleteRecordRequest, context: Context
     ) -> dns_pb2.DeleteRecordResponse:
-        check = Checker()
-        zone = check.zone(request.zone, self._default_zone)
+        check = self._checker()
+        zone = check.served_zone(request.zone)
         record_id = check.record_id(request.id)
-        owner = check.owner(request.owner, required=False)
+        # The owner is mandatory: a delete without one could remove any record A4C manages.
+        owner = check.owner(request.owner, required=True)
         check.done()
         deleted = await self._records.delete(zone, record_id, owner, self._deadline(context))
         log.info(
@@ -154,8 +156,12 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     async def CheckPropagation(
         self, request: dns_pb2.CheckPropagationRequest, context: Context
     ) -> dns_pb2.CheckPropagationResponse:
-        check = Checker()
-        zone, name, type_, proxied = self._target(check, request)
+        # A read (it only asks nameservers), so any name and type in the served zone may be checked.
+        check = self._checker()
+        zone = check.served_zone(request.zone)
+        name = check.name(request.name, zone)
+        type_ = check.type(_TYPE_NAMES.get(request.type, ""))
+        proxied = check.proxied(type_, request.proxied)
         content = "" if proxied else check.content(type_, request.expected_content, name, "expected_content")
         check.done()
         expect = Expectation(name, type_, content, proxied)

@@ -11,9 +11,9 @@ anything twice, so each one detects what already exists and reads it back:
   user grant; a 409 on either finds the existing grant and widens its roles when needed.
 - only searches are waited for (a4c.identity.consistency): commands and reads by id see a user
   or org the moment it is created.
-- send_invitation cannot be made at-most-once: no Zitadel read tells whether an invite code exists,
-  and every CreateInviteCode mails. A second email happens only when a caller repeats the RPC after
-  an attempt whose answer was lost (see the README).
+- send_invitation mails at most once per request id (a4c.identity.invitations records the id in
+  the user's Zitadel metadata after the send); a second email for one id remains possible only
+  when CreateInviteCode was applied but its answer was lost (see the README).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from a4c.common.deadline import Deadline
 from a4c.identity.consistency import Consistency
+from a4c.identity.invitations import Invitation, send_once
 from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_errors import AlreadyExists, NotFound, ZitadelError
 from a4c.identity.zitadel_types import Grant, NewAdmin, Organization, User
@@ -243,15 +244,21 @@ class IdentityOperations:
         self,
         org_id: str,
         user_id: str,
+        request_id: str,
         *,
         deadline: Deadline,
-    ) -> str:
-        """Ask Zitadel to mail the invitation (link and name from this service's policy); the address."""
-        c = self._client
+    ) -> Invitation:
+        """Ask Zitadel to mail the invitation (link and name from this service's policy) unless
+        ``request_id`` was served already; the address and which of the two happened."""
         user = await self._user_in(org_id, user_id, deadline)
-        template, application = self._policy.invite_url_template, self._policy.application_name
-        await c.send_invite_code(user_id, template, application, deadline=deadline)
-        return user.email
+        return await send_once(
+            self._client,
+            user,
+            request_id,
+            url_template=self._policy.invite_url_template,
+            application_name=self._policy.application_name,
+            deadline=deadline,
+        )
 
     async def _user_in(self, org_id: str, user_id: str, deadline: Deadline) -> User:
         c = self._client

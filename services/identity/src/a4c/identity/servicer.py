@@ -124,9 +124,15 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def SendInvitation(
         self, request: identity_pb2.SendInvitationRequest, context: Context
     ) -> identity_pb2.SendInvitationResponse:
-        Checker().id("organization_id", request.organization_id).id("user_id", request.user_id).done()
-        email = await self._ops.send_invitation(
-            request.organization_id, request.user_id, deadline=self._deadline(context)
+        checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
+        checker.request_id("request_id", request.request_id).done()
+        invitation = await self._ops.send_invitation(
+            request.organization_id,
+            request.user_id,
+            request.request_id,
+            deadline=self._deadline(context),
         )
-        _outcome("invitation sent", request)
-        return identity_pb2.SendInvitationResponse(sent=True, email=email)
+        _outcome("invitation already sent" if invitation.already_sent else "invitation sent", request)
+        return identity_pb2.SendInvitationResponse(
+            sent=True, email=invitation.email, already_sent=invitation.already_sent
+        )

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from a4c.common.errors import Violations
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")
+# Request ids become part of a Zitadel metadata key (at most 200 characters) in a URL path.
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 ROLE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TEMPLATE_FIELD = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
@@ -27,6 +29,15 @@ class Checker(Violations):
                 self.add(field, "is required")
         elif not ID_PATTERN.match(value):
             self.add(field, "must be 1-200 letters, digits, '-' or '_'")
+        return self
+
+    def request_id(self, field: str, value: str) -> Checker:
+        if not value:
+            self.add(field, "is required")
+        elif not REQUEST_ID_PATTERN.match(value):
+            self.add(
+                field, "must be 1-128 letters, digits, '-', '_', '.' or ':', starting with a letter or digit"
+            )
         return self
 
     def text(self, field: str, value: str, *, required: bool = True) -> Checker:

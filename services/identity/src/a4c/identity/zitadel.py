@@ -2,8 +2,8 @@
 
 Each method is one Zitadel call, in the API style that expresses it best: v2 REST for
 organizations, users and invite codes; v1 admin for the fresh read of an organization by id; v1
-management for grants, acting inside an org through ``x-zitadel-orgid``; the v2 Connect project
-service to learn which org owns the project. Every call takes the caller's :class:`Deadline`
+management for grants and user metadata, acting inside an org through ``x-zitadel-orgid``; the v2
+Connect project service to learn which org owns the project. Every call takes the caller's :class:`Deadline`
 (retries included; normally the servicer's), passed on unchanged; without one a call gets
 ``default_time_limit`` from now. The idempotent flows built on these calls live in
 :mod:`a4c.identity.operations`. Failures are the hierarchy in :mod:`a4c.identity.zitadel_errors`.
@@ -11,6 +11,7 @@ service to learn which org owns the project. Every call takes the caller's :clas
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from a4c.common.deadline import Deadline
@@ -97,6 +98,36 @@ class ZitadelClient:
             json={"sendCode": send},
             deadline=self._within(deadline),
             repeatable=False,
+        )
+
+    # -- user metadata (v1 management, in the user's org) ----------------------------------------
+    async def get_user_metadata(
+        self, org_id: str, user_id: str, key: str, *, deadline: Deadline | None = None
+    ) -> bytes | None:
+        """The value under ``key`` on the user, None when there is none (404 QUERY-Rgh32). Zitadel
+        brings the metadata projection up to date before this read, so a value just set is seen."""
+        try:
+            body = await self._t.call(
+                "GET",
+                f"/management/v1/users/{user_id}/metadata/{key}",
+                org_id=org_id,
+                deadline=self._within(deadline),
+            )
+        except NotFound:
+            return None
+        value = (body.get("metadata") or {}).get("value")
+        return base64.b64decode(value) if isinstance(value, str) else b""
+
+    async def set_user_metadata(
+        self, org_id: str, user_id: str, key: str, value: bytes, *, deadline: Deadline | None = None
+    ) -> None:
+        """Add or replace ``key`` on the user. Repeatable: setting the value it holds is a no-op."""
+        await self._t.call(
+            "POST",
+            f"/management/v1/users/{user_id}/metadata/{key}",
+            json={"value": base64.b64encode(value).decode()},
+            org_id=org_id,
+            deadline=self._within(deadline),
         )
 
     # -- projects and grants -----------------------------------------------------------------

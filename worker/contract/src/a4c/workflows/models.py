@@ -1,8 +1,11 @@
 """Workflow and activity inputs/outputs: one dataclass in, one out (Temporal's JSON converter).
 
-Everything a workflow needs to decide anything (record target, polling policy, role keys) is in
-its input, because workflow code must be deterministic and cannot read settings itself. The
-provisioning service fills these from its configuration.
+Workflow code must be deterministic and cannot read settings itself, so what a workflow needs is in
+its input or in the answer of an activity. The policy (zone, record target, proxying, polling, step
+timeouts) is the worker's own: its first step checks the input against its settings and hands back its
+own values (a4c.worker.policy). The input's policy fields are kept only for histories started before
+that check and for the previous release's workers during a rolling upgrade; the provisioning service
+still fills them from its configuration.
 """
 
 from __future__ import annotations

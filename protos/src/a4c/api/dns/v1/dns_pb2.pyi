@@ -133,17 +133,17 @@ class CreateRecordRequest(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     zone: _builtins.str
-    """Zone name, e.g. "firstovertheline.com". Empty means the service's configured zone."""
+    """Zone name, e.g. "firstovertheline.com". Empty means the service's configured zone (the only one)."""
     name: _builtins.str
-    """Name to create: a fully qualified name inside the zone (trailing dot and case are normalized)."""
+    """Name to create: `<label>.<zone>` (trailing dot and case are normalized)."""
     type: Global___RecordType.ValueType
-    """Record type (required)."""
+    """Record type (required): RECORD_TYPE_CNAME, the only type the service writes."""
     content: _builtins.str
-    """Record content (required): address, target host name or text."""
+    """Record content (required): one of the service's configured subdomain targets."""
     ttl: _builtins.int
     """Time to live in seconds: 0 or 1 for automatic, else 60–86400."""
     proxied: _builtins.bool
-    """Proxy traffic through Cloudflare (A, AAAA and CNAME only)."""
+    """Proxy traffic through Cloudflare: must equal the service's configuration."""
     owner: _builtins.str
     """Owner written into the ownership marker: the organization id (required)."""
     request_id: _builtins.str
@@ -331,7 +331,7 @@ class DeleteRecordRequest(_message.Message):
     id: _builtins.str
     """Record id to delete."""
     owner: _builtins.str
-    """Optional owner check: when set, the record must carry this owner in its marker."""
+    """Owner (required): the record must carry this owner in its marker, else it is left in place."""
     request_id: _builtins.str
     """Optional caller-chosen id for tracing retries of the same request."""
     def __init__(

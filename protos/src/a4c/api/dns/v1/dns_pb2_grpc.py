@@ -28,6 +28,9 @@ if _version_not_supported:
 class DnsServiceStub:
     """Creates, reads and deletes DNS records in Cloudflare and checks their propagation.
     Every mutating call is idempotent and only ever touches records marked as owned by A4C.
+    The service writes tenant subdomains only: `<label>.<zone>` in its configured zone, the label a
+    valid, unreserved slug, a CNAME to a configured target, proxied as configured (INVALID_ARGUMENT
+    otherwise).
     """
 
     def __init__(self, channel):
@@ -66,6 +69,9 @@ class DnsServiceStub:
 class DnsServiceServicer:
     """Creates, reads and deletes DNS records in Cloudflare and checks their propagation.
     Every mutating call is idempotent and only ever touches records marked as owned by A4C.
+    The service writes tenant subdomains only: `<label>.<zone>` in its configured zone, the label a
+    valid, unreserved slug, a CNAME to a configured target, proxied as configured (INVALID_ARGUMENT
+    otherwise).
     """
 
     def CreateRecord(self, request, context):
@@ -146,6 +152,9 @@ def add_DnsServiceServicer_to_server(servicer, server):
 class DnsService:
     """Creates, reads and deletes DNS records in Cloudflare and checks their propagation.
     Every mutating call is idempotent and only ever touches records marked as owned by A4C.
+    The service writes tenant subdomains only: `<label>.<zone>` in its configured zone, the label a
+    valid, unreserved slug, a CNAME to a configured target, proxied as configured (INVALID_ARGUMENT
+    otherwise).
     """
 
     @staticmethod

@@ -29,6 +29,9 @@ GRPC_VERSION: str
 class DnsServiceStub:
     """Creates, reads and deletes DNS records in Cloudflare and checks their propagation.
     Every mutating call is idempotent and only ever touches records marked as owned by A4C.
+    The service writes tenant subdomains only: `<label>.<zone>` in its configured zone, the label a
+    valid, unreserved slug, a CNAME to a configured target, proxied as configured (INVALID_ARGUMENT
+    otherwise).
     """
 
     @_typing.overload
@@ -57,6 +60,9 @@ class DnsServiceStub:
 class DnsServiceAsyncStub(DnsServiceStub):
     """Creates, reads and deletes DNS records in Cloudflare and checks their propagation.
     Every mutating call is idempotent and only ever touches records marked as owned by A4C.
+    The service writes tenant subdomains only: `<label>.<zone>` in its configured zone, the label a
+    valid, unreserved slug, a CNAME to a configured target, proxied as configured (INVALID_ARGUMENT
+    otherwise).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -81,6 +87,9 @@ class DnsServiceAsyncStub(DnsServiceStub):
 class DnsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Creates, reads and deletes DNS records in Cloudflare and checks their propagation.
     Every mutating call is idempotent and only ever touches records marked as owned by A4C.
+    The service writes tenant subdomains only: `<label>.<zone>` in its configured zone, the label a
+    valid, unreserved slug, a CNAME to a configured target, proxied as configured (INVALID_ARGUMENT
+    otherwise).
     """
 
     @_abc_1.abstractmethod

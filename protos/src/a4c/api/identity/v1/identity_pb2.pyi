@@ -331,7 +331,12 @@ class SendInvitationRequest(_message.Message):
     user_id: _builtins.str
     """User to invite."""
     request_id: _builtins.str
-    """Optional caller-chosen id for tracing retries of the same request."""
+    """Required, 1-128 letters, digits, '-', '_', '.' or ':'. Names this invitation: the first call
+    with a request_id mails it and records the id on the user (Zitadel user metadata); a repeat
+    with the same id mails nothing and answers already_sent. A different id is a deliberate resend
+    (a new code, which invalidates the previous email's link). Callers keep one id across the
+    retries of one invitation (e.g. derived from the bootstrap, not from the attempt).
+    """
     def __init__(
         self,
         *,
@@ -355,19 +360,25 @@ class SendInvitationResponse(_message.Message):
 
     SENT_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
+    ALREADY_SENT_FIELD_NUMBER: _builtins.int
     sent: _builtins.bool
     """True when the identity platform accepted the invitation for sending."""
     email: _builtins.str
     """Email address the invitation goes to, as the identity platform knows it."""
+    already_sent: _builtins.bool
+    """True when this call mailed nothing because an earlier call with the same request_id had
+    already had the invitation sent (sent is true either way).
+    """
     def __init__(
         self,
         *,
         sent: _builtins.bool = ...,
         email: _builtins.str = ...,
+        already_sent: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "sent", b"sent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_sent", b"already_sent", "email", b"email", "sent", b"sent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

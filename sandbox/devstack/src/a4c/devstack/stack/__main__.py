@@ -17,8 +17,9 @@ import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
+from a4c.common.settings import help_text
 from a4c.devstack.postgres import server_user
-from a4c.devstack.stack.config import ENV_HELP, StackConfigError, StackSettings, check_port_base, local_token
+from a4c.devstack.stack.config import SETTINGS, StackConfigError, StackSettings, check_port_base, local_token
 from a4c.devstack.stack.demo import DemoOutcome, DemoTenant, run_demo
 from a4c.devstack.stack.guide import View
 from a4c.devstack.stack.process import PartError
@@ -36,11 +37,9 @@ DESCRIPTION = (
 
 
 def _parser() -> argparse.ArgumentParser:
-    width = max(len(name) for name, _ in ENV_HELP)
-    settings = "\n".join(f"  {name.ljust(width)}  {text}" for name, text in ENV_HELP)
     parser = argparse.ArgumentParser(
         prog="python -m a4c.devstack",
-        description=f"{DESCRIPTION}\n\nSettings (environment variables):\n{settings}",
+        description=help_text(DESCRIPTION, SETTINGS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--once", action="store_true", help="stop once the demo tenant is active")

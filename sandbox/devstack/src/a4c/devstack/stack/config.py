@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from a4c.common.env import EnvReader, SettingsError
+from a4c.common.settings import Bool, Optional, OptionalInt, Text
 from a4c.devstack.stack.ports import SPAN, layout
 from a4c.devstack.wiring import sandbox_credentials
 from a4c.sandbox.zitadel.config import ConfigError
@@ -25,23 +27,67 @@ HOST = "127.0.0.1"
 TOKEN_FILE = "local-token"  # the operator's: provisioning's caller (the demo, the CLI, grpcurl)
 WORKER_TOKEN_FILE = "worker-token"  # the worker's: the only caller of dns and identity
 
-ENV_HELP: tuple[tuple[str, str], ...] = (
-    ("A4C_STACK_STATE_DIR", "where state and logs live (default .state; --state-dir)"),
-    ("A4C_STACK_PORT_BASE", "put every part at base + offset instead of the default ports (--port-base)"),
-    ("A4C_STACK_EXIT_AFTER_DEMO", "1: stop once the demo tenant is active (--once)"),
-    ("A4C_STACK_TEMPORAL_UI", "0: start Temporal without its Web UI (default 1)"),
-    ("A4C_STACK_DEMO", "0: bring the stack up without bootstrapping the demo tenant (default 1)"),
-    ("DATABASE_URL", "use this PostgreSQL instead of the embedded one (migrations are applied)"),
-    ("TEMPORAL_ADDRESS", "use this Temporal frontend instead of the dev server"),
-    ("CLOUDFLARE_API_TOKEN", "the DNS service talks to the real Cloudflare API (+ CLOUDFLARE_*)"),
-    ("ZITADEL_URL", "the identity service talks to this Zitadel (+ ZITADEL_PAT, ZITADEL_PROJECT_ID)"),
-    ("A4C_DNS_SERVICE_ADDRESS", "use a running DNS service instead of starting one"),
-    ("A4C_IDENTITY_SERVICE_ADDRESS", "use a running identity service instead of starting one"),
-    ("A4C_SERVICE_TOKEN", "token for those two services (default: the local worker token)"),
-    ("A4C_PROVISIONING_ADDRESS", "bootstrap the demo on a running provisioning service"),
-    ("A4C_PROVISIONING_TOKEN", "token for it (default: the local token)"),
-    ("SANDBOX_PROPAGATION_DELAY_SECONDS", "delay before a DNS change is visible (stack default 3)"),
-    ("SANDBOX_LATENCY_PROFILE", "seed: realistic Zitadel latency (5-10 s creation, 2 s grant, 2 s invite)"),
+STATE_DIR = Text("A4C_STACK_STATE_DIR", "where state and logs live (--state-dir)", ".state")
+PORT_BASE = OptionalInt(
+    "A4C_STACK_PORT_BASE",
+    "put every part at base + offset instead of the default ports (--port-base)",
+    min=1024,
+    max=65535 - SPAN,
+    shown_default="none: the default ports",
+)
+EXIT_AFTER_DEMO = Bool("A4C_STACK_EXIT_AFTER_DEMO", "stop once the demo tenant is active (--once)", False)
+TEMPORAL_UI = Bool("A4C_STACK_TEMPORAL_UI", "start Temporal with its Web UI", True)
+DEMO = Bool("A4C_STACK_DEMO", "bootstrap the demo tenant once the stack is up", True)
+# Other parts' settings: set, each makes the stack use that part instead of starting its own.
+DATABASE_URL = Optional(
+    "DATABASE_URL", "use this PostgreSQL instead of the embedded one (migrations are applied)", secret=True
+)
+TEMPORAL_ADDRESS = Optional("TEMPORAL_ADDRESS", "use this Temporal frontend instead of the dev server")
+CLOUDFLARE_API_TOKEN = Optional(
+    "CLOUDFLARE_API_TOKEN", "the DNS service talks to the real Cloudflare API (+ CLOUDFLARE_*)", secret=True
+)
+ZITADEL_URL = Optional(
+    "ZITADEL_URL", "the identity service talks to this Zitadel (+ ZITADEL_PAT, ZITADEL_PROJECT_ID)"
+)
+DNS_ADDRESS = Optional("A4C_DNS_SERVICE_ADDRESS", "use a running DNS service instead of starting one")
+IDENTITY_ADDRESS = Optional(
+    "A4C_IDENTITY_SERVICE_ADDRESS", "use a running identity service instead of starting one"
+)
+SERVICE_TOKEN = Optional(
+    "A4C_SERVICE_TOKEN", "token for those two services", secret=True, shown_default="the local worker token"
+)
+PROVISIONING_ADDRESS = Optional(
+    "A4C_PROVISIONING_ADDRESS", "bootstrap the demo on a running provisioning service"
+)
+PROVISIONING_TOKEN = Optional(
+    "A4C_PROVISIONING_TOKEN", "token for it", secret=True, shown_default="the local token"
+)
+# The sandbox's own settings the stack passes through (python -m a4c.sandbox --help lists them all).
+PROPAGATION_DELAY = Optional(
+    "SANDBOX_PROPAGATION_DELAY_SECONDS", "delay before a DNS change is visible", shown_default="3 here"
+)
+LATENCY_PROFILE = Optional(
+    "SANDBOX_LATENCY_PROFILE",
+    "seed: realistic Zitadel latency (5-10 s creation, 2 s grant, 2 s invite)",
+    shown_default="none",
+)
+SETTINGS = (
+    STATE_DIR,
+    PORT_BASE,
+    EXIT_AFTER_DEMO,
+    TEMPORAL_UI,
+    DEMO,
+    DATABASE_URL,
+    TEMPORAL_ADDRESS,
+    CLOUDFLARE_API_TOKEN,
+    ZITADEL_URL,
+    DNS_ADDRESS,
+    IDENTITY_ADDRESS,
+    SERVICE_TOKEN,
+    PROVISIONING_ADDRESS,
+    PROVISIONING_TOKEN,
+    PROPAGATION_DELAY,
+    LATENCY_PROFILE,
 )
 
 
@@ -88,55 +134,34 @@ class StackSettings:
         port_base: int | None = None,
         once: bool = False,
     ) -> StackSettings:
-        def text(key: str) -> str | None:
-            return (env.get(key) or "").strip() or None
-
-        base = port_base if port_base is not None else _port_base(text("A4C_STACK_PORT_BASE"))
+        reader = EnvReader(env)
         try:
             credentials = sandbox_credentials(env)
-        except ConfigError as exc:
+            base = port_base if port_base is not None else PORT_BASE.read(reader)
+            return cls(
+                state_dir=Path(state_dir or STATE_DIR.read(reader)).absolute(),
+                ports=layout(base),
+                once=once or EXIT_AFTER_DEMO.read(reader),
+                temporal_ui=TEMPORAL_UI.read(reader),
+                demo=DEMO.read(reader),
+                database_url=DATABASE_URL.read(reader),
+                temporal_address=TEMPORAL_ADDRESS.read(reader),
+                dns_address=DNS_ADDRESS.read(reader),
+                identity_address=IDENTITY_ADDRESS.read(reader),
+                provisioning_address=PROVISIONING_ADDRESS.read(reader),
+                real_cloudflare=CLOUDFLARE_API_TOKEN.read(reader) is not None,
+                real_zitadel=ZITADEL_URL.read(reader) is not None,
+                sandbox_credentials=credentials,
+                env=dict(env),
+            )
+        except (ConfigError, SettingsError) as exc:
             raise StackConfigError(str(exc)) from None
-        return cls(
-            state_dir=Path(state_dir or text("A4C_STACK_STATE_DIR") or ".state").absolute(),
-            ports=layout(base),
-            once=once or _flag(env, "A4C_STACK_EXIT_AFTER_DEMO", False),
-            temporal_ui=_flag(env, "A4C_STACK_TEMPORAL_UI", True),
-            demo=_flag(env, "A4C_STACK_DEMO", True),
-            database_url=text("DATABASE_URL"),
-            temporal_address=text("TEMPORAL_ADDRESS"),
-            dns_address=text("A4C_DNS_SERVICE_ADDRESS"),
-            identity_address=text("A4C_IDENTITY_SERVICE_ADDRESS"),
-            provisioning_address=text("A4C_PROVISIONING_ADDRESS"),
-            real_cloudflare=text("CLOUDFLARE_API_TOKEN") is not None,
-            real_zitadel=text("ZITADEL_URL") is not None,
-            sandbox_credentials=credentials,
-            env=dict(env),
-        )
 
 
 def check_port_base(value: int, name: str = "--port-base") -> int:
     if not 1024 <= value <= 65535 - SPAN:
         raise StackConfigError(f"{name}: must be between 1024 and {65535 - SPAN}, not {value}")
     return value
-
-
-def _port_base(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise StackConfigError(f"A4C_STACK_PORT_BASE: not a port number: {raw!r}")
-    return check_port_base(int(raw), "A4C_STACK_PORT_BASE")
-
-
-def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = (env.get(key) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise StackConfigError(f"{key}: expected 1/true/yes/on or 0/false/no/off, not {raw!r}")
 
 
 def local_token(state_dir: Path, name: str = TOKEN_FILE) -> str:
