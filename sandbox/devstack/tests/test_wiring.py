@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from a4c.common.auth import Credentials, Principal
+from a4c.devstack.stack.ports import METRICS_PARTS
 from a4c.devstack.wiring import BENCH, STACK, TESTS, Profile, Wiring
 from a4c.dns.config import Settings as DnsSettings
 from a4c.identity.config import Settings as IdentitySettings
@@ -113,3 +114,16 @@ def test_a_port_zero_server_is_passed_on_once_it_bound() -> None:
 
     assert env["A4C_DNS_SERVICE_ADDRESS"] == "127.0.0.1:40001"
     assert env["A4C_HEALTH_PORT"] == "0"
+
+
+def test_metrics_ports_are_wired_only_where_the_wiring_places_them() -> None:
+    placed = {f"{part}-metrics": f"127.0.0.1:{22010 + i}" for i, part in enumerate(METRICS_PARTS)}
+    w = wiring().at(**{name.replace("-", "_"): address for name, address in placed.items()})
+
+    assert DnsSettings.from_env(w.env("dns")).server.metrics_port == 22011
+    assert IdentitySettings.from_env(w.env("identity")).server.metrics_port == 22012
+    assert ProvisioningSettings.from_env(w.env("provisioning")).server.metrics_port == 22010
+    assert WorkerSettings.from_env(w.env("worker")).metrics_port == 22013
+    bare = wiring()
+    assert DnsSettings.from_env(bare.env("dns")).server.metrics_port is None
+    assert WorkerSettings.from_env(bare.env("worker")).metrics_port is None

@@ -96,6 +96,13 @@ def test_every_setting_is_read(tmp_path: Path, zitadel: RunningZitadel) -> None:
         ),
         ({"ZITADEL_INVITE_URL_TEMPLATE": "/invite/{{.Code}}"}, "ZITADEL_INVITE_URL_TEMPLATE", "http(s)"),
         ({"ZITADEL_APPLICATION_NAME": "x" * 201}, "ZITADEL_APPLICATION_NAME", "200"),
+        # Both go into the invitation email: no header injection through the configuration either.
+        ({"ZITADEL_APPLICATION_NAME": "A4C\r\nBcc: x@evil.test"}, "ZITADEL_APPLICATION_NAME", "control"),
+        (
+            {"ZITADEL_INVITE_URL_TEMPLATE": "https://x.test/i?c={{.Code}}\r\nX: y"},
+            "ZITADEL_INVITE_URL_TEMPLATE",
+            "control",
+        ),
         ({"ZITADEL_TIMEOUT_SECONDS": "0"}, "ZITADEL_TIMEOUT_SECONDS", "at least"),
         ({"ZITADEL_MAX_ATTEMPTS": "many"}, "ZITADEL_MAX_ATTEMPTS", "integer"),
         ({"A4C_AUTH_PRINCIPALS": ""}, "A4C_AUTH_PRINCIPALS", "required"),

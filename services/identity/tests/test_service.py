@@ -129,6 +129,36 @@ async def test_get_organization_and_not_found(identity: IdentityServiceStub) -> 
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_an_org_created_but_not_yet_marked_is_recognised_by_its_first_admin_and_marked(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    # A crash between AddOrganization and the mark: the org and its derived admin exist, unmarked.
+    org_id = str(uuid.uuid4())
+    human = {
+        "userId": admin_user_id(org_id),
+        "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+        "email": {"email": "ada@acme.test", "isVerified": True},
+    }
+    async with zitadel.client() as client:
+        body = {"name": "Acme", "organizationId": org_id, "admins": [{"human": human}]}
+        assert (await client.post("/v2/organizations", json=body)).status_code == 201
+    request = pb.CreateOrganizationRequest(
+        organization_id=org_id,
+        name="Acme",
+        admin=pb.Admin(email="ada@acme.test", given_name="Ada", family_name="Lovelace"),
+    )
+
+    again = await identity.CreateOrganization(request, timeout=10)
+    found = await identity.GetOrganization(pb.GetOrganizationRequest(organization_id=org_id), timeout=10)
+
+    assert (again.created, again.admin_user_id) == (False, admin_user_id(org_id))
+    assert found.organization.id == org_id
+    with zitadel.store.read() as state:
+        assert [(m.key, m.value) for m in state.org_metadata if m.org_id == org_id] == [
+            ("managed-by", "YTRj")
+        ]
+
+
 async def test_grant_role_twice_makes_one_grant(
     zitadel: RunningZitadel, identity: IdentityServiceStub
 ) -> None:

@@ -71,6 +71,37 @@ async def list_organizations(
     return OrganizationPage(items=items, next_after=last)
 
 
+# The metrics gauge's one aggregate: a group-by over two low-cardinality enums. "Stuck": not final
+# (bootstrap initiated/running, or subdomain short of active/failed/removed) and unchanged for $1 s.
+_STATUS_COUNTS = """
+    SELECT bootstrap_status::text AS bootstrap_status, subdomain_status::text AS subdomain_status,
+           count(*) AS organizations,
+           count(*) FILTER (
+               WHERE updated_at < now() - make_interval(secs => $1)
+                 AND (bootstrap_status IN ('initiated', 'running')
+                      OR subdomain_status IN ('pending', 'dns_record_created', 'verifying'))
+           ) AS stuck
+      FROM organizations_projection
+     GROUP BY 1, 2"""
+
+
+async def count_by_status(
+    pool: asyncpg.Pool[asyncpg.Record], stuck_after_seconds: float
+) -> list[tuple[BootstrapState, SubdomainStatus, int, int]]:
+    """(bootstrap, subdomain, organizations, of them stuck) for every pair of statuses present."""
+    with translate_errors():
+        rows = await pool.fetch(_STATUS_COUNTS, float(stuck_after_seconds))
+    return [
+        (
+            BootstrapState(r["bootstrap_status"]),
+            SubdomainStatus(r["subdomain_status"]),
+            int(r["organizations"]),
+            int(r["stuck"]),
+        )
+        for r in rows
+    ]
+
+
 async def get_bootstrap_status(pool: asyncpg.Pool[asyncpg.Record], organization_id: UUID) -> BootstrapStatus:
     with translate_errors():
         row = await pool.fetchrow("SELECT * FROM get_bootstrap_status($1)", organization_id)

@@ -229,6 +229,12 @@ class EventStore:
             after=after,
         )
 
+    async def count_by_status(
+        self, stuck_after_seconds: float
+    ) -> list[tuple[BootstrapState, SubdomainStatus, int, int]]:
+        """Organizations per (bootstrap, subdomain) status, and how many of them are stuck (metrics)."""
+        return await projections.count_by_status(self._pool, stuck_after_seconds)
+
     async def get_bootstrap_status(self, organization_id: UUID) -> BootstrapStatus:
         return await projections.get_bootstrap_status(self._pool, organization_id)
 

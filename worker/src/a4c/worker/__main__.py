@@ -10,17 +10,20 @@ import sys
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
+from a4c.common.metrics import MetricsListener
 from a4c.eventstore import EventStore, NotFound
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
+from a4c.worker.telemetry import worker_metrics
 
 DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
 
 
 async def run(settings: Settings) -> None:
+    metrics, runtime = worker_metrics() if settings.metrics_port is not None else (None, None)
     # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed.
-    client = await settings.temporal.connect()
+    client = await settings.temporal.connect(runtime=runtime)
     store = await EventStore.connect(settings.database_url)
     base_domain = await _base_domain(settings, store)
     upstreams = Upstreams.open(
@@ -30,6 +33,7 @@ async def run(settings: Settings) -> None:
         settings.service_tls_ca_file,
         tls_cert_file=settings.service_tls_cert_file,
         tls_key_file=settings.service_tls_key_file,
+        metrics=metrics,
     )
     health = WorkerHealth(client, settings.health_port, host=settings.health_host)
     worker = build_worker(
@@ -46,12 +50,18 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    listener = None
+    if metrics is not None and settings.metrics_port is not None:
+        listener = MetricsListener(metrics, settings.health_host, settings.metrics_port)
+        await listener.start()
     await health.start()
     try:
         async with worker:
             await stop.wait()
     finally:
         await health.stop()
+        if listener is not None:
+            await listener.stop()
         await upstreams.close()
         await store.close()
 

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.eventstore import EventStore, EventType
-from a4c.worker import events
+from a4c.worker import domain_metrics, events
 from a4c.worker.grpc_errors import unary
 from a4c.workflows.models import (
     BootstrapInput,
@@ -49,7 +49,9 @@ class EventActivities:
 
     @activity.defn(name="record_event")
     async def record_event(self, event: EventToRecord) -> int:
-        return await events.append(self._store, event)
+        sequence = await events.append(self._store, event)
+        domain_metrics.event_recorded(event.event_type)
+        return sequence
 
 
 class IdentityActivities:
@@ -194,6 +196,7 @@ class DnsActivities:
                 proxied=request.proxied,
             ),
         )
+        domain_metrics.verification_attempt(reply.propagated)
         if not reply.propagated:
             pending = [
                 f"{a.nameserver}: {a.rcode} {a.detail}".strip() for a in reply.answers if not a.matches

@@ -23,6 +23,7 @@ from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import BootstrapState, EventType
+    from a4c.worker import domain_metrics
     from a4c.worker.activities import EventActivities, IdentityActivities
     from a4c.worker.compensation import Compensations
     from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
@@ -87,6 +88,7 @@ class BootstrapOrganizationWorkflow:
         except BaseException as error:
             raise await self._fail(error) from error
         self._set_status(BootstrapState.COMPLETED)
+        domain_metrics.bootstrap_finished(BootstrapState.COMPLETED)
         return BootstrapResult(
             request.organization_id,
             BootstrapState.COMPLETED,
@@ -160,6 +162,7 @@ class BootstrapOrganizationWorkflow:
         if cleanup.complete:
             await self._record(EventType.BOOTSTRAP_COMPENSATED, "compensated", {"cleanup": cleanup.done})
         self._set_status(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
+        domain_metrics.bootstrap_finished(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
         if cancelled:
             return asyncio.CancelledError(reason)
         return ApplicationError(

@@ -17,6 +17,7 @@ from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import EventType
+    from a4c.worker import domain_metrics
     from a4c.worker.activities import DnsActivities, IdentityActivities
     from a4c.worker.tracking import StepTracker, remote
     from a4c.workflows.models import (
@@ -70,8 +71,10 @@ class Compensations:
         except Exception as error:
             workflow.logger.warning("compensation %s failed: %s", name, error)
             cleanup.complete = False
+            domain_metrics.compensation(name, succeeded=False)
         else:
             cleanup.done.append(name)
+            domain_metrics.compensation(name, succeeded=True)
 
     async def _stop_child(self) -> None:
         """Cancel the subdomain workflow and wait until it has stopped, so it cannot re-create the record."""

@@ -19,6 +19,7 @@ from a4c.common.config import (
     DATABASE_URL,
     ENVIRONMENT,
     LOG_LEVEL,
+    METRICS_PORT,
     SHUTDOWN_GRACE_SECONDS,
     TEMPORAL_ADDRESS,
     TEMPORAL_CONNECTION,
@@ -55,6 +56,11 @@ SERVICE_TLS_KEY_FILE = Optional("A4C_SERVICE_TLS_KEY_FILE", "the client certific
 HEALTH_HOST = Text("A4C_HEALTH_HOST", "interface of the worker's gRPC health endpoint", "0.0.0.0")
 HEALTH_PORT = Int(
     "A4C_HEALTH_PORT", "port of the worker's gRPC health endpoint (0 picks one)", 8081, min=0, max=65535
+)
+# Our registry and the Temporal SDK's own metrics, merged on this one port (a4c.worker.telemetry).
+WORKER_METRICS_PORT = METRICS_PORT.but(
+    help="port of GET /metrics (Prometheus text: the Temporal SDK's metrics and ours), on "
+    "A4C_HEALTH_HOST (0 picks a free port; the k8s manifests use 9090)"
 )
 MAX_ACTIVITIES = Int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots", 100, min=1)
 MAX_WORKFLOW_TASKS = Int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots", 100, min=2)
@@ -122,6 +128,7 @@ SETTINGS = (
     SERVICE_TLS_KEY_FILE,
     HEALTH_HOST,
     HEALTH_PORT,
+    WORKER_METRICS_PORT,
     MAX_ACTIVITIES,
     MAX_WORKFLOW_TASKS,
     WORKER_SHUTDOWN_GRACE,
@@ -144,6 +151,7 @@ class Settings:
     task_queue: str = TASK_QUEUE_SETTING.default
     health_host: str = HEALTH_HOST.default
     health_port: int = HEALTH_PORT.default
+    metrics_port: int | None = None
     max_concurrent_activities: int = MAX_ACTIVITIES.default
     max_concurrent_workflow_tasks: int = MAX_WORKFLOW_TASKS.default
     shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
@@ -198,6 +206,7 @@ class Settings:
             task_queue=TASK_QUEUE_SETTING.read(reader),
             health_host=HEALTH_HOST.read(reader),
             health_port=HEALTH_PORT.read(reader),
+            metrics_port=WORKER_METRICS_PORT.read(reader),
             max_concurrent_activities=MAX_ACTIVITIES.read(reader),
             max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),

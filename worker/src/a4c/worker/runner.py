@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from a4c.api.dns.v1 import dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2_grpc
 from a4c.common.client import open_channel
+from a4c.common.metrics import Metrics
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
@@ -44,12 +45,14 @@ class Upstreams:
         *,
         tls_cert_file: str | None = None,
         tls_key_file: str | None = None,
+        metrics: Metrics | None = None,
     ) -> Upstreams:
-        """Channels to both services; a CA turns TLS on, a certificate and key add mTLS."""
+        """Channels to both services; a CA turns TLS on, a certificate and key add mTLS; ``metrics``
+        records every call's duration."""
         tls = {"tls_ca_file": tls_ca_file, "tls_cert_file": tls_cert_file, "tls_key_file": tls_key_file}
         return cls(
-            dns=open_channel(dns_address, token=token, **tls),
-            identity=open_channel(identity_address, token=token, **tls),
+            dns=open_channel(dns_address, token=token, metrics=metrics, **tls),
+            identity=open_channel(identity_address, token=token, metrics=metrics, **tls),
         )
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import EventType, SubdomainStatus
+    from a4c.worker import domain_metrics
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
     from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
     from a4c.worker.tracking import StepTracker, local, remote
@@ -86,6 +87,7 @@ class ProvisionSubdomainWorkflow:
         self._tracker.finish(SubdomainStep.VERIFY)
         await self._record(EventType.SUBDOMAIN_VERIFIED, "verified", {})
         self._set_status(SubdomainStatus.ACTIVE)
+        domain_metrics.subdomain_active()
         return SubdomainResult(request.organization_id, SubdomainStatus.ACTIVE, record.dns_record_id)
 
     async def _checked(self, request: SubdomainInput) -> SubdomainInput:
@@ -108,6 +110,7 @@ class ProvisionSubdomainWorkflow:
         self._tracker.fail(step, message)
         await self._record(EventType.SUBDOMAIN_VERIFICATION_FAILED, "verification_failed", {"error": message})
         self._set_status(SubdomainStatus.FAILED)
+        domain_metrics.subdomain_failed()
         return SubdomainResult(self._request.organization_id, SubdomainStatus.FAILED, error=message)
 
     async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:

@@ -306,11 +306,18 @@ def principals(w: Wiring, part: str) -> str:
 
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
-    return {
+    env = {
         "A4C_GRPC_HOST": _host(address),
         "A4C_GRPC_PORT": _port(address),
         "A4C_AUTH_PRINCIPALS": principals(w, part),
     }
+    return env | _metrics(w, part)
+
+
+def _metrics(w: Wiring, part: str) -> dict[str, str]:
+    """A4C_METRICS_PORT when the wiring places the part's metrics (the stack does; tests may not)."""
+    address = w.addresses.get(f"{part}-metrics")
+    return {"A4C_METRICS_PORT": _port(address)} if address else {}
 
 
 def _dns(w: Wiring) -> dict[str, str]:
@@ -361,6 +368,7 @@ def _worker(w: Wiring) -> dict[str, str]:
         "A4C_SERVICE_TOKEN": w.worker_token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
+        **_metrics(w, "worker"),  # on A4C_HEALTH_HOST too
         # The zone the worker holds every workflow to: the one the DNS service is wired to.
         **({} if w.real_cloudflare else {"A4C_BASE_DOMAIN": w.zone}),
     }

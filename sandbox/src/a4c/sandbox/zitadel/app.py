@@ -29,7 +29,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from a4c.sandbox.faults import FaultMiddleware, FaultRule, Faults, Receive, Scope, Send
-from a4c.sandbox.zitadel import auth, authorizations, invites, metadata, orgs, projects, users
+from a4c.sandbox.zitadel import (
+    auth,
+    authorizations,
+    invites,
+    metadata,
+    org_metadata,
+    orgs,
+    projects,
+    users,
+)
 from a4c.sandbox.zitadel.api import build_routes, error_response
 from a4c.sandbox.zitadel.config import Behaviour, ZitadelConfig
 from a4c.sandbox.zitadel.errors import ApiError, Style, body_of, fault_error
@@ -79,6 +88,7 @@ class ZitadelEmulator:
             *users.REST,
             *invites.REST,
             *metadata.REST,
+            *org_metadata.REST,
             *projects.REST,
             *authorizations.REST,
         ]

@@ -33,7 +33,7 @@ def _user(call: Call, state: State, *, in_context_org: bool) -> User:
     return user
 
 
-def _value(raw: Any) -> str:
+def base64_value(raw: Any) -> str:
     """The base64 text of a bytes field, as protojson decodes it (both alphabets, padding optional)."""
     if not isinstance(raw, str) or not raw:
         return ""
@@ -67,7 +67,7 @@ def v1_set(call: Call) -> dict[str, Any]:
     """POST /management/v1/users/{id}/metadata/{key} {value}: add or replace one entry."""
     with call.store.write() as state:
         user = _user(call, state, in_context_org=True)
-        entry = _set(call, state, user, text(call.body, "key"), _value(call.body.get("value")))
+        entry = _set(call, state, user, text(call.body, "key"), base64_value(call.body.get("value")))
     return {"details": change_details(entry.sequence, entry.changed, entry.org_id)}
 
 
@@ -90,7 +90,7 @@ def v2_set(call: Call) -> dict[str, Any]:
         user = _user(call, state, in_context_org=False)
         for item in entries:
             item = item if isinstance(item, dict) else {}
-            _set(call, state, user, text(item, "key"), _value(item.get("value")))
+            _set(call, state, user, text(item, "key"), base64_value(item.get("value")))
     return {"setDate": ts(call.store.now())}
 
 

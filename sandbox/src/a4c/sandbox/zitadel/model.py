@@ -63,6 +63,18 @@ class Metadatum:
 
 
 @dataclass
+class OrgMetadatum:
+    """One organization metadata entry (base64 ``value``, as for users)."""
+
+    org_id: str
+    key: str
+    value: str
+    created: float
+    changed: float
+    sequence: int
+
+
+@dataclass
 class Member:
     org_id: str
     user_id: str

@@ -187,6 +187,7 @@ def delete_organization(call: Call) -> dict[str, Any]:
         for user in [u for u in state.users.values() if u.org_id == org_id]:
             remove_user(store, state, user)
         state.members = [m for m in state.members if m.org_id != org_id]
+        state.org_metadata = [m for m in state.org_metadata if m.org_id != org_id]
         state.user_grants = {k: g for k, g in state.user_grants.items() if g.org_id != org_id}
         state.project_grants = {k: g for k, g in state.project_grants.items() if g.granted_org_id != org_id}
         store.removed(org)

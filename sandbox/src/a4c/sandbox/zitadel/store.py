@@ -27,6 +27,7 @@ from a4c.sandbox.zitadel.model import (
     Member,
     Metadatum,
     Org,
+    OrgMetadatum,
     Project,
     ProjectGrant,
     ServiceKey,
@@ -49,6 +50,7 @@ class State:
     project_grants: dict[str, ProjectGrant] = field(default_factory=dict)
     user_grants: dict[str, UserGrant] = field(default_factory=dict)
     user_metadata: list[Metadatum] = field(default_factory=list)
+    org_metadata: list[OrgMetadatum] = field(default_factory=list)
     emails: list[Email] = field(default_factory=list)
     keys: dict[str, ServiceKey] = field(default_factory=dict)
     # Keyed by the SHA-256 of the token: the state file never holds a usable credential.
@@ -202,6 +204,7 @@ _TYPES: dict[str, type[Any]] = {
     "project_grants": ProjectGrant,
     "user_grants": UserGrant,
     "user_metadata": Metadatum,
+    "org_metadata": OrgMetadatum,
     "emails": Email,
     "keys": ServiceKey,
     "tokens": AccessToken,

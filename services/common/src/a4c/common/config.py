@@ -80,6 +80,14 @@ HEALTH_PORT = OptionalInt(
     max=65535,
     shown_default="none: health on the main port only",
 )
+METRICS_PORT = OptionalInt(
+    "A4C_METRICS_PORT",
+    "port of the plain-HTTP Prometheus endpoint GET /metrics, alone (0 picks a free port; the k8s "
+    "manifests use 9090)",
+    min=0,
+    max=65535,
+    shown_default="none: no metrics recorded or served",
+)
 AUTH_PRINCIPALS = Optional(
     "A4C_AUTH_PRINCIPALS",
     "callers as name:scope+scope:token entries, comma-separated; the token (at least 16 characters) "
@@ -127,6 +135,7 @@ SERVER_SETTINGS = (
     GRPC_HOST,
     GRPC_PORT,
     HEALTH_PORT,
+    METRICS_PORT,
     AUTH_PRINCIPALS,
     AUTH_PRINCIPALS_FILE,
     AUTH_DISABLED,
@@ -148,6 +157,7 @@ class ServerSettings:
     host: str = GRPC_HOST.default
     port: int = GRPC_PORT.default
     health_port: int | None = HEALTH_PORT.default
+    metrics_port: int | None = METRICS_PORT.default
     # Empty: authentication is off (A4C_AUTH_DISABLED); from_env refuses that unless asked.
     principals: tuple[Credential, ...] = ()
     tls_cert_file: str | None = None
@@ -163,6 +173,7 @@ class ServerSettings:
         # Never print the tokens, even in a debugger or a crash dump.
         return (
             f"ServerSettings(host={self.host!r}, port={self.port}, health_port={self.health_port}, "
+            f"metrics_port={self.metrics_port}, "
             f"principals={[c.principal.name for c in self.principals]}, "
             f"tls={self.tls_enabled}, environment={self.environment!r})"
         )
@@ -191,10 +202,14 @@ class ServerSettings:
         health_port = HEALTH_PORT.read(reader)
         if health_port and health_port == port:
             raise SettingsError(HEALTH_PORT.name, f"must differ from A4C_GRPC_PORT ({port})")
+        metrics_port = METRICS_PORT.read(reader)
+        if metrics_port and metrics_port in (port, health_port):
+            raise SettingsError(METRICS_PORT.name, "must differ from A4C_GRPC_PORT and A4C_HEALTH_PORT")
         return cls(
             host=GRPC_HOST.read(reader),
             port=port,
             health_port=health_port,
+            metrics_port=metrics_port,
             principals=principals,
             tls_cert_file=cert,
             tls_key_file=key,

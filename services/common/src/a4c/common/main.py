@@ -19,6 +19,7 @@ from typing import Any
 
 from a4c.common.config import ServerSettings, SettingsError
 from a4c.common.logging import configure_logging
+from a4c.common.metrics import Metrics, MetricsListener
 from a4c.common.server import ServiceBinding, create_server
 from a4c.common.settings import Setting, help_text
 
@@ -37,6 +38,13 @@ class Service:
     settings: ServerSettings
     secrets: Sequence[str] = ()
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
+    # Made by `build` from `metrics_for(settings)`: None when A4C_METRICS_PORT is unset (metrics off).
+    metrics: Metrics | None = None
+
+
+def metrics_for(settings: ServerSettings) -> Metrics | None:
+    """A fresh registry when the part serves metrics, else None (nothing is recorded at all)."""
+    return Metrics() if settings.metrics_port is not None else None
 
 
 def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: Sequence[str]) -> None:
@@ -52,7 +60,11 @@ def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: 
 async def serve(service: Service) -> None:
     """Run until SIGTERM/SIGINT, then drain and stop within the grace period."""
     settings = service.settings
-    server = create_server(settings, service.bindings)  # SettingsError: principals vs. scopes
+    server = create_server(settings, service.bindings, metrics=service.metrics)  # SettingsError: scopes
+    listener = None
+    if service.metrics is not None and settings.metrics_port is not None:
+        listener = MetricsListener(service.metrics, settings.host, settings.metrics_port)
+        await listener.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -63,6 +75,8 @@ async def serve(service: Service) -> None:
         log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
         await server.stop(settings.shutdown_grace_seconds)
     finally:
+        if listener is not None:
+            await listener.stop()
         await service.on_stop()
 
 

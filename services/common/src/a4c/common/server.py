@@ -31,6 +31,8 @@ from a4c.common.config import AUTH_PRINCIPALS, ServerSettings
 from a4c.common.health import HealthListener
 from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
 from a4c.common.limits import Limit
+from a4c.common.metrics import Metrics
+from a4c.common.rpc_metrics import ServerMetricsInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -127,14 +129,20 @@ def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     )
 
 
-def create_server(settings: ServerSettings, bindings: Sequence[ServiceBinding]) -> GrpcServer:
+def create_server(
+    settings: ServerSettings, bindings: Sequence[ServiceBinding], *, metrics: Metrics | None = None
+) -> GrpcServer:
     """Build and bind the server; raise OSError (naming the address) when the port is taken and
-    SettingsError when the principals do not fit the services' scopes."""
-    # The access log first: it wraps the auth interceptor's handler and so logs its refusals too.
+    SettingsError when the principals do not fit the services' scopes.
+
+    With ``metrics``, every call's duration is recorded (first: it sees calls auth rejects too)."""
+    # The access log before auth: it wraps the auth interceptor's handler and so logs its refusals too.
     interceptors: list[grpc.aio.ServerInterceptor] = [
         AccessLogInterceptor(),
         _auth_interceptor(settings, bindings),
     ]
+    if metrics is not None:
+        interceptors.insert(0, ServerMetricsInterceptor(metrics))
     if not settings.auth_enabled:
         log.warning("authentication is disabled (A4C_AUTH_DISABLED=true)")
     server = grpc.aio.server(

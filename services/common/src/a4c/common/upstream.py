@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from a4c.common.deadline import Deadline
+from a4c.common.metrics import Metrics, snake_case, url_template
 from a4c.common.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -75,14 +77,18 @@ class RetryLoop:
         transport_error: type[Exception],
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``transport_error``: the base of what the HTTP client raises when no answer came (e.g.
-        httpx.TransportError); those reach the classifier like answers, anything else the caller."""
+        httpx.TransportError); those reach the classifier like answers, anything else the caller.
+        ``metrics``: each attempt's duration and status, retries and failures by reason, labelled by
+        the call's URL template (``what`` with its ids replaced), never the path itself."""
         self.upstream = upstream
         self.policy = policy
         self._caught: tuple[type[Exception], ...] = (DeadlineExceeded, transport_error)
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._metrics = metrics
 
     async def run(
         self,
@@ -98,16 +104,20 @@ class RetryLoop:
         may have been applied can be sent again (the call is idempotent or a duplicate is detected)."""
         uncertain = False
         attempt = 0
+        method, _, path = what.partition(" ")
+        template = url_template(path)
         while True:
             attempt += 1
-            verdict = classify(await self._outcome(what, send, deadline))
+            verdict = classify(await self._outcome(what, send, deadline, method, template))
             if not isinstance(verdict, Failure):
                 return verdict
             error = verdict.error
             error.after_uncertain_attempt = uncertain
             delay = self._delay(verdict, attempt, repeatable)
             if delay is None or not deadline.allows(delay):
+                self._count("upstream_give_ups", template, error)
                 raise error
+            self._count("upstream_retries", template, error)
             log.warning(
                 "%s %s failed (%s); retry %d/%d in %.2fs",
                 self.upstream,
@@ -121,14 +131,27 @@ class RetryLoop:
             await self._sleep(delay)
 
     async def _outcome(
-        self, what: str, send: Callable[[], Awaitable[R]], deadline: Deadline
+        self, what: str, send: Callable[[], Awaitable[R]], deadline: Deadline, method: str, template: str
     ) -> R | Exception:
         if deadline.expired:
             return DeadlineExceeded(f"{self.upstream} {what}: deadline exceeded before sending")
+        started = time.perf_counter()
         try:
-            return await send()
+            outcome: R | Exception = await send()
         except self._caught as exc:
-            return exc
+            outcome = exc
+        if self._metrics is not None and not isinstance(outcome, DeadlineExceeded):  # nothing was sent
+            status = getattr(outcome, "status_code", None)
+            error = type(outcome).__name__ if isinstance(outcome, Exception) else ""
+            self._metrics.http_client_duration.labels(
+                self.upstream, method, template, "" if status is None else str(status), error
+            ).observe(time.perf_counter() - started)
+        return outcome
+
+    def _count(self, counter: str, template: str, error: UpstreamError) -> None:
+        if self._metrics is not None:
+            instrument = getattr(self._metrics, counter)
+            instrument.labels(self.upstream, template, snake_case(type(error).__name__)).inc()
 
     def _delay(self, failure: Failure, attempt: int, repeatable: bool) -> float | None:
         """Seconds to wait before the next attempt; None to give up with the failure's error."""

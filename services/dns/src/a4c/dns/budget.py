@@ -14,6 +14,7 @@ import time
 from collections import deque
 
 from a4c.common.deadline import Clock, Deadline
+from a4c.common.metrics import Metrics
 from a4c.common.upstream import Sleep
 
 WINDOW_SECONDS = 300.0
@@ -37,6 +38,7 @@ class RequestBudget:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -47,6 +49,7 @@ class RequestBudget:
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+        self._observed = _BudgetMetrics(self, metrics) if metrics is not None else None
 
     @property
     def used(self) -> int:
@@ -56,19 +59,29 @@ class RequestBudget:
     def pause(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (the upstream said 429 + retry-after)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+        if self._observed is not None:
+            self._observed.pauses.inc()
 
     async def acquire(self, deadline: Deadline | None = None) -> None:
         """Take one slot, waiting for it when that fits before ``deadline``."""
-        async with self._lock:  # one waiter at a time keeps slots first come, first served
-            while True:
-                now = self._clock()
-                wait = self._wait(now)
-                if wait <= 0:
-                    self._sent.append(now)
-                    return
-                if deadline is not None and wait > deadline.remaining():
-                    raise BudgetExhausted(wait)
-                await self._sleep(wait)
+        waited = 0.0
+        try:
+            async with self._lock:  # one waiter at a time keeps slots first come, first served
+                while True:
+                    now = self._clock()
+                    wait = self._wait(now)
+                    if wait <= 0:
+                        self._sent.append(now)
+                        return
+                    if deadline is not None and wait > deadline.remaining():
+                        if self._observed is not None:
+                            self._observed.exhausted.inc()
+                        raise BudgetExhausted(wait)
+                    await self._sleep(wait)
+                    waited += wait
+        finally:
+            if self._observed is not None and waited:
+                self._observed.waits.observe(waited)
 
     def _wait(self, now: float) -> float:
         self._expire(now)
@@ -79,3 +92,27 @@ class RequestBudget:
     def _expire(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - self.window:
             self._sent.popleft()
+
+
+class _BudgetMetrics:
+    """The budget as an operator sees it: slots used of the limit (read at scrape time), waits, pauses."""
+
+    def __init__(self, budget: RequestBudget, metrics: Metrics) -> None:
+        used = metrics.gauge(
+            "a4c_cloudflare_budget_requests_used", "Cloudflare requests sent in the last 5 minutes"
+        )
+        used.set_function(lambda: budget.used)
+        limit = metrics.gauge(
+            "a4c_cloudflare_budget_requests_limit", "This replica's Cloudflare request budget per 5 minutes"
+        )
+        limit.set(budget.limit)
+        self.waits = metrics.histogram(
+            "a4c_cloudflare_budget_wait_seconds",
+            "Time a request waited for a budget slot or a 429 pause (only requests that waited)",
+        )
+        self.exhausted = metrics.counter(
+            "a4c_cloudflare_budget_exhausted", "Requests refused: no slot before the caller's deadline"
+        )
+        self.pauses = metrics.counter(
+            "a4c_cloudflare_rate_limit_pauses", "429 answers that paused every caller for its retry-after"
+        )

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from a4c.common.deadline import Clock, Deadline
+from a4c.common.metrics import Metrics
 from a4c.common.retry import RetryPolicy
 from a4c.common.upstream import DeadlineExceeded, Failure, RetryLoop, Sleep
 from a4c.dns.budget import BudgetExhausted, RequestBudget
@@ -58,12 +59,15 @@ class CloudflareClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
         self._headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
         self._base = base_url.rstrip("/")
         self._budget = budget or RequestBudget(1000, clock=clock, sleep=sleep)
-        self._retry = RetryLoop("cloudflare", retry or CLOUDFLARE_RETRY, httpx.TransportError, sleep, rng)
+        self._retry = RetryLoop(
+            "cloudflare", retry or CLOUDFLARE_RETRY, httpx.TransportError, sleep, rng, metrics=metrics
+        )
         self._zone_ids = {name.lower(): zid for name, zid in (zone_ids or {}).items()}
         self._zone_locks: dict[str, asyncio.Lock] = {}
         self._default_timeout = default_timeout

@@ -12,7 +12,8 @@ import httpx
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common import server as common_server
-from a4c.common.main import Service
+from a4c.common.main import Service, metrics_for
+from a4c.common.metrics import Metrics
 from a4c.common.paging import PageTokens
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
@@ -42,6 +43,7 @@ def build_bindings(
     http: httpx.AsyncClient,
     *,
     retry: RetryPolicy | None = None,
+    metrics: Metrics | None = None,
 ) -> list[ServiceBinding]:
     """``retry`` lets tests ride out injected faults with short backoffs."""
     zone_ids = {settings.zone_name: settings.zone_id} if settings.zone_id else {}
@@ -49,8 +51,9 @@ def build_bindings(
         http,
         token=settings.cloudflare_api_token,
         base_url=settings.cloudflare_base_url,
-        budget=RequestBudget(settings.max_requests_per_5min),
+        budget=RequestBudget(settings.max_requests_per_5min, metrics=metrics),
         retry=retry,
+        metrics=metrics,
         zone_ids=zone_ids,
         default_timeout=settings.cloudflare_timeout_seconds,
     )
@@ -80,9 +83,11 @@ async def build(env: Mapping[str, str]) -> Service:
     """Settings from ``env`` (a SettingsError names the bad variable), then the service to run."""
     settings = Settings.from_env(env)
     http = new_http_client()
+    metrics = metrics_for(settings.server)
     return Service(
-        bindings=build_bindings(settings, http),
+        bindings=build_bindings(settings, http, metrics=metrics),
         settings=settings.server,
         secrets=settings.secrets,
         on_stop=http.aclose,
+        metrics=metrics,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
+from a4c.common.names import has_invisible, text_problem
 from a4c.common.settings import Float, Int, List, Optional, Required, Text
 from a4c.identity.credentials import KeyFileError, ServiceAccountKey
 from a4c.identity.validation import ID_PATTERN, ROLE_KEY_PATTERN, check_url_template
@@ -151,12 +152,16 @@ def _role_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
 
 def _template(template: str) -> str:
     problem = check_url_template(template) if template else None
+    if has_invisible(template):
+        problem = "must not contain control or invisible characters"
     if problem:
         raise SettingsError("ZITADEL_INVITE_URL_TEMPLATE", problem)
     return template
 
 
 def _application(name: str) -> str:
-    if len(name) > 200:
-        raise SettingsError("ZITADEL_APPLICATION_NAME", "must be at most 200 characters")
+    # The name goes into the invitation email: CR/LF or other control characters would inject.
+    problem = text_problem(name)
+    if problem:
+        raise SettingsError("ZITADEL_APPLICATION_NAME", problem)
     return name

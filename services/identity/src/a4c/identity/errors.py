@@ -1,11 +1,12 @@
 """The one translation from the identity service's failures to gRPC status (google.rpc details).
 
-Bad input → INVALID_ARGUMENT with field violations; an org name taken by another org →
-ALREADY_EXISTS; a user in another org → FAILED_PRECONDITION; Zitadel's answers by kind
-(InvalidArgument/FailedPrecondition as such, 409 → ALREADY_EXISTS, 401/403 → UNAUTHENTICATED/
-PERMISSION_DENIED, 429 → RESOURCE_EXHAUSTED with RetryInfo, 5xx and timeouts → UNAVAILABLE), each
-with Zitadel's HTTP status in the ErrorInfo metadata and a fixed message per kind (Zitadel's own
-message and error id are logged, not returned). Messages never hold credentials.
+Bad input → INVALID_ARGUMENT with field violations; an org name (or id) taken by another org →
+ALREADY_EXISTS; an org A4C did not create → NOT_FOUND, as for one that does not exist; a user in
+another org → FAILED_PRECONDITION; Zitadel's answers by kind (InvalidArgument/FailedPrecondition as
+such, 409 → ALREADY_EXISTS, 401/403 → UNAUTHENTICATED/PERMISSION_DENIED, 429 → RESOURCE_EXHAUSTED
+with RetryInfo, 5xx and timeouts → UNAVAILABLE), each with Zitadel's HTTP status in the ErrorInfo
+metadata and a fixed message per kind (Zitadel's own message and error id are logged, not returned).
+Messages never hold credentials.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # Our operations' own outcomes first, then Zitadel's answers by kind.
 _STATUS: StatusTable = [
     (ops.AdminUsernameTaken, grpc.StatusCode.ALREADY_EXISTS, "ADMIN_USERNAME_TAKEN"),
+    (ops.OrganizationIdTaken, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ID_TAKEN"),
     (ops.OrganizationConflict, grpc.StatusCode.ALREADY_EXISTS, "ORGANIZATION_ALREADY_EXISTS"),
     (ops.ObjectNotFound, grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
     (ops.WrongOrganization, grpc.StatusCode.FAILED_PRECONDITION, "USER_IN_ANOTHER_ORGANIZATION"),

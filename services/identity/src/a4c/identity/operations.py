@@ -9,6 +9,8 @@ anything twice, so each one detects what already exists and reads it back:
   our own create.
 - grant_role: project grant to the tenant org first (when it does not own the project), then the
   user grant; a 409 on either finds the existing grant and widens its roles when needed.
+- only organizations A4C created (marked in their metadata, a4c.identity.ownership) are read,
+  deleted or granted roles in; any other answers exactly as an unknown id does (NOT_FOUND);
 - only searches are waited for (a4c.identity.consistency): commands and reads by id see a user
   or org the moment it is created.
 - send_invitation mails at most once per request id (a4c.identity.invitations records the id in
@@ -25,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from a4c.common.deadline import Deadline
+from a4c.identity import ownership
 from a4c.identity.consistency import Consistency
 from a4c.identity.invitations import Invitation, send_once
 from a4c.identity.zitadel import ZitadelClient
@@ -49,6 +52,10 @@ class OrganizationConflict(OperationError):
 class AdminUsernameTaken(OrganizationConflict):
     """Another user (of any organization) already has the admin's username: usernames are unique
     in the instance, so one person cannot be the first admin of two tenants under one login."""
+
+
+class OrganizationIdTaken(OrganizationConflict):
+    """The id belongs to an organization A4C did not create: it is neither adopted nor marked."""
 
 
 class NotReadable(OperationError):
@@ -141,6 +148,7 @@ class IdentityOperations:
         c = self._client
         existing = await c.get_organization(org_id, deadline=deadline)
         if existing is not None:
+            await self._claim(existing, deadline)
             return OrganizationResult(
                 existing, await self._admin_of(existing, admin, deadline), created=False
             )
@@ -155,6 +163,7 @@ class IdentityOperations:
             if found is None:
                 raise await self._conflict(name, admin, exc, deadline) from exc
             # Ours after all: a lost answer to an earlier attempt of this very call created it.
+            await self._claim(found, deadline)
             created = exc.after_uncertain_attempt and _same_name(found, name)
             return OrganizationResult(found, await self._admin_of(found, admin, deadline), created)
         found = await c.get_organization(org_id, deadline=deadline)  # fresh by id
@@ -163,8 +172,31 @@ class IdentityOperations:
         if not _same_name(found, name):
             # The id was already taken and Zitadel answered success without creating ours
             # (zitadel/zitadel#10330).
+            await self._claim(found, deadline)
             return OrganizationResult(found, await self._admin_of(found, admin, deadline), created=False)
+        await ownership.mark(c, org_id, deadline)
         return OrganizationResult(found, new_admin.user_id, created=True)
+
+    async def _claim(self, org: Organization, deadline: Deadline) -> None:
+        """Accept an existing org with our id only if A4C created it: marked, or (a crash between
+        the create and the mark) holding the first admin only our create makes; then mark it."""
+        c = self._client
+        if await ownership.is_marked(c, org.id, deadline):
+            return
+        derived = await c.get_user(admin_user_id(org.id), deadline=deadline)
+        if derived is None or derived.org_id != org.id:
+            raise OrganizationIdTaken(
+                f"organization id {org.id} is taken by an organization A4C did not create"
+            )
+        await ownership.mark(c, org.id, deadline)
+
+    async def _ours(self, org_id: str, deadline: Deadline) -> Organization:
+        """The org, if A4C created it; ObjectNotFound alike for a missing and a foreign one."""
+        c = self._client
+        found = await c.get_organization(org_id, deadline=deadline)
+        if found is None or not await ownership.is_marked(c, org_id, deadline):
+            raise ObjectNotFound(f"organization {org_id} not found")
+        return found
 
     async def _conflict(
         self, name: str, admin: Admin, exc: AlreadyExists, deadline: Deadline
@@ -177,13 +209,14 @@ class IdentityOperations:
         return OrganizationConflict(f"another organization is already named {name!r}", exc)
 
     async def get_organization(self, org_id: str, *, deadline: Deadline) -> Organization:
-        found = await self._client.get_organization(org_id, deadline=deadline)
-        if found is None:
-            raise ObjectNotFound(f"organization {org_id} not found")
-        return found
+        return await self._ours(org_id, deadline)
 
     async def delete_organization(self, org_id: str, *, deadline: Deadline) -> bool:
-        """True when this call deleted it; False when it was already gone."""
+        """True when this call deleted it; False when it was already gone. An org A4C did not
+        create is ObjectNotFound and stays."""
+        if await self._client.get_organization(org_id, deadline=deadline) is None:
+            return False
+        await self._ours(org_id, deadline)
         try:
             await self._client.delete_organization(org_id, deadline=deadline)
         except NotFound as exc:
@@ -210,14 +243,15 @@ class IdentityOperations:
         self,
         org_id: str,
         user_id: str,
-        project_id: str,
         *,
         deadline: Deadline,
     ) -> RoleGrant:
-        """Grant the configured admin roles (callers cannot choose them: the policy is this service's)."""
+        """Grant the configured admin roles of the configured project, in an org A4C created
+        (callers choose neither: the policy is this service's)."""
         c = self._client
-        project = project_id or self._policy.project_id
+        project = self._policy.project_id
         keys = sorted(set(self._policy.admin_role_keys))
+        await self._ours(org_id, deadline)
         await self._user_in(org_id, user_id, deadline)
         owner = await self._owner(project, deadline)
         project_grant = (

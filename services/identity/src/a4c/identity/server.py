@@ -18,7 +18,8 @@ import httpx
 
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common import server as common_server
-from a4c.common.main import Service
+from a4c.common.main import Service, metrics_for
+from a4c.common.metrics import Metrics
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.identity.config import Settings
@@ -49,7 +50,11 @@ def credentials_for(settings: Settings) -> Credentials:
 
 
 def build_bindings(
-    settings: Settings, http: httpx.AsyncClient, *, retry: RetryPolicy | None = None
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    retry: RetryPolicy | None = None,
+    metrics: Metrics | None = None,
 ) -> list[ServiceBinding]:
     """``retry`` lets tests ride out injected faults with short backoffs."""
     transport = ZitadelTransport(
@@ -57,6 +62,7 @@ def build_bindings(
         base_url=settings.zitadel_url,
         credentials=credentials_for(settings),
         retry=retry or replace(ZITADEL_RETRY, max_attempts=settings.max_attempts),
+        metrics=metrics,
     )
     client = ZitadelClient(transport, default_time_limit=settings.timeout_seconds)
     policy = Policy(
@@ -100,9 +106,11 @@ async def build(env: Mapping[str, str]) -> Service:
     """Settings from ``env`` (a SettingsError names the bad variable), then the service to run."""
     settings = Settings.from_env(env)
     http = new_http_client()
+    metrics = metrics_for(settings.server)
     return Service(
-        bindings=build_bindings(settings, http),
+        bindings=build_bindings(settings, http, metrics=metrics),
         settings=settings.server,
         secrets=settings.secrets,
         on_stop=http.aclose,
+        metrics=metrics,
     )

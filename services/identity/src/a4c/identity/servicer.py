@@ -108,12 +108,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.GrantRoleRequest, context: Context
     ) -> identity_pb2.GrantRoleResponse:
         checker = Checker().id("organization_id", request.organization_id).id("user_id", request.user_id)
-        checker.id("project_id", request.project_id, required=False).done()
+        checker.project("project_id", request.project_id, self._ops.policy.project_id).done()
         grant = await self._ops.grant_role(
-            request.organization_id,
-            request.user_id,
-            request.project_id,
-            deadline=self._deadline(context),
+            request.organization_id, request.user_id, deadline=self._deadline(context)
         )
         _outcome("role grant created" if grant.created else "role grant already existed", request)
         return identity_pb2.GrantRoleResponse(

@@ -2,8 +2,9 @@
 
 Each method is one Zitadel call, in the API style that expresses it best: v2 REST for
 organizations, users and invite codes; v1 admin for the fresh read of an organization by id; v1
-management for grants and user metadata, acting inside an org through ``x-zitadel-orgid``; the v2
-Connect project service to learn which org owns the project. Every call takes the caller's :class:`Deadline`
+management for grants and user and organization metadata, acting inside an org through
+``x-zitadel-orgid``; the v2 Connect project service to learn which org owns the project. Every call
+takes the caller's :class:`Deadline`
 (retries included; normally the servicer's), passed on unchanged; without one a call gets
 ``default_time_limit`` from now. The idempotent flows built on these calls live in
 :mod:`a4c.identity.operations`. Failures are the hierarchy in :mod:`a4c.identity.zitadel_errors`.
@@ -125,6 +126,33 @@ class ZitadelClient:
         await self._t.call(
             "POST",
             f"/management/v1/users/{user_id}/metadata/{key}",
+            json={"value": base64.b64encode(value).decode()},
+            org_id=org_id,
+            deadline=self._within(deadline),
+        )
+
+    # -- organization metadata (v1 management, in the org itself) -----------------------------
+    async def get_org_metadata(
+        self, org_id: str, key: str, *, deadline: Deadline | None = None
+    ) -> bytes | None:
+        """The value under ``key`` on the org, None when there is none (404 QUERY-Rph32). A fresh
+        read: Zitadel triggers the org metadata projection before it (GetOrgMetadataByKey)."""
+        try:
+            body = await self._t.call(
+                "GET", f"/management/v1/metadata/{key}", org_id=org_id, deadline=self._within(deadline)
+            )
+        except NotFound:
+            return None
+        value = (body.get("metadata") or {}).get("value")
+        return base64.b64decode(value) if isinstance(value, str) else b""
+
+    async def set_org_metadata(
+        self, org_id: str, key: str, value: bytes, *, deadline: Deadline | None = None
+    ) -> None:
+        """Add or replace ``key`` on the org (SetOrgMetadata). Repeatable: the same value is a no-op."""
+        await self._t.call(
+            "POST",
+            f"/management/v1/metadata/{key}",
             json={"value": base64.b64encode(value).decode()},
             org_id=org_id,
             deadline=self._within(deadline),

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from a4c.common.deadline import Clock, Deadline
+from a4c.common.metrics import Metrics
 from a4c.common.retry import RetryPolicy
 from a4c.common.upstream import DeadlineExceeded, Failure, RetryLoop, Sleep
 from a4c.identity.credentials import Credentials
@@ -52,11 +53,14 @@ class ZitadelTransport:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._credentials = credentials
-        self._retry = RetryLoop("zitadel", retry or ZITADEL_RETRY, httpx.TransportError, sleep, rng)
+        self._retry = RetryLoop(
+            "zitadel", retry or ZITADEL_RETRY, httpx.TransportError, sleep, rng, metrics=metrics
+        )
         self.clock = clock  # for the deadline of a call made without one
 
     def __repr__(self) -> str:

@@ -86,11 +86,14 @@ class Bootstrapper:
         )
         stored = await retry.idempotent(lambda: deps.store.append(initiated))
         await retry.idempotent(lambda: deps.claims.confirm(org.slug, organization_id))
+        already_existed = stored.metadata.get("call_id") != call_id
+        if deps.metrics is not None and not already_existed:
+            deps.metrics.appended(initiated.event_type)
         return Bootstrapped(
             organization_id=str(organization_id),
             workflow_id=started.workflow_id,
             subdomain_fqdn=fqdn,
-            already_existed=stored.metadata.get("call_id") != call_id,
+            already_existed=already_existed,
         )
 
     async def _owner(self, org: NewOrganization) -> uuid.UUID:

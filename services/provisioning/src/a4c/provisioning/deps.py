@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from a4c.eventstore import EventStore, SlugClaims
 from a4c.provisioning.config import Settings
+from a4c.provisioning.metrics import ProvisioningMetrics
 from a4c.provisioning.temporal import Workflows
 from a4c.workflows.models import SubdomainInput
 
@@ -17,6 +18,7 @@ class Dependencies:
     claims: SlugClaims
     workflows: Workflows
     base_domain: str
+    metrics: ProvisioningMetrics | None = None  # None: metrics off
 
     def subdomain_fqdn(self, slug: str) -> str:
         return f"{slug}.{self.base_domain}"

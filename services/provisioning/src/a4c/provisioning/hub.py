@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
 from a4c.eventstore import EventStore, StoredEvent
@@ -32,16 +32,19 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 class Feed:
     """One watcher's live events of one stream, in sequence order."""
 
-    def __init__(self, stream_id: UUID, size: int) -> None:
+    def __init__(self, stream_id: UUID, size: int, on_overflow: Callable[[], None] | None = None) -> None:
         self.stream_id = stream_id
         self._queue: asyncio.Queue[StoredEvent] = asyncio.Queue(size)
         self._overflowed = False
         self._signal = asyncio.Event()
+        self._on_overflow = on_overflow
 
     def offer(self, event: StoredEvent) -> None:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
+            if not self._overflowed and self._on_overflow is not None:
+                self._on_overflow()  # once per fall-behind, not per dropped event
             self._overflowed = True
         self._signal.set()
 
@@ -71,9 +74,17 @@ class Feed:
 
 
 class EventHub:
-    def __init__(self, store: EventStore, *, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        queue_size: int = QUEUE_SIZE,
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_overflow``: called each time a watcher falls behind (the overflow metric)."""
         self._store = store
         self._queue_size = queue_size
+        self._on_overflow = on_overflow
         self._feeds: dict[UUID, set[Feed]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
@@ -88,7 +99,7 @@ class EventHub:
         """Register a watcher of `stream_id`; on entry the hub has its start position (see module doc)."""
         if self._closed:
             raise RuntimeError("event hub is closed")
-        feed = Feed(stream_id, self._queue_size)
+        feed = Feed(stream_id, self._queue_size, self._on_overflow)
         self._feeds[stream_id].add(feed)
         try:
             if self._task is None:

@@ -16,12 +16,14 @@ from a4c.api.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.config import SettingsError
 from a4c.common.limits import Limit, RateLimit, StreamCap
-from a4c.common.main import Service
+from a4c.common.main import Service, metrics_for
+from a4c.common.metrics import Metrics
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.eventstore import EventStore, NotFound, SlugClaims
 from a4c.provisioning.config import Settings
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.hub import EventHub
+from a4c.provisioning.metrics import ProvisioningMetrics
 from a4c.provisioning.servicer import SCOPES, ProvisioningServicer
 from a4c.provisioning.temporal import Workflows
 
@@ -35,13 +37,16 @@ class Provisioning:
     deps: Dependencies
     hub: EventHub
     bindings: list[ServiceBinding]
+    metrics: Metrics | None = None
 
     async def close(self) -> None:
         await self.hub.close()
         await self.deps.store.close()
 
 
-async def connect_dependencies(settings: Settings, store: EventStore, client: Client) -> Dependencies:
+async def connect_dependencies(
+    settings: Settings, store: EventStore, client: Client, metrics: Metrics | None = None
+) -> Dependencies:
     """The use cases' dependencies; the base domain comes from the database unless configured."""
     base_domain = settings.base_domain
     if base_domain is None:
@@ -58,6 +63,7 @@ async def connect_dependencies(settings: Settings, store: EventStore, client: Cl
         claims=SlugClaims(store.pool),
         workflows=Workflows(client, settings.task_queue),
         base_domain=base_domain,
+        metrics=ProvisioningMetrics(metrics, store) if metrics is not None else None,
     )
 
 
@@ -80,32 +86,40 @@ def build_bindings(deps: Dependencies, hub: EventHub) -> list[ServiceBinding]:
     ]
 
 
-async def open_provisioning(settings: Settings, *, client: Client | None = None) -> Provisioning:
+async def open_provisioning(
+    settings: Settings, *, client: Client | None = None, metrics: Metrics | None = None
+) -> Provisioning:
     """Connect to the database and Temporal (lazily: the service starts while Temporal is still coming up)."""
     store = await EventStore.connect(settings.database_url)
     try:
         if client is None:
             client = await settings.temporal.connect(lazy=True)
-        deps = await connect_dependencies(settings, store, client)
+        deps = await connect_dependencies(settings, store, client, metrics)
     except BaseException:
         await store.close()
         raise
-    hub = EventHub(store)
-    return Provisioning(deps, hub, build_bindings(deps, hub))
+    on_overflow = deps.metrics.hub_overflows.inc if deps.metrics is not None else None
+    hub = EventHub(store, on_overflow=on_overflow)
+    if deps.metrics is not None:
+        deps.metrics.watch_streams.set_function(lambda: hub.watchers)
+    return Provisioning(deps, hub, build_bindings(deps, hub), metrics)
 
 
 def create_server(provisioning: Provisioning) -> GrpcServer:
     """A bound (not yet started) server; `settings.server.port` 0 picks a free port (`.port`)."""
-    return common_server.create_server(provisioning.deps.settings.server, provisioning.bindings)
+    return common_server.create_server(
+        provisioning.deps.settings.server, provisioning.bindings, metrics=provisioning.metrics
+    )
 
 
 async def build(env: Mapping[str, str]) -> Service:
     """Settings from `env` (a SettingsError names the bad variable), then the service to run."""
     settings = Settings.from_env(env)
-    provisioning = await open_provisioning(settings)
+    provisioning = await open_provisioning(settings, metrics=metrics_for(settings.server))
     return Service(
         bindings=provisioning.bindings,
         settings=settings.server,
         secrets=settings.secrets,
         on_stop=provisioning.close,
+        metrics=provisioning.metrics,
     )

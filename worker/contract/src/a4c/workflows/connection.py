@@ -21,6 +21,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from a4c.workflows.codec import KeySpecError, PayloadKeys, data_converter
@@ -84,8 +85,13 @@ class TemporalConnection:
             rpc_metadata=dict(config.get("rpc_metadata") or {}),
         )
 
-    async def connect(self, data_converter: DataConverter, *, lazy: bool = False) -> Client:
+    async def connect(
+        self, data_converter: DataConverter, *, lazy: bool = False, runtime: Runtime | None = None
+    ) -> Client:
+        """``runtime``: the worker's, with the SDK's Prometheus endpoint (None: the SDK's default)."""
         options: dict[str, Any] = {"namespace": self.namespace, "tls": self.tls, "lazy": lazy}
+        if runtime is not None:
+            options["runtime"] = runtime
         if self.api_key:
             options["api_key"] = self.api_key
         if self.rpc_metadata:
@@ -144,8 +150,8 @@ class TemporalSettings:
     def from_env(cls, env: Mapping[str, str], *, require_keys: bool) -> TemporalSettings:
         return cls(TemporalConnection.from_env(env), payload_keys(env, required=require_keys))
 
-    async def connect(self, *, lazy: bool = False) -> Client:
-        return await self.connection.connect(data_converter(self.payload_keys), lazy=lazy)
+    async def connect(self, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
+        return await self.connection.connect(data_converter(self.payload_keys), lazy=lazy, runtime=runtime)
 
 
 def payload_keys(

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from a4c.devstack.stack.config import StackSettings
 from a4c.devstack.stack.demo import DemoOutcome, DemoTenant
 from a4c.devstack.stack.parts import Parts
+from a4c.devstack.stack.ports import METRICS_PARTS
 
 GRPC_SERVICES = {
     "provisioning": "a4c.api.provisioning.v1.ProvisioningService",
@@ -63,6 +64,8 @@ class View:
         rows.append(("a4c CLI", f"export {exports}"))
         for command in (f"status {tenant.slug}", "orgs", f"events {tenant.slug}", f"watch {tenant.slug}"):
             rows.append(("", f".venv/bin/a4c {command}"))
+        for part in METRICS_PARTS:
+            rows.append((f"metrics {part}", f"curl -s http://{s.address(f'{part}-metrics')}/metrics"))
         rows.append(("logs", f"{_short(s.logs_dir)}/<part>.log"))
         width = max(len(label) for label, _ in rows)
         self.line("\nWhere to look:")

@@ -24,7 +24,13 @@ PORTS: dict[str, tuple[int, int]] = {
     "sandbox-cloudflare": (8787, 7),
     "sandbox-zitadel": (8788, 8),
     "sandbox-dns": (8053, 9),
+    # Each part's GET /metrics (A4C_METRICS_PORT): Prometheus's own 9090 is left to a local Prometheus.
+    "provisioning-metrics": (9101, 10),
+    "dns-metrics": (9102, 11),
+    "identity-metrics": (9103, 12),
+    "worker-metrics": (9104, 13),
 }
+METRICS_PARTS = ("provisioning", "dns", "identity", "worker")
 # Ports that are also bound over UDP (the authoritative DNS server answers on both).
 UDP_TOO = frozenset({"sandbox-dns"})
 SPAN = max(offset for _, offset in PORTS.values()) + 1
