@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
 from temporalio.worker import Worker
 
+from a4c.eventstore import EventType
 from a4c.worker.config import Settings
 from a4c.worker.policy import PolicyActivities
 from a4c.worker.runner import WORKFLOWS
@@ -31,9 +33,15 @@ from a4c.workflows.models import (
     SubdomainInput,
 )
 
+# The one thing the floor remembers: each organization's recorded name, which the real worker's
+# subdomain check reads back from the event store (the floor has none).
+_ASKED: dict[uuid.UUID, str] = {}
+
 
 @activity.defn(name="record_event")
 async def record_event(event: EventToRecord) -> int:
+    if event.event_type == EventType.CREATED:
+        _ASKED[uuid.UUID(event.organization_id)] = str(event.data["subdomain_fqdn"])
     return 0
 
 
@@ -84,12 +92,17 @@ NO_OPS: list[Any] = [
 ]
 
 
+async def _as_asked(organization_id: uuid.UUID) -> str | None:
+    return _ASKED.get(organization_id)
+
+
 async def main() -> None:
     settings = Settings.from_env(os.environ)
     if settings.base_domain is None:
         raise SystemExit("floor_worker: A4C_BASE_DOMAIN is required (the bench wiring sets it)")
-    # The first-step policy checks are the real ones: they call nothing, and they are part of the floor.
-    checks = PolicyActivities(settings.policy(settings.base_domain))
+    # The first-step policy checks are the real ones (part of the floor); the floor records nothing,
+    # so the organization's recorded name is taken to be the one asked for.
+    checks = PolicyActivities(settings.policy(settings.base_domain), _as_asked)
     client = await settings.temporal.connect()
     worker = Worker(
         client,

@@ -104,6 +104,19 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     out += _hop_rows(results["hop"])
     out += _eventstore_rows(results["eventstore"])
     out += _memory_rows(results["memory_mb"])
+    out += _metrics_rows(results.get("metrics_overhead"), results["system"]["sequential"])
+    tracing = results.get("traces_overhead")
+    if tracing:
+        out.append(
+            row(
+                "bootstraps/s, 50 concurrent: traces off → on",
+                tracing["off"]["per_second"],
+                tracing["on"]["per_second"],
+                target=">= 0.95x",
+                limit=0.95,
+                at_most=False,
+            )
+        )
     seed = results["seed_profile"]
     if seed.get("runs"):
         out.append(
@@ -118,3 +131,25 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+def _metrics_rows(overhead: dict[str, Any] | None, sequential: dict[str, Any]) -> list[dict[str, Any]]:
+    """Metrics on vs off: one gRPC call's p50, and that difference times a bootstrap's calls against a
+    sequential bootstrap's p50 (the throughput overhead; target <= 5 %)."""
+    if not overhead:
+        return []
+    off, on = overhead["grpc_call_p50_ms_off"], overhead["grpc_call_p50_ms_on"]
+    bootstrap_ms = _ms(sequential)
+    share = round(100 * overhead["per_bootstrap_overhead_ms"] / bootstrap_ms, 3) if bootstrap_ms else None
+    return [
+        row("gRPC call p50 (ms): metrics off → on", off, on),
+        row(
+            "metrics overhead per bootstrap (% of sequential p50)",
+            None,
+            share,
+            ratio_of=False,
+            target="<= 5 %",
+            limit=5.0,
+            check=share,
+        ),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import tempfile
 import time
@@ -23,8 +24,9 @@ from a4c.common.client import open_channel
 from a4c.devstack.eventstore import DatabaseFactory, database_server
 from a4c.eventstore import EventStore
 from a4c.sandbox.zitadel.app import seed_latency_rules
-from bench import eventstore, hop, procfs
+from bench import eventstore, hop, procfs, traces
 from bench.memory import MemorySampler
+from bench.metrics_overhead import metrics_overhead
 from bench.report import machine, progress, table, write_json
 from bench.results_table import rows
 from bench.stack import TOKEN, Stack
@@ -43,6 +45,8 @@ FULL = {
     "read_samples": 500,
     "seed_runs": 2,
     "idle_seconds": 3,
+    "metrics_calls": 4_000,
+    "traces_count": 200,
 }
 SMOKE = {
     "warmup": 1,
@@ -57,6 +61,8 @@ SMOKE = {
     "read_samples": 10,
     "seed_runs": 0,
     "idle_seconds": 0.5,
+    "metrics_calls": 100,
+    "traces_count": 3,
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 
@@ -140,6 +146,10 @@ async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
                 sampler = MemorySampler(stack.pids, await postmaster_pid(url))
                 async with sampler:
                     results.update(await workflow_benchmarks(stack, sizes, sampler))
+            overhead = await metrics_overhead(sizes["metrics_calls"])
+            progress(f"metrics: {overhead['per_call_overhead_ms']} ms per gRPC call")
+            results["metrics_overhead"] = overhead
+            results["traces_overhead"] = await traces.overhead(url, Path(workdir), sizes)
             appends = await eventstore.appends(databases, sizes["append_events"])
             progress(f"appends: {appends}")
             results["eventstore"] = {
@@ -162,11 +172,26 @@ async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
     return results
 
 
+async def traces_only(sizes: dict[str, Any]) -> dict[str, Any]:
+    with database_server() as server_url, tempfile.TemporaryDirectory(prefix="a4c-bench-") as workdir:
+        databases = DatabaseFactory(server_url, prefix="a4c_bench")
+        try:
+            return await traces.overhead(await databases.create(), Path(workdir), sizes)
+        finally:
+            await databases.drop_all()
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: it works; times mean nothing")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--traces-only", action="store_true", help="only tracing's overhead (off vs on); prints its JSON"
+    )
     args = parser.parse_args()
+    if args.traces_only:
+        print(json.dumps(asyncio.run(traces_only(SMOKE if args.smoke else FULL)), indent=2))
+        return
     results = asyncio.run(main(SMOKE if args.smoke else FULL, args.out))
     m = results["machine"]
     print(f"\nA4C benchmarks — {m['nproc']} x {m['cpu']}, {m['memory_gb']} GB, {results['seconds']} s\n")

@@ -85,13 +85,23 @@ class Stack:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def start(cls, database_url: str, workdir: Path) -> AsyncIterator[Stack]:
+    async def start(
+        cls, database_url: str, workdir: Path, *, traces_file: Path | None = None
+    ) -> AsyncIterator[Stack]:
+        """`traces_file`: every part appends its spans there (the traces-overhead bench); None: off."""
         temporal = await start_dev_server()
         suffix = uuid.uuid4().hex[:8]
         task_queue = f"a4c-bench-{suffix}"
         # Until the sandbox says where it listens, the wiring knows only where it should bind.
         sandbox = {name: SANDBOX for name in ("sandbox-cloudflare", "sandbox-zitadel", "sandbox-dns")}
-        wiring = Wiring(TOKEN, sandbox, database_url=database_url, task_queue=task_queue, profile=BENCH)
+        wiring = Wiring(
+            TOKEN,
+            sandbox,
+            database_url=database_url,
+            task_queue=task_queue,
+            profile=BENCH,
+            traces_file=traces_file,
+        )
         stack = cls(workdir, database_url, temporal, task_queue, f"a4c-floor-{suffix}", wiring)
         try:
             await stack._start_processes()
@@ -127,6 +137,7 @@ class Stack:
             task_queue=self.task_queue,
             profile=BENCH,
             addresses={**ports, "temporal": self.temporal_address},
+            traces_file=self.wiring.traces_file,
         )
         for part in ("dns", "identity", "provisioning", "worker"):
             self._spawn(part, ["-m", f"a4c.{part}"], self.wiring.env(part, os.environ))

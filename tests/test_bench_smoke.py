@@ -51,5 +51,12 @@ def test_the_smoke_benchmark_measures_every_part_and_writes_the_results(
     # Every target is a row with a verdict, and the printed table is the same table.
     targets = [r for r in results["rows"] if "target_value" in r]
     assert all(r["check"] is not None for r in targets)
-    assert len(targets) == 2 + 2 + 1 + 4 + 4
+    assert len(targets) == 2 + 2 + 1 + 4 + 4 + 1 + 1  # ... + traces on/off + metrics overhead
+    # Tracing's cost is measured with traces really on (a stack whose parts wrote spans).
+    assert results["traces_overhead"]["spans"] > 0
+    assert results["traces_overhead"]["on"]["bootstraps"] == results["sizes"]["traces_count"]
+    overhead = results["metrics_overhead"]
+    assert overhead["calls"] == results["sizes"]["metrics_calls"]
+    assert overhead["grpc_call_p50_ms_off"] > 0
+    assert overhead["grpc_call_p50_ms_on"] > 0
     assert "| bootstrap p50, sequential (ms): floor → system |" in run.stdout

@@ -27,6 +27,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from a4c.eventstore import EventType
 from a4c.worker.activities import NOT_PROPAGATED
 from a4c.worker.policy import PolicyActivities, WorkerPolicy
 from a4c.worker.runner import WORKFLOWS
@@ -82,6 +83,13 @@ class MockedActivities:
     def of(self, workflow_id: str) -> list[tuple[str, str]]:
         """(activity, detail) of one workflow's calls, in order."""
         return [(c.activity, c.detail) for c in self.calls if c.workflow_id == workflow_id]
+
+    async def recorded_name(self, organization_id: uuid.UUID) -> str | None:
+        """What the event store would answer: the name in the organization's `organization.created`."""
+        for event in self.events:
+            if event.organization_id == str(organization_id) and event.event_type == EventType.CREATED:
+                return str(event.data["subdomain_fqdn"])
+        return None
 
     def event(self, event_type: str) -> EventToRecord:
         return next(e for e in self.events if e.event_type == event_type)
@@ -170,7 +178,7 @@ async def mocked_worker(
     The first-step policy checks are the real ones (they call nothing): `policy` is the worker's.
     """
     mocks = MockedActivities(script)
-    checks = PolicyActivities(policy)
+    checks = PolicyActivities(policy, mocks.recorded_name)
     activities = [checks.check_bootstrap, checks.check_subdomain, *mocks.all()]
     async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=activities):
         yield mocks

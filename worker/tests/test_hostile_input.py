@@ -142,6 +142,9 @@ SUBDOMAIN_CASES: dict[str, Hostile] = {
     "the zone apex's wildcard": _subdomain(fqdn=f"*.{ZONE}"),
     "zone not configured": _subdomain(zone=ATTACKER, fqdn=f"victim.{ATTACKER}"),
     "not a CNAME": _subdomain(record_type="TXT"),
+    # Everything else as the provisioning service would send it, but no organization was recorded:
+    # a free name squatted for an organization that does not exist.
+    "an organization nobody recorded": lambda request: request,
 }
 
 

@@ -16,7 +16,14 @@ from a4c.common.config import SettingsError
 from a4c.devstack.temporal import start_bootstrap
 from a4c.worker.config import Settings
 from a4c.worker.policy import REJECTED, bootstrap_problems, subdomain_problems
-from a4c.workflows.models import StepTimeouts, SubdomainInput, VerificationPolicy, subdomain_workflow_id
+from a4c.workflows.models import (
+    SUBDOMAIN_WORKFLOW,
+    StepTimeouts,
+    SubdomainInput,
+    VerificationPolicy,
+    subdomain_workflow_id,
+)
+from a4c.workflows.start import subdomain_start
 
 from .mocked import POLICY, ZONE, Script, bootstrap_input, mocked_worker
 
@@ -133,3 +140,19 @@ async def test_the_workers_pacing_and_timeouts_replace_the_inputs(time_skipping:
         started.input.payloads, [SubdomainInput]
     )
     assert (child_input.verification, child_input.timeouts) == (POLICY.verification, POLICY.timeouts)
+
+
+async def test_a_subdomain_for_an_organization_nobody_recorded_is_refused(
+    time_skipping: WorkflowEnvironment,
+) -> None:
+    request = bootstrap_input("acme").subdomain  # valid in every field, but no bootstrap recorded it
+    async with mocked_worker(time_skipping.client, Script()) as mocks:
+        handle = await time_skipping.client.start_workflow(
+            SUBDOMAIN_WORKFLOW, request, task_queue=mocks.task_queue, **subdomain_start(request, "acme")
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == REJECTED
+    assert "fqdn" in failure.value.cause.message
+    assert mocks.calls == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from a4c.common.auth import Credentials, Principal
+from a4c.common.env import EnvReader
+from a4c.common.tracing import TracingSettings
 from a4c.devstack.stack.ports import METRICS_PARTS
 from a4c.devstack.wiring import BENCH, STACK, TESTS, Profile, Wiring
 from a4c.dns.config import Settings as DnsSettings
@@ -114,6 +118,24 @@ def test_a_port_zero_server_is_passed_on_once_it_bound() -> None:
 
     assert env["A4C_DNS_SERVICE_ADDRESS"] == "127.0.0.1:40001"
     assert env["A4C_HEALTH_PORT"] == "0"
+
+
+def test_a_traces_file_reaches_every_service_and_the_worker_each_under_its_own_name(tmp_path: Path) -> None:
+    path = tmp_path / "traces.jsonl"
+    w = wiring(traces_file=path)
+    readers = {
+        "dns": lambda env: TracingSettings.from_env(EnvReader(env), "a4c-dns"),
+        "identity": lambda env: TracingSettings.from_env(EnvReader(env), "a4c-identity"),
+        "provisioning": lambda env: TracingSettings.from_env(EnvReader(env), "a4c-provisioning"),
+        "worker": lambda env: WorkerSettings.from_env(env).tracing,
+    }
+    for part, read in readers.items():
+        assert read(w.env(part)) == TracingSettings(f"a4c-{part}", "file", str(path)), part
+    # Without a file, traces stay off unless the caller's environment turns them on (an OTLP collector).
+    caller = {"A4C_TRACES": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}
+    assert WorkerSettings.from_env(wiring().env("worker")).tracing.exporter == "off"
+    otlp = WorkerSettings.from_env(wiring().env("worker", caller)).tracing
+    assert (otlp.exporter, otlp.otlp_endpoint) == ("otlp", "http://collector:4317")
 
 
 def test_metrics_ports_are_wired_only_where_the_wiring_places_them() -> None:

@@ -45,12 +45,14 @@ def test_all_settings_are_read_and_normalized() -> None:
         A4C_DNS_NAMESERVERS="127.0.0.1:5353, [::1]:5300, ns1.example.net, ::1",
         A4C_SUBDOMAIN_TARGETS="App.FirstOverTheLine.com., edge.cdn.example.net",
         A4C_SUBDOMAIN_PROXIED="false",
+        A4C_RESERVED_SLUGS="Billing, acme-internal",
         A4C_GRPC_PORT="0",
     )
 
     assert s.cloudflare_base_url == "http://127.0.0.1:8787/client/v4"
     assert (s.zone_name, s.zone_id) == ("firstovertheline.com", "0123456789abcdef0123456789abcdef")
     assert s.max_requests_per_5min == 400
+    assert {"billing", "acme-internal", "smtp"} <= s.reserved_slugs  # added to the built-in list
     assert (s.subdomain_targets, s.subdomain_proxied) == (
         ("app.firstovertheline.com", "edge.cdn.example.net"),
         False,
@@ -84,6 +86,7 @@ def test_the_token_is_a_secret_kept_out_of_repr() -> None:
         ({"CLOUDFLARE_ZONE_NAME": ""}, "CLOUDFLARE_ZONE_NAME"),
         ({"A4C_SUBDOMAIN_TARGETS": "https://app.example.com/"}, "A4C_SUBDOMAIN_TARGETS"),
         ({"A4C_SUBDOMAIN_PROXIED": "maybe"}, "A4C_SUBDOMAIN_PROXIED"),
+        ({"A4C_RESERVED_SLUGS": "ok,_dmarc"}, "A4C_RESERVED_SLUGS"),
         ({"CLOUDFLARE_ZONE_NAME": "a4c.example", "CLOUDFLARE_ZONE_ID": "xyz"}, "CLOUDFLARE_ZONE_ID"),
         ({"CLOUDFLARE_MAX_REQUESTS_PER_5MIN": "1500"}, "CLOUDFLARE_MAX_REQUESTS_PER_5MIN"),
         ({"A4C_DNS_NAMESERVERS": "127.0.0.1:abc"}, "A4C_DNS_NAMESERVERS"),

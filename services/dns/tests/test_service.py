@@ -197,3 +197,18 @@ async def test_list_follows_next_page_tokens(
     assert sorted(seen) == [f"n={i}" for i in range(5)]
     assert len(tokens) == 2
     assert details_of(other_query.value).fields == {"page_token"}
+
+
+async def test_a_configured_reserved_label_is_refused_on_top_of_the_built_in_list(
+    start_dns: Callable[..., Any], sandbox: CloudflareSandbox
+) -> None:
+    name = f"partner-portal.{ZONE}"
+    async with start_dns(A4C_RESERVED_SLUGS="partner-portal") as running:
+        with pytest.raises(grpc.aio.AioRpcError) as configured:
+            await running.stub.CreateRecord(subdomain(name, org()), timeout=10)
+        with pytest.raises(grpc.aio.AioRpcError) as built_in:
+            await running.stub.CreateRecord(subdomain(f"webmail.{ZONE}", org()), timeout=10)
+
+    assert configured.value.code() == built_in.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details_of(configured.value).fields == {"name"}
+    assert records_named(sandbox, name) == []

@@ -18,6 +18,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.errors import StatusDetails, details_of
 from a4c.common.server import GrpcServer
+from a4c.common.tracing import Tracing
 from a4c.devstack.eventstore import sample_data
 from a4c.eventstore import EventStore, EventType, NewEvent
 from a4c.provisioning.config import Settings
@@ -70,11 +71,14 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_provisioning(env: Mapping[str, str], client: Client) -> AsyncIterator[Running]:
-    provisioning = await open_provisioning(Settings.from_env(env), client=client)
+async def running_provisioning(
+    env: Mapping[str, str], client: Client, tracing: Tracing | None = None
+) -> AsyncIterator[Running]:
+    """`tracing` traces the service and the test's channel (the caller) alike."""
+    provisioning = await open_provisioning(Settings.from_env(env), client=client, tracing=tracing)
     server = create_server(provisioning)
     await server.start()
-    channel = open_channel(f"127.0.0.1:{server.port}", token=TOKEN)
+    channel = open_channel(f"127.0.0.1:{server.port}", token=TOKEN, tracing=tracing)
     try:
         yield Running(provisioning, server, channel, provisioning_pb2_grpc.ProvisioningServiceStub(channel))
     finally:

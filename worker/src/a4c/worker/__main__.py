@@ -11,19 +11,26 @@ from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
 from a4c.common.main import parse_args
 from a4c.common.metrics import MetricsListener
+from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore, NotFound
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
 from a4c.worker.telemetry import worker_metrics
+from a4c.workflows.telemetry import core_runtime, temporal_interceptors
 
 DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
 
 
 async def run(settings: Settings) -> None:
-    metrics, runtime = worker_metrics() if settings.metrics_port is not None else (None, None)
-    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed.
-    client = await settings.temporal.connect(runtime=runtime)
+    tracing = Tracing.start(settings.tracing)
+    # Core's logs are forwarded into ours on either Runtime (a4c.workflows.telemetry.core_logging).
+    metrics, runtime = worker_metrics() if settings.metrics_port is not None else (None, core_runtime())
+    # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed;
+    # the tracing interceptor on the client is the worker's too (workflow runs and activities).
+    client = await settings.temporal.connect(
+        interceptors=temporal_interceptors(tracing.provider), runtime=runtime
+    )
     store = await EventStore.connect(settings.database_url)
     base_domain = await _base_domain(settings, store)
     upstreams = Upstreams.open(
@@ -34,6 +41,7 @@ async def run(settings: Settings) -> None:
         tls_cert_file=settings.service_tls_cert_file,
         tls_key_file=settings.service_tls_key_file,
         metrics=metrics,
+        tracing=tracing,
     )
     health = WorkerHealth(client, settings.health_port, host=settings.health_host)
     worker = build_worker(
@@ -64,6 +72,7 @@ async def run(settings: Settings) -> None:
             await listener.stop()
         await upstreams.close()
         await store.close()
+        await tracing.shutdown()
 
 
 async def _base_domain(settings: Settings, store: EventStore) -> str:

@@ -24,18 +24,21 @@ from a4c.common.config import (
     TEMPORAL_ADDRESS,
     TEMPORAL_CONNECTION,
     TEMPORAL_NAMESPACE,
+    TRACING_SETTINGS,
     SettingsError,
 )
 from a4c.common.env import EnvReader
 from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
 from a4c.common.names import slug_problem
 from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
+from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
+SERVICE_NAME = "a4c-worker"  # service.name of its spans unless OTEL_SERVICE_NAME
 TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
 DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
 IDENTITY_ADDRESS = Required("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port")
@@ -135,6 +138,7 @@ SETTINGS = (
     *POLICY_SETTINGS,
     LOG_LEVEL,
     ENVIRONMENT.but(help="development or production (production requires A4C_PAYLOAD_KEYS)"),
+    *TRACING_SETTINGS,
 )
 
 
@@ -163,6 +167,7 @@ class Settings:
     reserved_slugs: frozenset[str] = BUILT_IN_RESERVED
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+    tracing: TracingSettings = field(default_factory=lambda: TracingSettings(SERVICE_NAME))
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def policy(self, base_domain: str) -> WorkerPolicy:
@@ -217,6 +222,7 @@ class Settings:
             reserved_slugs=_reserved(RESERVED_SLUGS.read(reader)),
             verification=_verification(reader),
             step_timeouts=_step_timeouts(reader),
+            tracing=TracingSettings.from_env(reader, SERVICE_NAME),
             secrets=(*reader.secrets, *temporal.secrets),
         )
 

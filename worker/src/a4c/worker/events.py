@@ -11,6 +11,7 @@ from uuid import UUID
 
 from temporalio import activity
 
+from a4c.common.tracing import current_ids
 from a4c.eventstore import ORGANIZATION_STREAM, EventStore, NewEvent, event_id
 from a4c.workflows.models import EventToRecord
 
@@ -27,6 +28,8 @@ def metadata(step: str, actor: str = "") -> dict[str, Any]:
         "attempt": info.attempt,
         "step": step,
         "correlation_id": info.workflow_id,
+        # The activity's span (the Temporal TracingInterceptor's RunActivity), when traced.
+        **current_ids(),
     }
 
 

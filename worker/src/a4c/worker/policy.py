@@ -8,7 +8,10 @@ input against the worker's configuration and to hand back the policy the workflo
   settings: a mismatch is an attack or a misconfiguration, and either must stop before anything exists;
 - how it is paced (verification policy, step timeouts) is simply the worker's own; the input's are ignored;
 - the slug passes the shared slug rules and the reserved list, the names and the email the shared
-  name rules (a4c.common.names), the workflow id is the one derived from the organization id.
+  name rules (a4c.common.names), the workflow id is the one derived from the organization id;
+- a subdomain workflow is for an organization the event store recorded, under the name recorded for
+  it (the bootstrap starts it after `organization.created`, RetrySubdomain only for a recorded one):
+  a hand-started one cannot take a free name for an organization that does not exist.
 
 The check is a local activity because settings are not workflow state: its answer is recorded in the
 history, so a replay (or a worker with other settings) follows the same path. A refusal is a
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from temporalio import activity
@@ -33,6 +37,7 @@ from a4c.common.names import (
     slug_problem,
     text_problem,
 )
+from a4c.eventstore import EventStore, NotFound
 from a4c.workflows.models import (
     BootstrapInput,
     StepTimeouts,
@@ -130,11 +135,29 @@ def _rejected(what: str, problems: dict[str, str]) -> ApplicationError:
     )
 
 
+# The subdomain name the event store recorded for an organization, None when it recorded none.
+RecordedName = Callable[[uuid.UUID], Awaitable["str | None"]]
+
+
+class StoredNames:
+    """`RecordedName` from the organizations projection (written with `organization.created`)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    async def __call__(self, organization_id: uuid.UUID) -> str | None:
+        try:
+            return (await self._store.get_organization(organization_id)).subdomain_fqdn
+        except NotFound:
+            return None
+
+
 class PolicyActivities:
     """The first step of each workflow (local activities: no upstream call, nothing written)."""
 
-    def __init__(self, policy: WorkerPolicy) -> None:
+    def __init__(self, policy: WorkerPolicy, recorded: RecordedName) -> None:
         self._policy = policy
+        self._recorded = recorded
 
     @activity.defn(name="check_bootstrap_policy")
     async def check_bootstrap(self, request: BootstrapInput) -> CheckedBootstrap:
@@ -149,6 +172,10 @@ class PolicyActivities:
     async def check_subdomain(self, request: SubdomainInput) -> SubdomainInput:
         problems = _workflow_id_problem(subdomain_workflow_id(request.organization_id))
         problems |= subdomain_problems(request, self._policy)
+        if not problems and await self._recorded(uuid.UUID(request.organization_id)) != request.fqdn:
+            problems["fqdn"] = (
+                "must be the name recorded for the organization (no recorded organization has it)"
+            )
         if problems:
             activity.logger.warning("subdomain input rejected: %s", ", ".join(sorted(problems)))
             raise _rejected("subdomain", problems)

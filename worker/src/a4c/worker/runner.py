@@ -19,10 +19,11 @@ from a4c.api.dns.v1 import dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.metrics import Metrics
+from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
-from a4c.worker.policy import PolicyActivities, WorkerPolicy
+from a4c.worker.policy import PolicyActivities, StoredNames, WorkerPolicy
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 
 WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
@@ -46,13 +47,15 @@ class Upstreams:
         tls_cert_file: str | None = None,
         tls_key_file: str | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> Upstreams:
         """Channels to both services; a CA turns TLS on, a certificate and key add mTLS; ``metrics``
-        records every call's duration."""
+        records every call's duration; ``tracing`` makes each call a client span whose context
+        travels in the call's metadata."""
         tls = {"tls_ca_file": tls_ca_file, "tls_cert_file": tls_cert_file, "tls_key_file": tls_key_file}
         return cls(
-            dns=open_channel(dns_address, token=token, metrics=metrics, **tls),
-            identity=open_channel(identity_address, token=token, metrics=metrics, **tls),
+            dns=open_channel(dns_address, token=token, metrics=metrics, tracing=tracing, **tls),
+            identity=open_channel(identity_address, token=token, metrics=metrics, tracing=tracing, **tls),
         )
 
     async def close(self) -> None:
@@ -61,7 +64,7 @@ class Upstreams:
 
 
 def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) -> list[Any]:
-    checks = PolicyActivities(policy)
+    checks = PolicyActivities(policy, StoredNames(store))
     events = EventActivities(store)
     identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
     dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)

@@ -18,6 +18,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from a4c.common.metrics import Metrics
 from a4c.worker.domain_metrics import DURATION_BUCKETS, initialize
+from a4c.workflows.telemetry import core_logging
 
 LOOPBACK = "127.0.0.1"
 
@@ -41,7 +42,8 @@ def sdk_runtime(port: int) -> Runtime:
         durations_as_seconds=True,
         histogram_bucket_overrides={name: list(b) for name, b in DURATION_BUCKETS.items()},
     )
-    return Runtime(telemetry=TelemetryConfig(metrics=config))
+    # Core's logs are forwarded into ours on this Runtime too (a process has one per client).
+    return Runtime(telemetry=TelemetryConfig(metrics=config, logging=core_logging()))
 
 
 async def scrape_sdk(port: int) -> bytes:

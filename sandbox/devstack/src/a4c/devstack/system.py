@@ -12,6 +12,7 @@ as a real `python -m a4c.worker` process instead, for crash tests that kill it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from temporalio.worker import Worker
 
 from a4c.common.main import Service
 from a4c.common.server import GrpcServer, create_server
+from a4c.common.tracing import Tracing
 from a4c.devstack.emulators import CloudflareSandbox, RunningZitadel, run_zitadel
 from a4c.devstack.temporal import start_bootstrap, start_dev_server
 from a4c.devstack.wiring import TESTS, ZONE, Wiring
@@ -34,11 +36,22 @@ from a4c.worker.config import Settings as WorkerSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.worker.runner import Upstreams, build_worker
 from a4c.workflows.models import BootstrapInput, BootstrapResult
+from a4c.workflows.telemetry import temporal_interceptors
 
 TOKEN = "system-test-token-0123456789"
 __all__ = ["ZONE", "RunningService", "System", "running_system", "start_service"]
 
-Builder = Callable[[Mapping[str, str]], Awaitable[Service]]
+Builder = Callable[..., Awaitable[Service]]  # build(env, *, tracing=...)
+
+
+def _with_tracing(client: Client, tracing: Tracing) -> Client | None:
+    """The same connection with the tracing interceptor added; None when tracing is off."""
+    interceptors = temporal_interceptors(tracing.provider)
+    if not interceptors:
+        return None
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], *interceptors]
+    return Client(**config)
 
 
 @dataclass
@@ -57,7 +70,7 @@ class RunningService:
 
 async def start_service(build: Builder, env: Mapping[str, str]) -> RunningService:
     service = await build(env)
-    server = create_server(service.settings, service.bindings)
+    server = create_server(service.settings, service.bindings, tracing=service.tracing)
     await server.start()
     return RunningService(service, server)
 
@@ -74,12 +87,14 @@ class System:
     task_queue: str
     upstreams: Upstreams
     wiring: Wiring
+    # The dev server's client, with the tracing interceptor when the system is traced.
+    traced_client: Client | None = None
     _worker: Worker | None = None
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def client(self) -> Client:
-        return self.temporal.client
+        return self.traced_client or self.temporal.client
 
     def bootstrap_input(self, slug: str, *, name: str | None = None) -> BootstrapInput:
         return self.wiring.bootstrap_input(slug, name=name)
@@ -138,17 +153,23 @@ async def running_system(
     identity_build: Builder,
     propagation_delay: float = 0.0,
     with_worker: bool = True,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[System]:
-    """Start everything; `with_worker=False` leaves running workers to the test."""
+    """Start everything; `with_worker=False` leaves running workers to the test. `tracing` is given to
+    every in-process part (services, their upstream HTTP, the worker's channels, the Temporal client),
+    so one exporter sees the whole trace."""
+    traced = tracing or Tracing.off()
     async with contextlib.AsyncExitStack() as stack:
         cloudflare = await stack.enter_async_context(CloudflareSandbox(propagation_delay=propagation_delay))
         zitadel = await stack.enter_async_context(run_zitadel())
         wiring = Wiring.for_emulators(
             TOKEN, cloudflare=cloudflare, zitadel=zitadel, database_url=database_url, profile=TESTS
         )
-        dns = await start_service(dns_build, wiring.env("dns"))
+        dns = await start_service(functools.partial(dns_build, tracing=traced), wiring.env("dns"))
         stack.push_async_callback(dns.stop)
-        identity = await start_service(identity_build, wiring.env("identity"))
+        identity = await start_service(
+            functools.partial(identity_build, tracing=traced), wiring.env("identity")
+        )
         stack.push_async_callback(identity.stop)
         temporal = await start_dev_server()
         stack.push_async_callback(temporal.shutdown)
@@ -159,7 +180,7 @@ async def running_system(
         )
         store = await EventStore.connect(database_url)
         stack.push_async_callback(store.close)
-        upstreams = Upstreams.open(dns.address, identity.address, wiring.worker_token)
+        upstreams = Upstreams.open(dns.address, identity.address, wiring.worker_token, tracing=traced)
         stack.push_async_callback(upstreams.close)
         system = System(
             cloudflare,
@@ -172,6 +193,7 @@ async def running_system(
             task_queue,
             upstreams,
             wiring,
+            traced_client=_with_tracing(temporal.client, traced),
         )
         stack.enter_context(system._reaping())
         if with_worker:

@@ -148,6 +148,9 @@ class Wiring:
     # The worker's, for dns and identity; None: one derived from `token` (distinct, stable per token).
     service_token: str | None = field(default=None, repr=False)
     sandbox_state_dir: Path | None = None
+    # Every service and the worker append their spans here (A4C_TRACES=file); None: each part's own
+    # A4C_TRACES (off unless the caller's environment says otlp, with OTEL_EXPORTER_OTLP_ENDPOINT).
+    traces_file: Path | None = None
 
     @classmethod
     def for_emulators(
@@ -304,6 +307,12 @@ def principals(w: Wiring, part: str) -> str:
     return f"worker:{WORKER_SCOPES}:{w.worker_token}"
 
 
+def _traces(w: Wiring) -> dict[str, str]:
+    if w.traces_file is None:
+        return {}
+    return {"A4C_TRACES": "file", "A4C_TRACES_FILE": str(w.traces_file)}
+
+
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
     env = {
@@ -311,7 +320,7 @@ def _grpc(w: Wiring, part: str) -> dict[str, str]:
         "A4C_GRPC_PORT": _port(address),
         "A4C_AUTH_PRINCIPALS": principals(w, part),
     }
-    return env | _metrics(w, part)
+    return env | _metrics(w, part) | _traces(w)
 
 
 def _metrics(w: Wiring, part: str) -> dict[str, str]:
@@ -371,6 +380,7 @@ def _worker(w: Wiring) -> dict[str, str]:
         **_metrics(w, "worker"),  # on A4C_HEALTH_HOST too
         # The zone the worker holds every workflow to: the one the DNS service is wired to.
         **({} if w.real_cloudflare else {"A4C_BASE_DOMAIN": w.zone}),
+        **_traces(w),
     }
 
 

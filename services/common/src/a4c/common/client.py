@@ -10,6 +10,7 @@ import grpc
 
 from a4c.common.metrics import Metrics
 from a4c.common.rpc_metrics import client_interceptors
+from a4c.common.tracing import Tracing
 
 
 class _WithToken:
@@ -54,6 +55,7 @@ def open_channel(
     tls_ca_file: str | None = None,
     tls_cert_file: str | None = None,
     tls_key_file: str | None = None,
+    tracing: Tracing | None = None,
     metrics: Metrics | None = None,
 ) -> grpc.aio.Channel:
     """An aio channel to `address` (host:port) that authenticates every call with `token`.
@@ -61,15 +63,17 @@ def open_channel(
     `tls_ca_file` turns TLS on and is the only trust anchor (the server's name in `address` must be in
     its certificate); `tls_cert_file` + `tls_key_file` add a client certificate for servers that ask
     for one (mTLS). Files are read here, once: a renewed certificate needs a new channel. With
-    ``metrics``, every call's duration is recorded (``rpc_client_call_duration_seconds``).
+    ``metrics``, every call's duration is recorded (``rpc_client_call_duration_seconds``); ``tracing``
+    adds a client span per call and propagates its context in the call's metadata.
     """
     if (tls_cert_file is None) != (tls_key_file is None):
         raise ValueError("a client certificate needs both tls_cert_file and tls_key_file")
     if tls_cert_file and not tls_ca_file:
         raise ValueError("a client certificate needs tls_ca_file (TLS) too")
-    interceptors: list[grpc.aio.ClientInterceptor] = (
-        [_UnaryToken(token), _StreamToken(token)] if token else []
-    )
+    # Tracing first: its span covers the whole call, token and metrics inside it.
+    interceptors: list[grpc.aio.ClientInterceptor] = (tracing or Tracing.off()).client_interceptors()
+    if token:
+        interceptors += [_UnaryToken(token), _StreamToken(token)]
     interceptors.extend(client_interceptors(metrics))
     options = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
     if tls_ca_file:

@@ -131,6 +131,29 @@ SHUTDOWN_GRACE_SECONDS = Float(
 )
 ENVIRONMENT = Choice("A4C_ENVIRONMENT", "development or production", "development", ENVIRONMENTS)
 
+# Traces (a4c.common.tracing): off unless A4C_TRACES says where spans go. Every part lists these.
+TRACES = Choice(
+    "A4C_TRACES",
+    "where OpenTelemetry spans go: off, otlp (a collector, OTEL_EXPORTER_OTLP_*), file (A4C_TRACES_FILE)",
+    "off",
+    ("off", "otlp", "file"),
+)
+TRACES_FILE = Optional(
+    "A4C_TRACES_FILE",
+    "JSON-lines file spans are appended to with A4C_TRACES=file",
+    shown_default="none (required with A4C_TRACES=file)",
+)
+TRACES_SERVICE_NAME = Optional(
+    "OTEL_SERVICE_NAME", "service.name of this part's spans", shown_default="the part's name (a4c-dns, ...)"
+)
+OTLP_ENDPOINT = Optional(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTLP/gRPC collector URL with A4C_TRACES=otlp; the exporter also reads the other standard "
+    "OTEL_EXPORTER_OTLP_* variables (headers, certificate, timeout) from the process environment",
+    shown_default="http://localhost:4317",
+)
+TRACING_SETTINGS = (TRACES, TRACES_FILE, TRACES_SERVICE_NAME, OTLP_ENDPOINT)
+
 SERVER_SETTINGS = (
     GRPC_HOST,
     GRPC_PORT,
@@ -147,6 +170,7 @@ SERVER_SETTINGS = (
     LOG_LEVEL,
     SHUTDOWN_GRACE_SECONDS,
     ENVIRONMENT,
+    *TRACING_SETTINGS,
 )
 
 

@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from a4c.common.tracing import current_ids
+
 REDACTED = "[REDACTED]"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
@@ -44,7 +46,7 @@ class Redactor:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, extra fields, exception."""
+    """One JSON object per line: time, level, logger, message, trace ids, extra fields, exception."""
 
     def __init__(self, redactor: Redactor) -> None:
         super().__init__()
@@ -58,6 +60,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        # The active span's ids (a4c.common.tracing), so a line leads to its trace.
+        entry.update(current_ids())
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

@@ -22,6 +22,7 @@ from a4c.common.logging import configure_logging
 from a4c.common.metrics import Metrics, MetricsListener
 from a4c.common.server import ServiceBinding, create_server
 from a4c.common.settings import Setting, help_text
+from a4c.common.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Service:
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
     # Made by `build` from `metrics_for(settings)`: None when A4C_METRICS_PORT is unset (metrics off).
     metrics: Metrics | None = None
+    # The part's traces (off unless A4C_TRACES); flushed after on_stop.
+    tracing: Tracing = field(default_factory=Tracing.off)
 
 
 def metrics_for(settings: ServerSettings) -> Metrics | None:
@@ -60,7 +63,9 @@ def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: 
 async def serve(service: Service) -> None:
     """Run until SIGTERM/SIGINT, then drain and stop within the grace period."""
     settings = service.settings
-    server = create_server(settings, service.bindings, metrics=service.metrics)  # SettingsError: scopes
+    server = create_server(
+        settings, service.bindings, metrics=service.metrics, tracing=service.tracing
+    )  # SettingsError: scopes
     listener = None
     if service.metrics is not None and settings.metrics_port is not None:
         listener = MetricsListener(service.metrics, settings.host, settings.metrics_port)
@@ -78,6 +83,7 @@ async def serve(service: Service) -> None:
         if listener is not None:
             await listener.stop()
         await service.on_stop()
+        await service.tracing.shutdown()
 
 
 def run_service(

@@ -29,16 +29,28 @@ def _split(method: str | bytes) -> tuple[str, str]:
     return service, name
 
 
-def _record(histogram: Histogram, method: str | bytes, code: grpc.StatusCode, started: float) -> None:
-    service, name = _split(method)
-    histogram.labels("grpc", service, name, str(code.value[0])).observe(time.perf_counter() - started)
+class _Series:
+    """One histogram's children by (method, code), looked up once: ``labels()`` is most of the cost
+    of an observation, and the set is bounded (the methods served or called times the status codes)."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._children: dict[tuple[str | bytes, grpc.StatusCode], Any] = {}
+
+    def observe(self, method: str | bytes, code: grpc.StatusCode, started: float) -> None:
+        child = self._children.get((method, code))
+        if child is None:
+            service, name = _split(method)
+            child = self._histogram.labels("grpc", service, name, str(code.value[0]))
+            self._children[method, code] = child
+        child.observe(time.perf_counter() - started)
 
 
 class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
     """``rpc_server_call_duration_seconds`` for every call, including rejected and aborted ones."""
 
     def __init__(self, metrics: Metrics) -> None:
-        self._histogram = metrics.rpc_server_duration
+        self._series = _Series(metrics.rpc_server_duration)
 
     async def intercept_service(
         self,
@@ -52,13 +64,13 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
         return _rewrap(handler, method, self._timing)
 
     def _timing(self, behaviour: Callable[..., Any], method: str, streaming: bool) -> Callable[..., Any]:
-        histogram = self._histogram
+        series = self._series
 
         def done(context: grpc.aio.ServicerContext[Any, Any], started: float, failed: bool) -> None:
             code = context.code()
             if not isinstance(code, grpc.StatusCode):
                 code = grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
-            _record(histogram, method, code, started)
+            series.observe(method, code, started)
 
         async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started, failed = time.perf_counter(), True
@@ -83,7 +95,7 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
 
 class _ClientTiming:
     def __init__(self, metrics: Metrics) -> None:
-        self._histogram = metrics.rpc_client_duration
+        self._series = _Series(metrics.rpc_client_duration)
         # Streams are recorded from a done callback, which can only schedule the (async) code read.
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -92,7 +104,7 @@ class _ClientTiming:
             code = await call.code()
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
-        _record(self._histogram, method, code, started)
+        self._series.observe(method, code, started)
 
 
 # grpc.aio files each interceptor object under the first call kind it implements: one class per kind.
@@ -109,7 +121,7 @@ class ClientUnaryMetrics(_ClientTiming, grpc.aio.UnaryUnaryClientInterceptor):
         except grpc.aio.AioRpcError:
             pass  # the caller gets it when it awaits the call we hand back
         except asyncio.CancelledError:
-            _record(self._histogram, details.method, grpc.StatusCode.CANCELLED, started)
+            self._series.observe(details.method, grpc.StatusCode.CANCELLED, started)
             raise
         await self._finish(call, details.method, started)
         return call

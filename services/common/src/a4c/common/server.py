@@ -33,6 +33,7 @@ from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
 from a4c.common.limits import Limit
 from a4c.common.metrics import Metrics
 from a4c.common.rpc_metrics import ServerMetricsInterceptor
+from a4c.common.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -130,19 +131,24 @@ def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
 
 
 def create_server(
-    settings: ServerSettings, bindings: Sequence[ServiceBinding], *, metrics: Metrics | None = None
+    settings: ServerSettings,
+    bindings: Sequence[ServiceBinding],
+    *,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
 ) -> GrpcServer:
     """Build and bind the server; raise OSError (naming the address) when the port is taken and
     SettingsError when the principals do not fit the services' scopes.
 
-    With ``metrics``, every call's duration is recorded (first: it sees calls auth rejects too)."""
-    # The access log before auth: it wraps the auth interceptor's handler and so logs its refusals too.
+    With ``metrics``, every call's duration is recorded (before auth: it sees calls auth rejects too);
+    with ``tracing``, every call is a span, outermost, so the access-log line is inside it. The access
+    log wraps the auth interceptor's handler and so logs its refusals and the principal too."""
     interceptors: list[grpc.aio.ServerInterceptor] = [
+        *(tracing or Tracing.off()).server_interceptors(),
+        *([ServerMetricsInterceptor(metrics)] if metrics is not None else []),
         AccessLogInterceptor(),
         _auth_interceptor(settings, bindings),
     ]
-    if metrics is not None:
-        interceptors.insert(0, ServerMetricsInterceptor(metrics))
     if not settings.auth_enabled:
         log.warning("authentication is disabled (A4C_AUTH_DISABLED=true)")
     server = grpc.aio.server(

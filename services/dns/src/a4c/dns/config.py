@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from a4c.common.config import EnvReader, ServerSettings, SettingsError
+from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
+from a4c.common.names import slug_problem
 from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -30,6 +32,12 @@ SUBDOMAIN_TARGETS = List(
     "A4C_SUBDOMAIN_TARGETS",
     "comma list of host names a tenant subdomain may be a CNAME to",
     shown_default="app.<CLOUDFLARE_ZONE_NAME>",
+)
+RESERVED_SLUGS = List(
+    "A4C_RESERVED_SLUGS",
+    "comma-separated labels refused on top of the built-in list (a4c.common.names)",
+    (),
+    shown_default="none beyond the built-in list",
 )
 SUBDOMAIN_PROXIED = Bool(
     "A4C_SUBDOMAIN_PROXIED",
@@ -70,6 +78,7 @@ SETTINGS = (
     ZONE_ID,
     SUBDOMAIN_TARGETS,
     SUBDOMAIN_PROXIED,
+    RESERVED_SLUGS,
     MAX_REQUESTS,
     TIMEOUT,
     NAMESERVERS,
@@ -95,6 +104,7 @@ class Settings:
     zone_id: str | None = None
     subdomain_targets: tuple[str, ...] = ()
     subdomain_proxied: bool = SUBDOMAIN_PROXIED.default
+    reserved_slugs: frozenset[str] = BUILT_IN_RESERVED
     max_requests_per_5min: int = MAX_REQUESTS.default
     cloudflare_timeout_seconds: float = TIMEOUT.default
     nameservers: tuple[Nameserver, ...] = ()
@@ -121,6 +131,7 @@ class Settings:
             zone_id=zone_id,
             subdomain_targets=_targets(SUBDOMAIN_TARGETS.read(reader), zone_name),
             subdomain_proxied=SUBDOMAIN_PROXIED.read(reader),
+            reserved_slugs=_reserved(RESERVED_SLUGS.read(reader)),
             max_requests_per_5min=MAX_REQUESTS.read(reader),
             cloudflare_timeout_seconds=TIMEOUT.read(reader),
             nameservers=tuple(_nameserver(raw) for raw in NAMESERVERS.read(reader)),
@@ -151,6 +162,17 @@ def _targets(raw: tuple[str, ...], zone: str) -> tuple[str, ...]:
     if bad:
         raise SettingsError("A4C_SUBDOMAIN_TARGETS", f"not a host name: {bad[0]!r}")
     return targets
+
+
+def _reserved(extra: tuple[str, ...]) -> frozenset[str]:
+    """The built-in list plus the configured labels: configuration may add, never remove (the
+    worker and provisioning read the same variable)."""
+    extra_set = frozenset(slug.lower() for slug in extra)
+    for slug in sorted(extra_set):
+        # An entry no label could match would silently protect nothing.
+        if slug_problem(slug, frozenset()) is not None:
+            raise SettingsError(RESERVED_SLUGS.name, f"not a slug: {slug!r}")
+    return BUILT_IN_RESERVED | extra_set
 
 
 def _nameserver(raw: str) -> Nameserver:

@@ -17,6 +17,7 @@ from a4c.common.metrics import Metrics
 from a4c.common.paging import PageTokens
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
+from a4c.common.tracing import Tracing
 from a4c.dns.budget import RequestBudget
 from a4c.dns.cloudflare import CloudflareClient
 from a4c.dns.config import Settings
@@ -29,11 +30,13 @@ SERVICE_NAME = dns_pb2.DESCRIPTOR.services_by_name["DnsService"].full_name
 USER_AGENT = "a4c-dns/0.1"
 
 
-def new_http_client() -> httpx.AsyncClient:
-    """One pooled client for every Cloudflare call of the process (timeouts are set per call)."""
+def new_http_client(tracing: Tracing | None = None) -> httpx.AsyncClient:
+    """One pooled client for every Cloudflare call of the process (timeouts are set per call);
+    with tracing, each request (each attempt of the retry loop) is a client span."""
+    pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
     return httpx.AsyncClient(
         headers={"user-agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        transport=(tracing or Tracing.off()).http_transport(pool),
         timeout=30.0,
     )
 
@@ -60,7 +63,12 @@ def build_bindings(
     servicer = DnsServicer(
         RecordManager(client),
         PropagationChecker(settings.nameservers, query_timeout=settings.dns_query_timeout_seconds),
-        RecordPolicy(settings.zone_name, settings.subdomain_targets, settings.subdomain_proxied),
+        RecordPolicy(
+            settings.zone_name,
+            settings.subdomain_targets,
+            settings.subdomain_proxied,
+            settings.reserved_slugs,
+        ),
         upstream_timeout=settings.cloudflare_timeout_seconds,
         page_tokens=PageTokens(settings.server.page_token_key),
     )
@@ -79,10 +87,12 @@ def create_server(
     return common_server.create_server(settings.server, build_bindings(settings, http, retry=retry))
 
 
-async def build(env: Mapping[str, str]) -> Service:
-    """Settings from ``env`` (a SettingsError names the bad variable), then the service to run."""
+async def build(env: Mapping[str, str], *, tracing: Tracing | None = None) -> Service:
+    """Settings from ``env`` (a SettingsError names the bad variable), then the service to run.
+    ``tracing`` replaces the one A4C_TRACES describes (tests pass an in-memory exporter's)."""
     settings = Settings.from_env(env)
-    http = new_http_client()
+    tracing = tracing or Tracing.from_env(env, "a4c-dns")
+    http = new_http_client(tracing)
     metrics = metrics_for(settings.server)
     return Service(
         bindings=build_bindings(settings, http, metrics=metrics),
@@ -90,4 +100,5 @@ async def build(env: Mapping[str, str]) -> Service:
         secrets=settings.secrets,
         on_stop=http.aclose,
         metrics=metrics,
+        tracing=tracing,
     )

@@ -22,6 +22,7 @@ from a4c.common.main import Service, metrics_for
 from a4c.common.metrics import Metrics
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
+from a4c.common.tracing import Tracing
 from a4c.identity.config import Settings
 from a4c.identity.credentials import Credentials, JwtProfile, PersonalAccessToken
 from a4c.identity.operations import IdentityOperations, Policy
@@ -33,11 +34,13 @@ SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_
 USER_AGENT = "a4c-identity/0.1"
 
 
-def new_http_client() -> httpx.AsyncClient:
-    """One pooled client for every Zitadel call of the process (timeouts are set per call)."""
+def new_http_client(tracing: Tracing | None = None) -> httpx.AsyncClient:
+    """One pooled client for every Zitadel call of the process (timeouts are set per call);
+    with tracing, each request (each attempt of the retry loop) is a client span."""
+    pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
     return httpx.AsyncClient(
         headers={"user-agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        transport=(tracing or Tracing.off()).http_transport(pool),
         timeout=30.0,
     )
 
@@ -102,10 +105,12 @@ async def running_identity_service(
             await server.stop(0)
 
 
-async def build(env: Mapping[str, str]) -> Service:
-    """Settings from ``env`` (a SettingsError names the bad variable), then the service to run."""
+async def build(env: Mapping[str, str], *, tracing: Tracing | None = None) -> Service:
+    """Settings from ``env`` (a SettingsError names the bad variable), then the service to run.
+    ``tracing`` replaces the one A4C_TRACES describes (tests pass an in-memory exporter's)."""
     settings = Settings.from_env(env)
-    http = new_http_client()
+    tracing = tracing or Tracing.from_env(env, "a4c-identity")
+    http = new_http_client(tracing)
     metrics = metrics_for(settings.server)
     return Service(
         bindings=build_bindings(settings, http, metrics=metrics),
@@ -113,4 +118,5 @@ async def build(env: Mapping[str, str]) -> Service:
         secrets=settings.secrets,
         on_stop=http.aclose,
         metrics=metrics,
+        tracing=tracing,
     )

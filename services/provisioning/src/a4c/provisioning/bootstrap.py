@@ -20,6 +20,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from a4c.common.tracing import current_ids
 from a4c.eventstore import EventType, NewEvent, SlugClaim, event_id
 from a4c.provisioning import retry
 from a4c.provisioning.deps import Dependencies
@@ -82,6 +83,8 @@ class Bootstrapper:
                 "call_id": call_id,
                 "correlation_id": started.workflow_id,
                 "actor": actor,
+                # The caller's trace (the BootstrapOrganization call's span), when traced.
+                **current_ids(),
             },
         )
         stored = await retry.idempotent(lambda: deps.store.append(initiated))

@@ -8,7 +8,7 @@ opens the store and the client; tests may instead pass their own to `connect_dep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
@@ -19,6 +19,7 @@ from a4c.common.limits import Limit, RateLimit, StreamCap
 from a4c.common.main import Service, metrics_for
 from a4c.common.metrics import Metrics
 from a4c.common.server import GrpcServer, ServiceBinding
+from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore, NotFound, SlugClaims
 from a4c.provisioning.config import Settings
 from a4c.provisioning.deps import Dependencies
@@ -26,6 +27,7 @@ from a4c.provisioning.hub import EventHub
 from a4c.provisioning.metrics import ProvisioningMetrics
 from a4c.provisioning.servicer import SCOPES, ProvisioningServicer
 from a4c.provisioning.temporal import Workflows
+from a4c.workflows.telemetry import core_runtime, temporal_interceptors
 
 SERVICE_NAME = provisioning_pb2.DESCRIPTOR.services_by_name["ProvisioningService"].full_name
 
@@ -38,6 +40,7 @@ class Provisioning:
     hub: EventHub
     bindings: list[ServiceBinding]
     metrics: Metrics | None = None
+    tracing: Tracing = field(default_factory=Tracing.off)
 
     async def close(self) -> None:
         await self.hub.close()
@@ -87,13 +90,23 @@ def build_bindings(deps: Dependencies, hub: EventHub) -> list[ServiceBinding]:
 
 
 async def open_provisioning(
-    settings: Settings, *, client: Client | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    client: Client | None = None,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
 ) -> Provisioning:
-    """Connect to the database and Temporal (lazily: the service starts while Temporal is still coming up)."""
+    """Connect to the database and Temporal (lazily: the service starts while Temporal is still coming up).
+    A given `client` should carry `tracing`'s Temporal interceptor for workflow starts to join the trace."""
+    tracing = tracing or Tracing.off()
     store = await EventStore.connect(settings.database_url)
     try:
         if client is None:
-            client = await settings.temporal.connect(lazy=True)
+            client = await settings.temporal.connect(
+                lazy=True,
+                interceptors=temporal_interceptors(tracing.provider),
+                runtime=core_runtime(),
+            )
         deps = await connect_dependencies(settings, store, client, metrics)
     except BaseException:
         await store.close()
@@ -102,24 +115,29 @@ async def open_provisioning(
     hub = EventHub(store, on_overflow=on_overflow)
     if deps.metrics is not None:
         deps.metrics.watch_streams.set_function(lambda: hub.watchers)
-    return Provisioning(deps, hub, build_bindings(deps, hub), metrics)
+    return Provisioning(deps, hub, build_bindings(deps, hub), metrics, tracing)
 
 
 def create_server(provisioning: Provisioning) -> GrpcServer:
     """A bound (not yet started) server; `settings.server.port` 0 picks a free port (`.port`)."""
     return common_server.create_server(
-        provisioning.deps.settings.server, provisioning.bindings, metrics=provisioning.metrics
+        provisioning.deps.settings.server,
+        provisioning.bindings,
+        metrics=provisioning.metrics,
+        tracing=provisioning.tracing,
     )
 
 
-async def build(env: Mapping[str, str]) -> Service:
+async def build(env: Mapping[str, str], *, tracing: Tracing | None = None) -> Service:
     """Settings from `env` (a SettingsError names the bad variable), then the service to run."""
     settings = Settings.from_env(env)
-    provisioning = await open_provisioning(settings, metrics=metrics_for(settings.server))
+    tracing = tracing or Tracing.from_env(env, "a4c-provisioning")
+    provisioning = await open_provisioning(settings, metrics=metrics_for(settings.server), tracing=tracing)
     return Service(
         bindings=provisioning.bindings,
         settings=settings.server,
         secrets=settings.secrets,
         on_stop=provisioning.close,
         metrics=provisioning.metrics,
+        tracing=tracing,
     )

@@ -13,12 +13,12 @@ host-verification switches the Python SDK ignores), so a bad setting stops the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS
 from temporalio.runtime import Runtime
@@ -86,10 +86,18 @@ class TemporalConnection:
         )
 
     async def connect(
-        self, data_converter: DataConverter, *, lazy: bool = False, runtime: Runtime | None = None
+        self,
+        data_converter: DataConverter,
+        *,
+        lazy: bool = False,
+        interceptors: Sequence[Interceptor] = (),
+        runtime: Runtime | None = None,
     ) -> Client:
-        """``runtime``: the worker's, with the SDK's Prometheus endpoint (None: the SDK's default)."""
+        """`interceptors` (tracing) also apply to a worker built on the client; `runtime` carries
+        Core's telemetry (log forwarding; the worker's Prometheus endpoint), the SDK's default when None."""
         options: dict[str, Any] = {"namespace": self.namespace, "tls": self.tls, "lazy": lazy}
+        if interceptors:
+            options["interceptors"] = list(interceptors)
         if runtime is not None:
             options["runtime"] = runtime
         if self.api_key:
@@ -150,8 +158,16 @@ class TemporalSettings:
     def from_env(cls, env: Mapping[str, str], *, require_keys: bool) -> TemporalSettings:
         return cls(TemporalConnection.from_env(env), payload_keys(env, required=require_keys))
 
-    async def connect(self, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
-        return await self.connection.connect(data_converter(self.payload_keys), lazy=lazy, runtime=runtime)
+    async def connect(
+        self,
+        *,
+        lazy: bool = False,
+        interceptors: Sequence[Interceptor] = (),
+        runtime: Runtime | None = None,
+    ) -> Client:
+        return await self.connection.connect(
+            data_converter(self.payload_keys), lazy=lazy, interceptors=interceptors, runtime=runtime
+        )
 
 
 def payload_keys(

@@ -38,6 +38,12 @@ PORT_BASE = OptionalInt(
 EXIT_AFTER_DEMO = Bool("A4C_STACK_EXIT_AFTER_DEMO", "stop once the demo tenant is active (--once)", False)
 TEMPORAL_UI = Bool("A4C_STACK_TEMPORAL_UI", "start Temporal with its Web UI", True)
 DEMO = Bool("A4C_STACK_DEMO", "bootstrap the demo tenant once the stack is up", True)
+TRACES = Bool(
+    "A4C_STACK_TRACES",
+    "every part appends its spans to <state dir>/traces.jsonl (an A4C_TRACES of your own, e.g. otlp "
+    "with OTEL_EXPORTER_OTLP_ENDPOINT, wins)",
+    True,
+)
 # Other parts' settings: set, each makes the stack use that part instead of starting its own.
 DATABASE_URL = Optional(
     "DATABASE_URL", "use this PostgreSQL instead of the embedded one (migrations are applied)", secret=True
@@ -77,6 +83,7 @@ SETTINGS = (
     EXIT_AFTER_DEMO,
     TEMPORAL_UI,
     DEMO,
+    TRACES,
     DATABASE_URL,
     TEMPORAL_ADDRESS,
     CLOUDFLARE_API_TOKEN,
@@ -102,6 +109,7 @@ class StackSettings:
     once: bool = False
     temporal_ui: bool = True
     demo: bool = True
+    traces: bool = True
     # Parts given by address (None: the stack runs its own).
     database_url: str | None = field(default=None, repr=False)
     temporal_address: str | None = None
@@ -117,6 +125,13 @@ class StackSettings:
     @property
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
+
+    @property
+    def traces_file(self) -> Path | None:
+        """Where the parts append spans; None when off or when A4C_TRACES says otherwise (otlp)."""
+        if not self.traces or (self.env.get("A4C_TRACES") or "").strip():
+            return None
+        return self.state_dir / "traces.jsonl"
 
     def address(self, part: str) -> str:
         return f"{HOST}:{self.ports[part]}"
@@ -144,6 +159,7 @@ class StackSettings:
                 once=once or EXIT_AFTER_DEMO.read(reader),
                 temporal_ui=TEMPORAL_UI.read(reader),
                 demo=DEMO.read(reader),
+                traces=TRACES.read(reader),
                 database_url=DATABASE_URL.read(reader),
                 temporal_address=TEMPORAL_ADDRESS.read(reader),
                 dns_address=DNS_ADDRESS.read(reader),

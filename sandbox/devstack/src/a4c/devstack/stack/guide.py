@@ -67,6 +67,11 @@ class View:
         for part in METRICS_PARTS:
             rows.append((f"metrics {part}", f"curl -s http://{s.address(f'{part}-metrics')}/metrics"))
         rows.append(("logs", f"{_short(s.logs_dir)}/<part>.log"))
+        if s.traces_file is not None:
+            # One trace per bootstrap: its trace_id is in each event's metadata and log line.
+            rows.append(
+                ("traces", f"{_short(s.traces_file)} (one JSON span per line; trace_id as in events)")
+            )
         width = max(len(label) for label, _ in rows)
         self.line("\nWhere to look:")
         for label, text in rows:

@@ -65,6 +65,7 @@ class Parts:
             real_zitadel=s.real_zitadel,
             service_token=s.env.get("A4C_SERVICE_TOKEN") or self.worker_token,
             sandbox_state_dir=s.state_dir / "sandbox",
+            traces_file=s.traces_file,
             **s.sandbox_credentials,
         )
 
