@@ -20,7 +20,7 @@ from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.sandbox.cloudflare.app import DEFAULT_TOKEN
 from bench.report import Sample, ratio, summarize
-from bench.stack import TOKEN, ZONE, Stack
+from bench.stack import ZONE, Stack
 
 WARMUP = 5
 
@@ -42,7 +42,7 @@ def _compare(direct: Sample, service: Sample) -> dict[str, object]:
 
 
 async def dns_hop(stack: Stack, count: int) -> dict[str, object]:
-    channel = open_channel(stack.addresses["dns"], token=TOKEN)
+    channel = open_channel(stack.addresses["dns"], token=stack.wiring.worker_token)  # as the worker
     stub = dns_pb2_grpc.DnsServiceStub(channel)
     headers = {"authorization": f"Bearer {DEFAULT_TOKEN}"}
     async with httpx.AsyncClient(base_url=stack.sandbox["cloudflare_api"], headers=headers) as http:
@@ -84,7 +84,7 @@ async def dns_hop(stack: Stack, count: int) -> dict[str, object]:
 
 
 async def identity_hop(stack: Stack, count: int) -> dict[str, object]:
-    channel = open_channel(stack.addresses["identity"], token=TOKEN)
+    channel = open_channel(stack.addresses["identity"], token=stack.wiring.worker_token)
     stub = identity_pb2_grpc.IdentityServiceStub(channel)
     headers = {"authorization": f"Bearer {stack.zitadel.pat}"}
     async with httpx.AsyncClient(base_url=stack.sandbox["zitadel_api"], headers=headers) as http:

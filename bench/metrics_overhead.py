@@ -18,10 +18,12 @@ from typing import Any
 import grpc
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.common.auth import Credential
 from a4c.common.client import open_channel
 from a4c.common.config import ServerSettings
 from a4c.common.metrics import Metrics
 from a4c.common.server import ServiceBinding, create_server
+from a4c.dns.servicer import SCOPES
 from bench.report import Sample, summarize
 
 TOKEN = "bench-metrics-token-0123456789"
@@ -43,9 +45,10 @@ CALLS_PER_BOOTSTRAP = 8
 @contextlib.asynccontextmanager
 async def _stub(metrics: Metrics | None) -> AsyncIterator[dns_pb2_grpc.DnsServiceStub]:
     binding = ServiceBinding(
-        "a4c.api.dns.v1.DnsService", dns_pb2_grpc.add_DnsServiceServicer_to_server, _Dns()
+        "a4c.api.dns.v1.DnsService", dns_pb2_grpc.add_DnsServiceServicer_to_server, _Dns(), scopes=SCOPES
     )
-    settings = ServerSettings(host="127.0.0.1", port=0, auth_tokens=(TOKEN,))
+    principals = (Credential.of("worker", ("read", "write"), TOKEN),)
+    settings = ServerSettings(host="127.0.0.1", port=0, principals=principals)
     server = create_server(settings, [binding], metrics=metrics)
     await server.start()
     try:

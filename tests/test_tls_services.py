@@ -28,7 +28,7 @@ from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common.main import Service
 from a4c.common.server import GrpcServer, create_server
 from a4c.devstack.emulators import CloudflareSandbox, run_zitadel
-from a4c.devstack.wiring import Wiring
+from a4c.devstack.wiring import Wiring, principals
 from a4c.dns.server import build as build_dns
 from a4c.identity.server import build as build_identity
 from a4c.provisioning.server import build as build_provisioning
@@ -74,7 +74,6 @@ def tls_env(pki: Pki) -> dict[str, str]:
         "A4C_GRPC_HOST": "127.0.0.1",
         "A4C_GRPC_PORT": "0",
         "A4C_HEALTH_PORT": "0",
-        "A4C_AUTH_TOKENS": TOKEN,
         "A4C_TLS_CERT_FILE": pki.server[0],
         "A4C_TLS_KEY_FILE": pki.server[1],
         "A4C_TLS_CLIENT_CA_FILE": pki.ca,
@@ -119,14 +118,24 @@ async def stack(pki: Pki, database_url: str) -> AsyncIterator[Stack]:
     async with contextlib.AsyncExitStack() as exits:
         cloudflare = await exits.enter_async_context(CloudflareSandbox())
         zitadel = await exits.enter_async_context(run_zitadel())
-        wiring = Wiring.for_emulators(TOKEN, cloudflare=cloudflare, zitadel=zitadel, zone=ZONE)
+        # One token for the test's calls to every service, as the worker (dns, identity) and operator.
+        wiring = Wiring.for_emulators(
+            TOKEN, service_token=TOKEN, cloudflare=cloudflare, zitadel=zitadel, zone=ZONE
+        )
         dns = await exits.enter_async_context(serving(build_dns, {**wiring.env("dns"), **tls_env(pki)}))
         identity = await exits.enter_async_context(
             serving(build_identity, {**wiring.env("identity"), **tls_env(pki)})
         )
         # Temporal is dialled lazily: listing organizations reads the database only.
         provisioning = await exits.enter_async_context(
-            serving(build_provisioning, {"DATABASE_URL": database_url, **tls_env(pki)})
+            serving(
+                build_provisioning,
+                {
+                    "DATABASE_URL": database_url,
+                    **tls_env(pki),
+                    "A4C_AUTH_PRINCIPALS": principals(wiring, "provisioning"),
+                },
+            )
         )
         yield Stack(dns, identity, provisioning)
 

@@ -40,7 +40,12 @@ SECRET_TEMPLATES = K8S / "secrets" / "a4c-secrets.template.yaml"
 
 # What each part reads (the settings contract); SECRET means it must come from a Secret, never a ConfigMap.
 SECRET = object()
-COMMON_GRPC = {"A4C_GRPC_HOST": str, "A4C_GRPC_PORT": str, "A4C_HEALTH_PORT": str, "A4C_AUTH_TOKENS": SECRET}
+COMMON_GRPC = {
+    "A4C_GRPC_HOST": str,
+    "A4C_GRPC_PORT": str,
+    "A4C_HEALTH_PORT": str,
+    "A4C_AUTH_PRINCIPALS": SECRET,
+}
 SHARED = {"A4C_ENVIRONMENT": str, "A4C_LOG_LEVEL": str, "A4C_SHUTDOWN_GRACE_SECONDS": str}
 TEMPORAL = {"TEMPORAL_ADDRESS": str, "TEMPORAL_NAMESPACE": str, "TEMPORAL_TASK_QUEUE": str}
 # The tenant policy both the provisioning service and the worker hold (ConfigMap a4c-tenant-policy).
@@ -55,7 +60,12 @@ TENANT_POLICY = (
 CONTRACT = {
     "dns": SHARED
     | COMMON_GRPC
-    | {"CLOUDFLARE_API_TOKEN": SECRET, "CLOUDFLARE_BASE_URL": str, "CLOUDFLARE_ZONE_NAME": str},
+    | {
+        "CLOUDFLARE_API_TOKEN": SECRET,
+        "CLOUDFLARE_BASE_URL": str,
+        "CLOUDFLARE_ZONE_NAME": str,
+        "A4C_PAGE_TOKEN_KEY": SECRET,  # replicas share it
+    },
     "identity": SHARED
     | COMMON_GRPC
     | {
@@ -69,7 +79,7 @@ CONTRACT = {
     | COMMON_GRPC
     | TEMPORAL
     | dict.fromkeys(TENANT_POLICY, str)
-    | {"DATABASE_URL": SECRET, "A4C_PAYLOAD_KEYS": SECRET},
+    | {"DATABASE_URL": SECRET, "A4C_PAYLOAD_KEYS": SECRET, "A4C_PAGE_TOKEN_KEY": SECRET},
     "worker": SHARED
     | TEMPORAL
     | dict.fromkeys(TENANT_POLICY, str)

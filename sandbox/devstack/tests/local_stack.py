@@ -102,6 +102,10 @@ class StackRun:
         return (self.state_dir / "local-token").read_text().strip()
 
     @property
+    def worker_token(self) -> str:
+        return (self.state_dir / "worker-token").read_text().strip()
+
+    @property
     def text(self) -> str:
         return "\n".join(self.out + self.err)
 

@@ -122,7 +122,12 @@ async def test_make_run_brings_everything_up_bootstraps_and_stops_cleanly(
         assert re.search(
             rf"Demo tenant: bootstrap completed in [0-9.]+ s, subdomain demo\.{re.escape(ZONE)} active", text
         )
-        assert f'grpcurl -plaintext -H "authorization: Bearer {run.token}" {run.address("dns")} list' in text
+        # Each service's line carries its own caller's token: the worker's for dns, the operator's else.
+        assert (
+            f'grpcurl -plaintext -H "authorization: Bearer {run.worker_token}" {run.address("dns")} list'
+            in text
+        )
+        assert run.worker_token != run.token
         dns_port = run.ports["sandbox-dns"]
         assert f"dig @127.0.0.1 -p {dns_port} demo.{ZONE}" in text
         assert f"A4C_PROVISIONING_TOKEN={run.token}" in text

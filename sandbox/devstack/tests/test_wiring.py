@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from a4c.common.auth import Credentials, Principal
 from a4c.common.env import EnvReader
 from a4c.common.tracing import TracingSettings
 from a4c.devstack.stack.ports import METRICS_PARTS
@@ -44,7 +45,17 @@ def test_each_service_reads_the_addresses_and_the_profile_it_is_wired_with(profi
     provisioning = ProvisioningSettings.from_env(w.env("provisioning"))
     worker = WorkerSettings.from_env(w.env("worker"))
 
-    assert (dns.server.host, dns.server.port, dns.server.auth_tokens) == ("127.0.0.1", 21001, (TOKEN,))
+    assert (dns.server.host, dns.server.port) == ("127.0.0.1", 21001)
+    assert Credentials(dns.server.principals).principal_of(w.worker_token) == Principal(
+        "worker", frozenset({"read", "write"})
+    )
+    for server in (dns.server, identity.server):  # the operator's token is no dns/identity principal
+        assert Credentials(server.principals).principal_of(TOKEN) is None
+    assert Credentials(provisioning.server.principals).principal_of(TOKEN) == Principal(
+        "operator", frozenset({"read", "bootstrap", "operate"})
+    )
+    assert Credentials(provisioning.server.principals).principal_of(w.worker_token) is None
+    assert worker.service_token == w.worker_token != TOKEN
     assert dns.cloudflare_base_url == "http://127.0.0.1:21007/client/v4"
     assert [str(ns) for ns in dns.nameservers] == ["127.0.0.1:21009"]
     assert (identity.zitadel_url, identity.zitadel_pat) == ("http://127.0.0.1:21008", w.zitadel.pat)

@@ -10,7 +10,8 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
-from a4c.common.errors import ErrorTranslation, StatusDetails
+from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, upstream_status
+from a4c.common.upstream import UpstreamError
 
 
 class Missing(Exception):
@@ -99,3 +100,39 @@ async def test_a_stream_keeps_what_it_sent_then_ends_with_the_status() -> None:
     assert seen == ["first"]
     assert context.status is not None
     assert context.status.code == grpc.StatusCode.NOT_FOUND
+
+
+class UpstreamNotFound(UpstreamError):
+    pass
+
+
+class UpstreamDown(UpstreamError):
+    retryable = True
+
+
+TABLE: StatusTable = [
+    (UpstreamNotFound, grpc.StatusCode.NOT_FOUND, "ZITADEL_NOT_FOUND"),
+    (UpstreamDown, grpc.StatusCode.UNAVAILABLE, "ZITADEL_UNAVAILABLE"),
+]
+# What upstreams put in their messages: their paths, error ids and other owners' objects.
+LEAKY = "POST /management/v1/orgs/2851/users: COMMAND-x8Jq2 user bob@other-tenant.example exists"
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (UpstreamNotFound(LEAKY, status=404), grpc.StatusCode.NOT_FOUND, "zitadel not found"),
+        (UpstreamDown(LEAKY, status=503, retry_after=2), grpc.StatusCode.UNAVAILABLE, "zitadel unavailable"),
+        (UpstreamError(LEAKY, status=418), grpc.StatusCode.INTERNAL, "zitadel unexpected"),
+    ],
+)
+def test_upstream_errors_reach_the_caller_scrubbed_and_the_log_whole(
+    caplog: pytest.LogCaptureFixture, error: UpstreamError, code: grpc.StatusCode, message: str
+) -> None:
+    with caplog.at_level(logging.INFO):
+        status = upstream_status(error, TABLE, unexpected="ZITADEL_UNEXPECTED", metadata={"code": "5"})
+    assert (status.code, status.message) == (code, message)
+    assert status.metadata == {"http_status": str(error.status), "code": "5"}
+    assert "COMMAND-x8Jq2" not in repr(status)
+    assert "/management/" not in repr(status)
+    assert LEAKY in caplog.text  # the operator keeps the detail

@@ -15,7 +15,7 @@ from a4c.common.config import ServerSettings
 from a4c.common.logging import REDACTED, configure_logging
 from a4c.common.server import create_server
 
-from .conftest import TOKEN, all_bindings
+from .conftest import PRINCIPALS, TOKEN, all_bindings
 
 SECRET = "cf-api-token-s3cr3t-value-42"
 
@@ -59,7 +59,7 @@ def test_any_bearer_token_is_redacted_even_if_not_configured(captured: io.String
 
 
 async def test_access_log_names_method_and_code_but_never_the_token(captured: io.StringIO) -> None:
-    running = create_server(ServerSettings(host="127.0.0.1", port=0, auth_tokens=(TOKEN,)), all_bindings())
+    running = create_server(ServerSettings(host="127.0.0.1", port=0, principals=PRINCIPALS), all_bindings())
     await running.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:

@@ -19,7 +19,7 @@ from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, create_server
 from a4c.common.upstream import Failure, RetryLoop, UpstreamError
 
-from .conftest import TOKEN, all_bindings
+from .conftest import PRINCIPALS, TOKEN, all_bindings
 
 pytestmark = pytest.mark.asyncio
 
@@ -63,7 +63,7 @@ async def test_url_templates_keep_only_the_api_words(path: str, template: str) -
 @pytest.fixture
 async def measured() -> AsyncIterator[tuple[Metrics, GrpcServer, MetricsListener]]:
     metrics = Metrics()
-    settings = ServerSettings(host="127.0.0.1", port=0, auth_tokens=(TOKEN,))
+    settings = ServerSettings(host="127.0.0.1", port=0, principals=PRINCIPALS)
     server = create_server(settings, all_bindings(), metrics=metrics)
     listener = MetricsListener(metrics, "127.0.0.1", 0)
     await server.start()

@@ -16,7 +16,7 @@ from a4c.common.config import ServerSettings
 from a4c.common.errors import details_of
 from a4c.common.server import GrpcServer, create_server
 
-from .conftest import TOKEN, all_bindings
+from .conftest import PRINCIPALS, TOKEN, all_bindings
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -37,7 +37,7 @@ async def test_health_reports_serving_then_not_serving_while_draining(server: Gr
 
 
 async def test_stop_lets_an_open_health_watch_see_not_serving() -> None:
-    running = create_server(ServerSettings(host="127.0.0.1", port=0, auth_tokens=(TOKEN,)), all_bindings())
+    running = create_server(ServerSettings(host="127.0.0.1", port=0, principals=PRINCIPALS), all_bindings())
     await running.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
@@ -103,7 +103,7 @@ async def test_rich_errors_carry_field_violations(server: GrpcServer) -> None:
 
 
 async def test_binding_a_taken_port_fails_naming_the_address(server: GrpcServer) -> None:
-    settings = ServerSettings(host="127.0.0.1", port=server.port, auth_tokens=(TOKEN,))
+    settings = ServerSettings(host="127.0.0.1", port=server.port, principals=PRINCIPALS)
     with pytest.raises(OSError, match=f"127.0.0.1:{server.port}"):
         create_server(settings, all_bindings())
 

@@ -23,7 +23,7 @@ from a4c.common.client import open_channel
 from a4c.common.config import ServerSettings
 from a4c.common.server import GrpcServer, create_server
 
-from .conftest import TOKEN, all_bindings
+from .conftest import PRINCIPALS, TOKEN, all_bindings
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -61,7 +61,7 @@ async def started(pki: Pki, *, mtls: bool) -> GrpcServer:
         host="127.0.0.1",
         port=0,
         health_port=0,
-        auth_tokens=(TOKEN,),
+        principals=PRINCIPALS,
         tls_cert_file=str(pki.server_cert),
         tls_key_file=str(pki.server_key),
         tls_client_ca_file=str(pki.ca) if mtls else None,

@@ -64,7 +64,8 @@ def unique() -> Callable[[str], str]:
 
 
 AsyncContextManager = contextlib.AbstractAsyncContextManager
-SERVICE_TOKEN = "dns-tests-service-token-0123456789"
+SERVICE_TOKEN = "dns-tests-service-token-0123456789"  # the worker's: read and write
+OPERATOR_TOKEN = "dns-tests-operator-token-0123456789"  # provisioning's caller: not a DNS principal
 # Short backoffs so fault bursts are ridden out quickly; retry-after comes from the sandbox.
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.02, max_delay=0.1)
 
@@ -78,7 +79,8 @@ class RunningDns:
 
 @contextlib.asynccontextmanager
 async def _running_dns(sandbox: CloudflareSandbox, **env: str) -> AsyncIterator[RunningDns]:
-    wired = Wiring.for_emulators(SERVICE_TOKEN, cloudflare=sandbox, zone=ZONE).env("dns")
+    wiring = Wiring.for_emulators(OPERATOR_TOKEN, service_token=SERVICE_TOKEN, cloudflare=sandbox, zone=ZONE)
+    wired = wiring.env("dns")
     settings = Settings.from_env({**wired, **env})
     async with httpx.AsyncClient() as http:
         server = create_server(settings, http, retry=FAST_RETRY)

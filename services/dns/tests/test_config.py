@@ -91,7 +91,7 @@ def test_the_token_is_a_secret_kept_out_of_repr() -> None:
         ({"CLOUDFLARE_MAX_REQUESTS_PER_5MIN": "1500"}, "CLOUDFLARE_MAX_REQUESTS_PER_5MIN"),
         ({"A4C_DNS_NAMESERVERS": "127.0.0.1:abc"}, "A4C_DNS_NAMESERVERS"),
         ({"A4C_DNS_NAMESERVERS": "127.0.0.1:70000"}, "A4C_DNS_NAMESERVERS"),
-        ({"A4C_AUTH_DISABLED": "false"}, "A4C_AUTH_TOKENS"),
+        ({"A4C_AUTH_DISABLED": "false"}, "A4C_AUTH_PRINCIPALS"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], key: str) -> None:

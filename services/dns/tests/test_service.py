@@ -146,8 +146,11 @@ async def test_foreign_record_is_left_untouched_and_reported(
     assert create.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     details = details_of(create.value)
     assert details.reason == "RECORD_NAME_TAKEN"
-    assert details.metadata["record_id"] == theirs.id
-    assert theirs.id in (create.value.details() or "")
+    # Another owner's record stays theirs to see: no id, address or comment reaches the caller.
+    for answer in (create.value, delete.value):
+        said = repr(details_of(answer)) + (answer.details() or "")
+        assert theirs.id not in said
+        assert "192.0.2.50" not in said
     assert delete.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert records_named(sandbox, name) == [theirs]  # same content, same modified_on
 

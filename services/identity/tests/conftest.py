@@ -19,7 +19,8 @@ from a4c.devstack.emulators import RunningZitadel, run_zitadel
 from a4c.devstack.wiring import Wiring
 from a4c.identity.server import running_identity_service
 
-TOKEN = "identity-test-token-0123456789"
+TOKEN = "identity-test-token-0123456789"  # the worker's: read and write
+OPERATOR_TOKEN = "identity-test-operator-token-0123456789"  # provisioning's caller: not a principal here
 TEMPLATE = "https://app.a4c.test/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}"
 # Short backoffs so injected fault bursts cost milliseconds.
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05, max_retry_after=1.0)
@@ -27,7 +28,7 @@ FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05, max_retry_af
 
 def service_env(zitadel: RunningZitadel, **extra: str) -> dict[str, str]:
     return {
-        **Wiring.for_emulators(TOKEN, zitadel=zitadel).env("identity"),
+        **Wiring.for_emulators(OPERATOR_TOKEN, service_token=TOKEN, zitadel=zitadel).env("identity"),
         "ZITADEL_INVITE_URL_TEMPLATE": TEMPLATE,
         "ZITADEL_APPLICATION_NAME": "A4C Test",
         "ZITADEL_CONSISTENCY_WAIT_SECONDS": "1",

@@ -23,7 +23,7 @@ BASE = {
     "ZITADEL_URL": "https://acme.zitadel.cloud/",
     "ZITADEL_PAT": "pat-0123456789abcdef",
     "ZITADEL_PROJECT_ID": "300000000000000001",
-    "A4C_AUTH_TOKENS": "caller-token-0123456789",
+    "A4C_AUTH_PRINCIPALS": "worker:read+write:caller-token-0123456789",
 }
 
 
@@ -38,7 +38,11 @@ def test_defaults_and_secrets() -> None:
         5.0,
         5,
     )
-    assert set(settings.secrets) == {"pat-0123456789abcdef", "caller-token-0123456789"}
+    assert set(settings.secrets) == {
+        "pat-0123456789abcdef",
+        "caller-token-0123456789",
+        BASE["A4C_AUTH_PRINCIPALS"],  # the whole list too: redacted wherever it appears
+    }
     assert "pat-0123456789abcdef" not in repr(settings)
 
 
@@ -101,7 +105,7 @@ def test_every_setting_is_read(tmp_path: Path, zitadel: RunningZitadel) -> None:
         ),
         ({"ZITADEL_TIMEOUT_SECONDS": "0"}, "ZITADEL_TIMEOUT_SECONDS", "at least"),
         ({"ZITADEL_MAX_ATTEMPTS": "many"}, "ZITADEL_MAX_ATTEMPTS", "integer"),
-        ({"A4C_AUTH_TOKENS": ""}, "A4C_AUTH_TOKENS", "required"),
+        ({"A4C_AUTH_PRINCIPALS": ""}, "A4C_AUTH_PRINCIPALS", "required"),
     ],
 )
 def test_bad_settings_name_the_variable(changes: dict[str, str], key: str, problem: str) -> None:

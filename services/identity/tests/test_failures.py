@@ -105,7 +105,7 @@ async def test_sustained_throttling_is_resource_exhausted_with_a_retry_delay(
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     details = details_of(caught.value)
     assert (details.reason, details.retry_delay) == ("ZITADEL_RATE_LIMITED", 90)
-    assert details.metadata["zitadel_error_id"] == "QUOTA-8n3Kr"
+    assert "zitadel_error_id" not in details.metadata  # Zitadel's ids stay in the log
 
 
 async def test_an_outage_is_unavailable_and_leaves_nothing_half_done(
@@ -158,7 +158,7 @@ async def test_a_rejected_pat_is_unauthenticated(zitadel: RunningZitadel) -> Non
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     details = details_of(caught.value)
     assert details.reason == "ZITADEL_CREDENTIALS_REJECTED"
-    assert details.metadata == {"http_status": "401", "zitadel_error_id": "AUTH-7fs1e"}
+    assert details.metadata == {"http_status": "401"}
     assert "revoked-pat" not in caught.value.details()
 
 

@@ -70,7 +70,7 @@ async def test_the_same_name_under_another_id_is_already_exists(
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     details = details_of(caught.value)
     assert details.reason == "ORGANIZATION_ALREADY_EXISTS"
-    assert details.metadata["zitadel_error_id"] == "ORG-lapo2m"
+    assert "zitadel_error_id" not in details.metadata  # Zitadel's ids stay in the log
     assert details.metadata["http_status"] == "409"
     with zitadel.store.read() as state:
         assert len(state.orgs) == 2  # the platform org and Globex
@@ -87,7 +87,7 @@ async def test_an_admin_username_taken_elsewhere_is_told_apart_from_a_taken_name
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     details = details_of(caught.value)
     assert details.reason == "ADMIN_USERNAME_TAKEN"
-    assert details.metadata["zitadel_error_id"] == "V3-DKcYh"
+    assert "zitadel_error_id" not in details.metadata  # Zitadel's ids stay in the log
     with zitadel.store.read() as state:
         assert "Other Corp" not in [o.name for o in state.orgs.values()]
 
@@ -223,7 +223,7 @@ async def test_grant_role_refuses_users_of_other_orgs_and_unknown_roles(
     assert other_org.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert details_of(other_org.value).reason == "USER_IN_ANOTHER_ORGANIZATION"
     assert unknown_role.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # Zitadel: 400 FailedPrecondition
-    assert details_of(unknown_role.value).metadata["zitadel_error_id"] == "COMMAND-mm9F4"
+    assert "zitadel_error_id" not in details_of(unknown_role.value).metadata
 
 
 async def test_send_invitation_stores_exactly_one_email_with_the_right_link(

@@ -27,6 +27,7 @@ from a4c.provisioning.validation import slug_problem
 from a4c.workflows.models import bootstrap_workflow_id
 
 TOKEN = "provisioning-test-token-0123456789"
+ACTOR = "operator"  # the principal TOKEN stands for: the `actor` of the events it causes
 BASE_DOMAIN = "firstovertheline.com"
 # Streaming calls need the token as call metadata: the kit's channel interceptor only covers unary calls
 # (grpc.aio files an interceptor under its first matching kind, and _BearerToken is unary-unary first).
@@ -36,10 +37,15 @@ AUTH = (("authorization", f"Bearer {TOKEN}"),)
 def service_env(database_url: str, task_queue: str, **overrides: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
-        "A4C_AUTH_TOKENS": TOKEN,
+        "A4C_AUTH_PRINCIPALS": f"{ACTOR}:read+bootstrap+operate:{TOKEN}",
         "A4C_GRPC_HOST": "127.0.0.1",
         "A4C_GRPC_PORT": "0",
         "TEMPORAL_TASK_QUEUE": task_queue,
+        # Many bootstraps and a hundred watchers under one principal; test_scopes.py and the kit's
+        # test_auth.py test the limits themselves.
+        "A4C_BOOTSTRAP_BURST": "1000",
+        "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
+        "A4C_WATCH_STREAMS_PER_SERVER": "400",
         **overrides,
     }
 

@@ -16,7 +16,10 @@ from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
 from .helpers import running_provisioning, service_env
 
-MINIMAL = {"DATABASE_URL": "postgresql://app:s3cret-pw@db:5432/a4c", "A4C_AUTH_TOKENS": "t" * 32}
+MINIMAL = {
+    "DATABASE_URL": "postgresql://app:s3cret-pw@db:5432/a4c",
+    "A4C_AUTH_PRINCIPALS": "operator:read:" + "t" * 32,
+}
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -54,7 +57,7 @@ def test_defaults_are_the_documented_ones() -> None:
         ({"A4C_STEP_ATTEMPT_SECONDS": "60", "A4C_STEP_TOTAL_SECONDS": "30"}, "A4C_STEP_TOTAL_SECONDS"),
         ({"A4C_SLUG_CLAIM_STALE_SECONDS": "1"}, "A4C_SLUG_CLAIM_STALE_SECONDS"),
         ({"A4C_ENVIRONMENT": "staging"}, "A4C_ENVIRONMENT"),
-        ({"A4C_AUTH_TOKENS": ""}, "A4C_AUTH_TOKENS"),
+        ({"A4C_AUTH_PRINCIPALS": ""}, "A4C_AUTH_PRINCIPALS"),
         ({"A4C_ENVIRONMENT": "production"}, "A4C_PAYLOAD_KEYS"),
         ({"A4C_PAYLOAD_KEYS": "k1:c2hvcnQ="}, "A4C_PAYLOAD_KEYS"),
         ({"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/nonexistent/ca.pem"}, "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),

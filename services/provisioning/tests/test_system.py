@@ -12,9 +12,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import grpc
 import pytest
 
+from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
+from a4c.common.client import open_channel
 from a4c.devstack.system import ZONE, System, running_system
 from a4c.devstack.timing import eventually
 from a4c.dns.server import build as dns_build
@@ -24,9 +28,11 @@ from a4c.workflows.models import StepTimeouts
 
 from .cli_runner import a4c, bootstrap_args
 from .helpers import (
+    ACTOR,
     AUTH,
     COMPLETED_BOOTSTRAP,
     SUBDOMAIN_ACTIVE,
+    TOKEN,
     Running,
     bootstrap_request,
     rpc_error,
@@ -112,11 +118,35 @@ async def test_a_bootstrap_completes_and_a_hundred_watchers_see_every_event_once
     assert org.identity_organization_id
     assert org.admin_user_id
     assert org.dns_record_id
+    # Who asked is in every event, the workflows' included (issue 14: the actor).
+    assert {e.metadata.get("actor") for e in stored} == {ACTOR}
     assert org.HasField("subdomain_verified_at")
     zone_id = system.cloudflare.zone_id(ZONE)
     assert [r.name for r in system.cloudflare.store.records(zone_id) if r.name == reply.subdomain_fqdn] == [
         reply.subdomain_fqdn
     ]
+
+
+async def test_the_provisioning_principal_cannot_call_dns_or_identity(system: System) -> None:
+    """The operator's credential (provisioning's caller) is no principal of dns or identity."""
+    dns_request = dns_pb2.ListRecordsRequest(zone=ZONE)
+    identity_request = identity_pb2.GetOrganizationRequest(organization_id=str(uuid.uuid4()))
+    async with (
+        open_channel(system.dns.address, token=TOKEN) as dns_channel,
+        open_channel(system.identity.address, token=TOKEN) as identity_channel,
+    ):
+        dns = dns_pb2_grpc.DnsServiceStub(dns_channel)
+        identity = identity_pb2_grpc.IdentityServiceStub(identity_channel)
+        for call in (
+            dns.ListRecords(dns_request),
+            dns.CreateRecord(dns_pb2.CreateRecordRequest()),
+            identity.GetOrganization(identity_request),
+            identity.SendInvitation(identity_pb2.SendInvitationRequest()),
+        ):
+            assert (await rpc_error(call)).code == grpc.StatusCode.UNAUTHENTICATED
+    # The worker's credential is (the same calls, authenticated).
+    listed = await dns_pb2_grpc.DnsServiceStub(system.upstreams.dns).ListRecords(dns_request)
+    assert listed.records is not None
 
 
 async def test_a_refused_request_reaches_nothing_upstream(system: System, service: Running) -> None:

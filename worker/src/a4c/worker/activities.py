@@ -54,10 +54,12 @@ def record_type(name: str) -> dns_pb2.RecordType.ValueType:
     return dns_pb2.RecordType.Value(f"RECORD_TYPE_{name.upper()}")
 
 
-def invitation_event(organization_id: str, sent: InvitationSent) -> EventToRecord:
+def invitation_event(organization_id: str, sent: InvitationSent, actor: str = "") -> EventToRecord:
     """user.invitation.sent, the same event (and id) whether the workflow or the legacy step appends it."""
     data = {"user_id": sent.user_id, "email": sent.email}
-    return EventToRecord(organization_id, EventType.USER_INVITATION_SENT, BootstrapStep.INVITE, data)
+    return EventToRecord(
+        organization_id, EventType.USER_INVITATION_SENT, BootstrapStep.INVITE, data, actor=actor
+    )
 
 
 class EventActivities:
@@ -105,6 +107,7 @@ class IdentityActivities:
                 EventType.ZITADEL_CREATED,
                 BootstrapStep.IDENTITY,
                 {"identity_org_id": created.identity_organization_id, "admin_user_id": created.admin_user_id},
+                actor=request.actor,
             ),
         )
         return created
@@ -131,6 +134,7 @@ class IdentityActivities:
                     "role_keys": list(reply.role_keys),
                     "grant_id": reply.grant_id,
                 },
+                actor=request.actor,
             ),
         )
         return reply.grant_id
@@ -161,7 +165,7 @@ class IdentityActivities:
         """Send and append in one (a retried append re-sends): kept only for bootstraps started before
         the split (`workflow.patched` in the bootstrap), remove once none of those is left running."""
         sent = await self.send_invitation(request)
-        await events.append(self._store, invitation_event(request.organization_id, sent))
+        await events.append(self._store, invitation_event(request.organization_id, sent, request.actor))
         return sent.email
 
     @activity.defn(name="delete_identity_organization")
@@ -207,6 +211,7 @@ class DnsActivities:
                 SubdomainStep.DNS_RECORD,
                 {"dns_record_id": reply.record.id, "fqdn": reply.record.name},
                 dedup_scope=events.run_scope(),
+                actor=request.actor,
             ),
         )
         return RecordCreated(reply.record.id, reply.created)
@@ -264,6 +269,7 @@ class DnsActivities:
                 EventType.SUBDOMAIN_DNS_RECORD_DELETED,
                 f"compensate.{Compensation.REMOVE_DNS_RECORD}",
                 {"dns_record_ids": deleted, "fqdn": request.fqdn},
+                actor=request.actor,
             ),
         )
         return deleted

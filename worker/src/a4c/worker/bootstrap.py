@@ -89,12 +89,12 @@ class BootstrapOrganizationWorkflow:
             )
             await self._step(BootstrapStep.RECORD, self._record_organization)
             child = await self._step(BootstrapStep.SUBDOMAIN, self._start_subdomain)
-            grant = GrantInput(request.organization_id, identity.admin_user_id)
+            grant = GrantInput(request.organization_id, identity.admin_user_id, request.actor)
             await self._step(
                 BootstrapStep.ROLE,
                 lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts, waits=self._waits),
             )
-            invite = InviteInput(request.organization_id, identity.admin_user_id)
+            invite = InviteInput(request.organization_id, identity.admin_user_id, request.actor)
             if self._waits:
                 await self._past_the_point_of_no_return(self._invite_and_complete(invite))
             else:
@@ -157,11 +157,16 @@ class BootstrapOrganizationWorkflow:
             BootstrapStep.INVITE,
             lambda: remote(IdentityActivities.send_invitation, invite, timeouts, waits=True),
         )
-        await local(EventActivities.record_event, invitation_event(invite.organization_id, sent), waits=True)
+        await local(
+            EventActivities.record_event,
+            invitation_event(invite.organization_id, sent, invite.actor),
+            waits=True,
+        )
         await self._step(BootstrapStep.COMPLETE, self._record_completed)
 
     async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:
-        event = EventToRecord(self._request.organization_id, event_type, step, data)
+        request = self._request
+        event = EventToRecord(request.organization_id, event_type, step, data, actor=request.actor)
         return await local(EventActivities.record_event, event, waits=self._waits)
 
     async def _record_organization(self) -> int:

@@ -99,13 +99,15 @@ class Compensations:
 
     async def _remove_record(self) -> list[str]:
         sub = self._request.subdomain
-        target = CleanupInput(self._request.organization_id, sub.zone, sub.fqdn, sub.record_type)
+        target = CleanupInput(
+            self._request.organization_id, sub.zone, sub.fqdn, sub.record_type, self._request.actor
+        )
         return await remote(
             DnsActivities.remove_dns_record, target, self._request.timeouts, waits=self._waits
         )
 
     async def _delete_identity(self) -> bool:
-        target = CleanupInput(self._request.organization_id)
+        target = CleanupInput(self._request.organization_id, actor=self._request.actor)
         return await remote(
             IdentityActivities.delete_identity_organization, target, self._request.timeouts, waits=self._waits
         )

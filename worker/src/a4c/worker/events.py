@@ -16,9 +16,11 @@ from a4c.eventstore import ORGANIZATION_STREAM, EventStore, NewEvent, event_id
 from a4c.workflows.models import EventToRecord
 
 
-def metadata(step: str) -> dict[str, Any]:
+def metadata(step: str, actor: str = "") -> dict[str, Any]:
+    """``actor``: the principal that caused the workflow (omitted when unknown)."""
     info = activity.info()
-    return {
+    found: dict[str, Any] = {"actor": actor} if actor else {}
+    return found | {
         "workflow_id": info.workflow_id,
         "run_id": info.workflow_run_id,
         "workflow_type": info.workflow_type,
@@ -47,7 +49,7 @@ async def append(store: EventStore, event: EventToRecord) -> int:
             stream_type=ORGANIZATION_STREAM,
             event_type=event.event_type,
             data=dict(event.data),
-            metadata=metadata(event.step),
+            metadata=metadata(event.step, event.actor),
         )
     )
     return stored.sequence

@@ -130,6 +130,7 @@ class ProvisionSubdomainWorkflow:
             step,
             {"fqdn": self._request.fqdn, **data},
             dedup_scope=f"{info.workflow_id}/{info.run_id}",
+            actor=self._request.actor,
         )
         return await local(EventActivities.record_event, event, waits=self._waits)
 

@@ -180,7 +180,7 @@ async def running_system(
         )
         store = await EventStore.connect(database_url)
         stack.push_async_callback(store.close)
-        upstreams = Upstreams.open(dns.address, identity.address, TOKEN, tracing=traced)
+        upstreams = Upstreams.open(dns.address, identity.address, wiring.worker_token, tracing=traced)
         stack.push_async_callback(upstreams.close)
         system = System(
             cloudflare,

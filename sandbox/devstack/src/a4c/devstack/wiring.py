@@ -6,17 +6,22 @@ tests (a4c.devstack.system and the services' conftests: in process, free ports) 
 a part's environment, so a part's variables are named here and nowhere else:
 
     wiring = Wiring(TOKEN, {"dns": "127.0.0.1:0", "sandbox-cloudflare": ..., "sandbox-dns": ...})
-    env = wiring.env("dns")        # A4C_GRPC_*, A4C_AUTH_TOKENS, CLOUDFLARE_* at the sandbox, ...
+    env = wiring.env("dns")        # A4C_GRPC_*, A4C_AUTH_PRINCIPALS, CLOUDFLARE_* at the sandbox, ...
 
 Addresses are host:port under the stack's part names (a4c.devstack.stack.ports.PORTS); port 0 lets
 a part bind a free one (an in-process server reports it; `at()` passes it on). What is neither an
 address nor a credential (how fast a subdomain is checked, how long a stop may take) is the
 harness's `Profile`: STACK, TESTS or BENCH. A caller's own environment beats a profile, never the
 wiring.
+
+Credentials follow the trust model (README): the operator's token (`token`: the demo, the CLI, the
+tests' calls to provisioning) is provisioning's `operator` principal and nothing else; the worker's
+(`service_token`) is the dns and identity services' `worker` principal and nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -73,10 +78,19 @@ FAST_CHECKS = VerificationPolicy(
 )
 # Tests: give up after 20 s; short step timeouts so a failure shows in seconds, and a heartbeat
 # timeout well below the attempt's so a crash test tells them apart.
+# Tests bootstrap many organizations and watch each a hundred times as one principal: the limits
+# (tested on their own) stay out of the way.
+UNLIMITED_BOOTSTRAPS = {
+    "A4C_BOOTSTRAP_BURST": "1000",
+    "A4C_BOOTSTRAP_RATE_PER_MINUTE": "6000",
+    "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
+    "A4C_WATCH_STREAMS_PER_SERVER": "400",
+}
 TESTS = Profile(
     verification=FAST_CHECKS,
     timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30, heartbeat_seconds=1.5),
     shutdown_grace_seconds=1,
+    extra={"provisioning": UNLIMITED_BOOTSTRAPS},
 )
 # The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
 BENCH = Profile(
@@ -89,6 +103,13 @@ BENCH = Profile(
         # and the hop benchmark's direct calls share the token: off. The DNS service keeps its budget.
         # Likewise the 200 requests per second per IP: the hop benchmark measures latency, not throttling.
         "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off", "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off"},
+        # The bench bootstraps hundreds at once as one operator, and watches as many streams.
+        "provisioning": {
+            **UNLIMITED_BOOTSTRAPS,
+            "A4C_WATCH_STREAMS_PER_PRINCIPAL": "5000",
+            "A4C_WATCH_STREAMS_PER_SERVER": "5000",
+            "A4C_GRPC_MAX_CONCURRENT_RPCS": "10000",
+        },
     },
 )
 
@@ -115,7 +136,7 @@ class ZitadelEmulator(Protocol):
 class Wiring:
     """Where every part is and the credentials that connect them; `env(part)` is that part's environment."""
 
-    token: str = field(repr=False)  # what every service accepts and every caller presents
+    token: str = field(repr=False)  # the operator's: provisioning's caller (demo, CLI, tests)
     addresses: Mapping[str, str] = field(default_factory=dict)
     database_url: str = field(default="", repr=False)
     task_queue: str | None = None  # None: the parts' default queue
@@ -126,7 +147,8 @@ class Wiring:
     zitadel: ZitadelConfig = field(default_factory=ZitadelConfig)
     real_cloudflare: bool = False
     real_zitadel: bool = False
-    service_token: str | None = field(default=None, repr=False)  # the worker's; None: `token`
+    # The worker's, for dns and identity; None: one derived from `token` (distinct, stable per token).
+    service_token: str | None = field(default=None, repr=False)
     sandbox_state_dir: Path | None = None
     # Every service and the worker append their spans here (A4C_TRACES=file); None: each part's own
     # A4C_TRACES (off unless the caller's environment says otlp, with OTEL_EXPORTER_OTLP_ENDPOINT).
@@ -165,6 +187,13 @@ class Wiring:
             **fields.pop("addresses", {}),
         }
         return cls(token, addresses, **sandbox_credentials(sandbox_env), **fields)
+
+    @property
+    def worker_token(self) -> str:
+        """The token the worker presents to dns and identity (never accepted by provisioning)."""
+        if self.service_token:
+            return self.service_token
+        return hashlib.sha256(f"a4c-local-worker:{self.token}".encode()).hexdigest()
 
     def address(self, part: str) -> str:
         return self.addresses[part]
@@ -268,6 +297,18 @@ def _migrate(w: Wiring) -> dict[str, str]:
     return {"DATABASE_URL": w.database_url}
 
 
+# Who may call each service with which scopes (the README's trust model).
+OPERATOR_SCOPES = "read+bootstrap+operate"
+WORKER_SCOPES = "read+write"
+
+
+def principals(w: Wiring, part: str) -> str:
+    """A4C_AUTH_PRINCIPALS of `part`: provisioning knows the operator, dns and identity the worker."""
+    if part == "provisioning":
+        return f"operator:{OPERATOR_SCOPES}:{w.token}"
+    return f"worker:{WORKER_SCOPES}:{w.worker_token}"
+
+
 def _traces(w: Wiring) -> dict[str, str]:
     if w.traces_file is None:
         return {}
@@ -276,7 +317,11 @@ def _traces(w: Wiring) -> dict[str, str]:
 
 def _grpc(w: Wiring, part: str) -> dict[str, str]:
     address = w.address(part)
-    env = {"A4C_GRPC_HOST": _host(address), "A4C_GRPC_PORT": _port(address), "A4C_AUTH_TOKENS": w.token}
+    env = {
+        "A4C_GRPC_HOST": _host(address),
+        "A4C_GRPC_PORT": _port(address),
+        "A4C_AUTH_PRINCIPALS": principals(w, part),
+    }
     return env | _metrics(w, part) | _traces(w)
 
 
@@ -331,7 +376,7 @@ def _worker(w: Wiring) -> dict[str, str]:
         **_temporal_client(w),
         "A4C_DNS_SERVICE_ADDRESS": w.address("dns"),
         "A4C_IDENTITY_SERVICE_ADDRESS": w.address("identity"),
-        "A4C_SERVICE_TOKEN": w.service_token or w.token,
+        "A4C_SERVICE_TOKEN": w.worker_token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
         **_metrics(w, "worker"),  # on A4C_HEALTH_HOST too

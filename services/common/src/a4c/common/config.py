@@ -1,13 +1,16 @@
 """The kit's settings: what every gRPC service reads (`SERVER_SETTINGS`) and what parts share.
 
 Each variable is declared once here (see `a4c.common.settings`); `ServerSettings.from_env` reads them and
-adds the rules that span variables (TLS needs a certificate and a key; tokens unless auth is off).
+adds the rules that span variables (TLS needs a certificate and a key; principals unless auth is off).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from a4c.common.auth import Credential, parse_principals
 from a4c.common.env import EnvReader, SettingsError
 from a4c.common.settings import (
     LOG_LEVELS,
@@ -15,7 +18,6 @@ from a4c.common.settings import (
     Choice,
     Float,
     Int,
-    List,
     Optional,
     OptionalInt,
     Required,
@@ -86,12 +88,21 @@ METRICS_PORT = OptionalInt(
     max=65535,
     shown_default="none: no metrics recorded or served",
 )
-AUTH_TOKENS = List(
-    "A4C_AUTH_TOKENS",
-    "comma-separated bearer tokens callers may present, each at least 16 characters",
+AUTH_PRINCIPALS = Optional(
+    "A4C_AUTH_PRINCIPALS",
+    "callers as name:scope+scope:token entries, comma-separated; the token (at least 16 characters) "
+    "or sha256=<hex> of it; each service's scopes are in the README's trust model",
     secret=True,
-    shown_default="required unless A4C_AUTH_DISABLED",
+    shown_default="required (or A4C_AUTH_PRINCIPALS_FILE) unless A4C_AUTH_DISABLED",
 )
+AUTH_PRINCIPALS_FILE = Optional(
+    "A4C_AUTH_PRINCIPALS_FILE",
+    "file holding that list (a mounted secret; one entry a line, # comments); read at start, "
+    "so a change takes effect on restart",
+)
+# Replaced by A4C_AUTH_PRINCIPALS (one token for every method was issue 14); still read so a
+# deployment that sets it fails with the way to migrate instead of starting without its callers.
+LEGACY_AUTH_TOKENS = "A4C_AUTH_TOKENS"
 AUTH_DISABLED = Bool("A4C_AUTH_DISABLED", "true turns authentication off (local use only)", False)
 TLS_CERT_FILE = Optional(
     "A4C_TLS_CERT_FILE",
@@ -101,6 +112,19 @@ TLS_CERT_FILE = Optional(
 TLS_KEY_FILE = Optional("A4C_TLS_KEY_FILE", "server private key (PEM)")
 TLS_CLIENT_CA_FILE = Optional(
     "A4C_TLS_CLIENT_CA_FILE", "CA bundle; when set, clients must present a certificate (mTLS)"
+)
+MAX_CONCURRENT_RPCS = Int(
+    "A4C_GRPC_MAX_CONCURRENT_RPCS",
+    "calls in flight (streams included) beyond which the server answers RESOURCE_EXHAUSTED",
+    500,
+    min=1,
+    max=100_000,
+)
+PAGE_TOKEN_KEY = Optional(
+    "A4C_PAGE_TOKEN_KEY",
+    "HMAC key signing page tokens, at least 32 characters; replicas must share it",
+    secret=True,
+    shown_default="a random key per process (tokens then only work on the replica that issued them)",
 )
 SHUTDOWN_GRACE_SECONDS = Float(
     "A4C_SHUTDOWN_GRACE_SECONDS", "how long in-flight calls may finish after SIGTERM", 10.0, min=0, max=600
@@ -135,8 +159,11 @@ SERVER_SETTINGS = (
     GRPC_PORT,
     HEALTH_PORT,
     METRICS_PORT,
-    AUTH_TOKENS,
+    AUTH_PRINCIPALS,
+    AUTH_PRINCIPALS_FILE,
     AUTH_DISABLED,
+    MAX_CONCURRENT_RPCS,
+    PAGE_TOKEN_KEY,
     TLS_CERT_FILE,
     TLS_KEY_FILE,
     TLS_CLIENT_CA_FILE,
@@ -155,26 +182,29 @@ class ServerSettings:
     port: int = GRPC_PORT.default
     health_port: int | None = HEALTH_PORT.default
     metrics_port: int | None = METRICS_PORT.default
-    auth_tokens: tuple[str, ...] = ()
+    # Empty: authentication is off (A4C_AUTH_DISABLED); from_env refuses that unless asked.
+    principals: tuple[Credential, ...] = ()
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_client_ca_file: str | None = None
     log_level: str = LOG_LEVEL.default
     shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS.default
     environment: str = ENVIRONMENT.default
+    max_concurrent_rpcs: int = MAX_CONCURRENT_RPCS.default
+    page_token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def __repr__(self) -> str:
         # Never print the tokens, even in a debugger or a crash dump.
         return (
             f"ServerSettings(host={self.host!r}, port={self.port}, health_port={self.health_port}, "
             f"metrics_port={self.metrics_port}, "
-            f"auth_tokens=<{len(self.auth_tokens)}>, "
+            f"principals={[c.principal.name for c in self.principals]}, "
             f"tls={self.tls_enabled}, environment={self.environment!r})"
         )
 
     @property
     def auth_enabled(self) -> bool:
-        return bool(self.auth_tokens)
+        return bool(self.principals)
 
     @property
     def tls_enabled(self) -> bool:
@@ -183,13 +213,7 @@ class ServerSettings:
     @classmethod
     def from_env(cls, reader: EnvReader) -> ServerSettings:
         auth_disabled = AUTH_DISABLED.read(reader)
-        tokens = AUTH_TOKENS.read(reader)
-        if not tokens and not auth_disabled:
-            raise SettingsError(
-                AUTH_TOKENS.name, "is required (A4C_AUTH_DISABLED=true turns auth off locally)"
-            )
-        if any(len(t) < 16 for t in tokens):
-            raise SettingsError(AUTH_TOKENS.name, "every token must be at least 16 characters")
+        principals = () if auth_disabled else _principals(reader)
         cert, key = TLS_CERT_FILE.read(reader), TLS_KEY_FILE.read(reader)
         if (cert is None) != (key is None):
             missing = TLS_KEY_FILE.name if key is None else TLS_CERT_FILE.name
@@ -210,11 +234,49 @@ class ServerSettings:
             port=port,
             health_port=health_port,
             metrics_port=metrics_port,
-            auth_tokens=() if auth_disabled else tokens,
+            principals=principals,
             tls_cert_file=cert,
             tls_key_file=key,
             tls_client_ca_file=client_ca,
             log_level=level,
             shutdown_grace_seconds=SHUTDOWN_GRACE_SECONDS.read(reader),
             environment=ENVIRONMENT.read(reader),
+            max_concurrent_rpcs=MAX_CONCURRENT_RPCS.read(reader),
+            page_token_key=_page_token_key(reader),
         )
+
+
+def _principals(reader: EnvReader) -> tuple[Credential, ...]:
+    if reader.str(LEGACY_AUTH_TOKENS) is not None:
+        raise SettingsError(
+            LEGACY_AUTH_TOKENS,
+            "is replaced by A4C_AUTH_PRINCIPALS: give each caller a name and scopes, "
+            "name:scope+scope:token (see the README's trust model)",
+        )
+    inline, path = AUTH_PRINCIPALS.read(reader), AUTH_PRINCIPALS_FILE.read(reader)
+    if inline and path:
+        raise SettingsError(AUTH_PRINCIPALS_FILE.name, "set A4C_AUTH_PRINCIPALS or this file, not both")
+    if path:
+        try:
+            text, name = Path(path).read_text(), AUTH_PRINCIPALS_FILE.name
+        except OSError as exc:
+            raise SettingsError(AUTH_PRINCIPALS_FILE.name, f"cannot read {path}: {exc.strerror}") from None
+    else:
+        text, name = inline or "", AUTH_PRINCIPALS.name
+    credentials, tokens = parse_principals(text, name)
+    reader.secrets.extend(tokens)
+    if not credentials:
+        raise SettingsError(
+            AUTH_PRINCIPALS.name,
+            "is required (or A4C_AUTH_PRINCIPALS_FILE; A4C_AUTH_DISABLED=true turns auth off locally)",
+        )
+    return credentials
+
+
+def _page_token_key(reader: EnvReader) -> bytes:
+    key = PAGE_TOKEN_KEY.read(reader)
+    if key is None:
+        return secrets.token_bytes(32)
+    if len(key) < 32:
+        raise SettingsError(PAGE_TOKEN_KEY.name, "must be at least 32 characters")
+    return key.encode()

@@ -211,16 +211,28 @@ def upstream_status(
     error: UpstreamError, table: StatusTable, *, unexpected: str, metadata: Mapping[str, str]
 ) -> StatusDetails:
     """The status an upstream client's error stands for: its row in ``table`` (else INTERNAL with the
-    reason ``unexpected``), its HTTP status plus ``metadata`` (the upstream's own error code or id) in
-    the ErrorInfo, its retry-after as RetryInfo. Trouble upstream is logged; rejected credentials
-    loudly, since only an operator can fix them."""
+    reason ``unexpected``), its HTTP status plus ``metadata`` (the upstream's public error code, never
+    an id) in the ErrorInfo, its retry-after as RetryInfo.
+
+    The caller gets a fixed message per kind (:func:`scrubbed_message`), never the upstream's own:
+    that can hold its paths, ids and other owners' data. The log keeps the detail; rejected
+    credentials loudly, since only an operator can fix them."""
     code, reason = status_in(table, error, unexpected=unexpected)
-    if code in _WORTH_A_WARNING:
-        log.warning("upstream call failed: %s", error)
     if code == grpc.StatusCode.UNAUTHENTICATED:
-        log.error("the upstream rejected the service's credentials: %s", error)
+        log.error("the upstream rejected the service's credentials (%s): %s", reason, error)
+    elif code in _WORTH_A_WARNING:
+        log.warning("upstream call failed (%s): %s", reason, error)
+    else:
+        log.info("upstream refused the call (%s): %s", reason, error)
     info = {"http_status": str(error.status or 0), **metadata}
-    return StatusDetails(code, str(error), reason=reason, metadata=info, retry_delay=error.retry_after)
+    return StatusDetails(
+        code, scrubbed_message(reason), reason=reason, metadata=info, retry_delay=error.retry_after
+    )
+
+
+def scrubbed_message(reason: str) -> str:
+    """The caller-facing message of an error kind: its reason in words ("zitadel not found")."""
+    return reason.lower().replace("_", " ")
 
 
 INVALID_REQUEST = "invalid request"

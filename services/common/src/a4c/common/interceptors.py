@@ -1,4 +1,4 @@
-"""Server interceptors: bearer-token authentication and one access-log line per call.
+"""Server interceptors: principals, scopes and limits; one access-log line per call.
 
 Both wrap the method handler rather than the transport, so they see the final status code of
 every call (including aborts) and work the same for unary and streaming methods.
@@ -6,13 +6,16 @@ every call (including aborts) and work the same for unary and streaming methods.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import grpc
+
+from a4c.common.auth import ANONYMOUS, Credentials, Principal, logged_name, set_current_principal
+from a4c.common.errors import abort
+from a4c.common.limits import Limit, RateLimit, StreamCap
 
 log = logging.getLogger("a4c.access")
 
@@ -51,18 +54,34 @@ def _token_of(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Rejects calls without a configured bearer token (UNAUTHENTICATED); health and reflection pass."""
+    """Who calls (UNAUTHENTICATED for an unknown credential), whether it holds the method's scope
+    (PERMISSION_DENIED naming the scope), and the method's limits (RESOURCE_EXHAUSTED). Health and
+    reflection pass. With ``credentials`` None (auth off, local use) every call is ANONYMOUS and
+    only the limits apply."""
 
-    def __init__(self, tokens: Sequence[str]) -> None:
-        self._tokens = [t.encode() for t in tokens]
+    def __init__(
+        self,
+        credentials: Credentials | None,
+        scopes: Mapping[str, str],
+        limits: Mapping[str, Limit] | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._scopes = dict(scopes)
+        self._limits = dict(limits or {})
 
-    def _allowed(self, token: str | None) -> bool:
-        if token is None:
-            return False
-        presented = token.encode()
-        # Compare against every token so the time taken does not reveal which one nearly matched.
-        matches = [hmac.compare_digest(presented, known) for known in self._tokens]
-        return any(matches)
+    def _decide(self, method: str, token: str | None) -> tuple[Principal | None, grpc.StatusCode, str]:
+        if self._credentials is None:
+            return ANONYMOUS, grpc.StatusCode.OK, ""
+        principal = self._credentials.principal_of(token) if token is not None else None
+        if principal is None:
+            problem = "missing bearer token" if token is None else "invalid bearer token"
+            return None, grpc.StatusCode.UNAUTHENTICATED, problem
+        scope = self._scopes.get(method)
+        if scope is None:  # create_server refuses such a service; this is the last line
+            return principal, grpc.StatusCode.PERMISSION_DENIED, "method has no declared scope"
+        if not principal.holds(scope):
+            return principal, grpc.StatusCode.PERMISSION_DENIED, f"missing scope {scope!r}"
+        return principal, grpc.StatusCode.OK, ""
 
     async def intercept_service(
         self,
@@ -73,20 +92,22 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         method: str = details.method
         if handler is None or method.startswith(OPEN_METHOD_PREFIXES):
             return handler
-        token = _token_of(details.invocation_metadata)
-        if self._allowed(token):
-            return handler
-        problem = "missing bearer token" if token is None else "invalid bearer token"
-        return _rewrap(handler, method, _rejecting(problem))
+        principal, code, problem = self._decide(method, _token_of(details.invocation_metadata))
+        if code != grpc.StatusCode.OK:
+            return _rewrap(handler, method, _rejecting(principal, code, problem))
+        assert principal is not None
+        return _rewrap(handler, method, _admitting(principal, self._limits.get(method)))
 
 
-def _rejecting(problem: str) -> Wrapper:
+def _rejecting(principal: Principal | None, code: grpc.StatusCode, problem: str) -> Wrapper:
     def wrap(_behaviour: Callable[..., Any], _method: str, streaming: bool) -> Callable[..., Any]:
         async def reject(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+            if principal is not None:
+                set_current_principal(principal)  # the access log names who was refused
+            await context.abort(code, problem)
 
-        async def reject_stream(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+        async def reject_stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            await reject(request, context)
             yield  # pragma: no cover - makes this an async generator like the handler it replaces
 
         return reject_stream if streaming else reject
@@ -94,8 +115,61 @@ def _rejecting(problem: str) -> Wrapper:
     return wrap
 
 
+async def _refuse_over_limit(limit: Limit | None, principal: Principal, context: Any) -> bool:
+    """Abort when ``limit`` refuses the call; True when a stream slot was taken (release it)."""
+    if isinstance(limit, RateLimit):
+        wait = limit.take(principal.name)
+        if wait > 0:
+            await abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"rate limit for {principal.name!r} reached; retry later",
+                reason="RATE_LIMITED",
+                retry_delay=wait,
+            )
+    elif isinstance(limit, StreamCap):
+        reached = limit.acquire(principal.name)
+        if reached is not None:
+            await abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{reached} is reached",
+                reason="TOO_MANY_STREAMS",
+                retry_delay=1.0,
+            )
+        return True
+    return False
+
+
+def _admitting(principal: Principal, limit: Limit | None) -> Wrapper:
+    def wrap(behaviour: Callable[..., Any], _method: str, streaming: bool) -> Callable[..., Any]:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            set_current_principal(principal)
+            slot = await _refuse_over_limit(limit, principal, context)
+            try:
+                return await behaviour(request, context)
+            finally:
+                if slot and isinstance(limit, StreamCap):
+                    limit.release(principal.name)
+
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            set_current_principal(principal)
+            slot = await _refuse_over_limit(limit, principal, context)
+            try:
+                async for item in behaviour(request, context):
+                    yield item
+            finally:
+                if slot and isinstance(limit, StreamCap):
+                    limit.release(principal.name)
+
+        return stream if streaming else unary
+
+    return wrap
+
+
 class AccessLogInterceptor(grpc.aio.ServerInterceptor):
-    """Logs method, status code and duration of every call; never metadata or message contents."""
+    """Logs method, principal, status code and duration of every call; never metadata or message
+    contents. It wraps the auth interceptor's handler, so it reads the principal that one set."""
 
     async def intercept_service(
         self,
@@ -115,12 +189,14 @@ def _log_call(method: str, context: grpc.aio.ServicerContext[Any, Any], started:
         code = grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
     name = code.name if isinstance(code, grpc.StatusCode) else str(code)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    principal = logged_name()
     log.info(
-        "%s %s %.2fms",
+        "%s %s %s %.2fms",
         method,
+        principal,
         name,
         elapsed_ms,
-        extra={"grpc_method": method, "grpc_code": name, "duration_ms": elapsed_ms},
+        extra={"grpc_method": method, "principal": principal, "grpc_code": name, "duration_ms": elapsed_ms},
     )
 
 

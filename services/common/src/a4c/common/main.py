@@ -63,7 +63,9 @@ def parse_args(prog: str, description: str, spec: Sequence[Setting[Any]], argv: 
 async def serve(service: Service) -> None:
     """Run until SIGTERM/SIGINT, then drain and stop within the grace period."""
     settings = service.settings
-    server = create_server(settings, service.bindings, metrics=service.metrics, tracing=service.tracing)
+    server = create_server(
+        settings, service.bindings, metrics=service.metrics, tracing=service.tracing
+    )  # SettingsError: scopes
     listener = None
     if service.metrics is not None and settings.metrics_port is not None:
         listener = MetricsListener(service.metrics, settings.host, settings.metrics_port)
@@ -105,6 +107,10 @@ def run_service(
         configure_logging(service.settings.log_level, service.secrets)
         try:
             await serve(service)
+        except SettingsError as exc:
+            print(f"{prog}: config error: {exc}", file=sys.stderr)
+            await service.on_stop()
+            raise SystemExit(2) from None
         except OSError as exc:
             log.error("%s", exc)
             await service.on_stop()

@@ -1,4 +1,8 @@
-"""The grpc.aio server every service runs on: health, reflection, auth, access log, TLS.
+"""The grpc.aio server every service runs on: health, reflection, principals and scopes, limits,
+access log, TLS.
+
+Principals are read once, at start: a changed A4C_AUTH_PRINCIPALS (or its file) takes effect on the
+next restart (in Kubernetes, a rollout), like certificates.
 
 `create_server` binds (port 0 picks a free port, which tests use) but does not start, so callers
 can read `.port` first. `stop` flips health to NOT_SERVING before draining, so load balancers and
@@ -12,18 +16,21 @@ start: a renewed certificate takes effect on the next restart (in Kubernetes, a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from a4c.common.config import ServerSettings
+from a4c.common.auth import Credentials, MethodScopes, check_configuration
+from a4c.common.config import AUTH_PRINCIPALS, ServerSettings
 from a4c.common.health import HealthListener
 from a4c.common.interceptors import AccessLogInterceptor, AuthInterceptor
+from a4c.common.limits import Limit
 from a4c.common.metrics import Metrics
 from a4c.common.rpc_metrics import ServerMetricsInterceptor
 from a4c.common.tracing import Tracing
@@ -33,11 +40,32 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ServiceBinding:
-    """One servicer to register: its full service name and the generated `add_*_to_server`."""
+    """One servicer to register: its full service name, the generated `add_*_to_server`, the scope
+    each of its methods needs (every method must have one) and the limits of some of them."""
 
     name: str
     add: Callable[[Any, grpc.aio.Server], None]
     servicer: object
+    scopes: MethodScopes = field(default_factory=lambda: MethodScopes({}))
+    limits: Mapping[str, Limit] = field(default_factory=dict)
+
+
+def _methods(service: str) -> list[str]:
+    return [m.name for m in descriptor_pool.Default().FindServiceByName(service).methods]
+
+
+def _auth_interceptor(settings: ServerSettings, bindings: Sequence[ServiceBinding]) -> AuthInterceptor:
+    """Scope and limit checks for every method; a SettingsError (naming the principals setting) when
+    a method has no declared scope or a principal holds a scope no method here needs."""
+    scopes = check_configuration(
+        settings.principals,
+        {b.name: b.scopes for b in bindings},
+        {b.name: _methods(b.name) for b in bindings},
+        AUTH_PRINCIPALS.name,
+    )
+    limits = {f"/{b.name}/{method}": limit for b in bindings for method, limit in b.limits.items()}
+    credentials = Credentials(settings.principals) if settings.auth_enabled else None
+    return AuthInterceptor(credentials, scopes, limits)
 
 
 class GrpcServer:
@@ -109,21 +137,24 @@ def create_server(
     metrics: Metrics | None = None,
     tracing: Tracing | None = None,
 ) -> GrpcServer:
-    """Build and bind the server; raise OSError (naming the address) when the port is taken.
+    """Build and bind the server; raise OSError (naming the address) when the port is taken and
+    SettingsError when the principals do not fit the services' scopes.
 
     With ``metrics``, every call's duration is recorded (before auth: it sees calls auth rejects too);
-    with ``tracing``, every call is a span, outermost, so the access-log line is inside it."""
+    with ``tracing``, every call is a span, outermost, so the access-log line is inside it. The access
+    log wraps the auth interceptor's handler and so logs its refusals and the principal too."""
     interceptors: list[grpc.aio.ServerInterceptor] = [
         *(tracing or Tracing.off()).server_interceptors(),
         *([ServerMetricsInterceptor(metrics)] if metrics is not None else []),
         AccessLogInterceptor(),
+        _auth_interceptor(settings, bindings),
     ]
-    if settings.auth_enabled:
-        interceptors.append(AuthInterceptor(settings.auth_tokens))
-    else:
+    if not settings.auth_enabled:
         log.warning("authentication is disabled (A4C_AUTH_DISABLED=true)")
     server = grpc.aio.server(
         interceptors=interceptors,
+        # Beyond this, grpc answers RESOURCE_EXHAUSTED at once instead of queueing without bound.
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         options=[
             ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared
             ("grpc.max_receive_message_length", 4 * 1024 * 1024),

@@ -1,21 +1,25 @@
 """The one translation from the DNS service's failures to gRPC status (with google.rpc details).
 
 Invalid input → INVALID_ARGUMENT with field violations; a record that is not ours → FAILED_PRECONDITION
-naming it; Cloudflare's answers by kind, with the Cloudflare error code and HTTP status in the
-ErrorInfo metadata; throttling → RESOURCE_EXHAUSTED with RetryInfo; 5xx, timeouts and nameserver
-trouble → UNAVAILABLE (retryable). Messages never contain credentials (the client never puts them in).
+(its id and content only in the log); Cloudflare's answers by kind, with a fixed message and the
+Cloudflare error code and HTTP status in the ErrorInfo metadata; throttling → RESOURCE_EXHAUSTED
+with RetryInfo; 5xx, timeouts and nameserver trouble → UNAVAILABLE (retryable). Messages never
+contain credentials (the client never puts them in).
 """
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 
-from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, upstream_status
+from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, scrubbed_message, upstream_status
 from a4c.dns import cloudflare_errors as cf
 from a4c.dns.propagation import NameserverLookupError
 from a4c.dns.records import NotOwned
 
 DOMAIN = "dns.a4c"
+log = logging.getLogger(__name__)
 
 # Cloudflare failure kind -> (gRPC code, ErrorInfo reason)
 _CLOUDFLARE: StatusTable = [
@@ -33,9 +37,10 @@ _CLOUDFLARE: StatusTable = [
 def status_of(exc: Exception) -> StatusDetails | None:
     """The status a failure of this service stands for; None for one it does not know (a bug)."""
     if isinstance(exc, NotOwned):
-        record = {"record_id": exc.record.id, "record_type": exc.record.type, "record_name": exc.record.name}
-        code = grpc.StatusCode.FAILED_PRECONDITION
-        return StatusDetails(code, str(exc), reason=f"RECORD_{exc.reason}", metadata=record)
+        # The record is someone else's (or unmanaged): its id and content are not the caller's to see.
+        reason = f"RECORD_{exc.reason}"
+        log.info("refused: %s (record %s %s %s)", exc, exc.record.id, exc.record.type, exc.record.name)
+        return StatusDetails(grpc.StatusCode.FAILED_PRECONDITION, scrubbed_message(reason), reason=reason)
     if isinstance(exc, NameserverLookupError):
         return StatusDetails(grpc.StatusCode.UNAVAILABLE, str(exc), reason="NAMESERVERS_UNKNOWN")
     if isinstance(exc, cf.CloudflareError):

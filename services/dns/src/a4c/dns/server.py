@@ -14,6 +14,7 @@ from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.main import Service, metrics_for
 from a4c.common.metrics import Metrics
+from a4c.common.paging import PageTokens
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.common.tracing import Tracing
@@ -23,7 +24,7 @@ from a4c.dns.config import Settings
 from a4c.dns.policy import RecordPolicy
 from a4c.dns.propagation import PropagationChecker
 from a4c.dns.records import RecordManager
-from a4c.dns.servicer import DnsServicer
+from a4c.dns.servicer import SCOPES, DnsServicer
 
 SERVICE_NAME = dns_pb2.DESCRIPTOR.services_by_name["DnsService"].full_name
 USER_AGENT = "a4c-dns/0.1"
@@ -69,8 +70,11 @@ def build_bindings(
             settings.reserved_slugs,
         ),
         upstream_timeout=settings.cloudflare_timeout_seconds,
+        page_tokens=PageTokens(settings.server.page_token_key),
     )
-    return [ServiceBinding(SERVICE_NAME, dns_pb2_grpc.add_DnsServiceServicer_to_server, servicer)]
+    return [
+        ServiceBinding(SERVICE_NAME, dns_pb2_grpc.add_DnsServiceServicer_to_server, servicer, scopes=SCOPES)
+    ]
 
 
 def create_server(

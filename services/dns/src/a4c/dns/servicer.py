@@ -13,7 +13,9 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
+from a4c.common.auth import MethodScopes
 from a4c.common.deadline import Deadline
+from a4c.common.paging import PageTokens
 from a4c.dns.cloudflare import DnsRecord
 from a4c.dns.errors import grpc_errors
 from a4c.dns.policy import PolicyChecker, RecordPolicy
@@ -33,6 +35,18 @@ _TYPE_NAMES = {
 _TYPE_VALUES = {name: value for value, name in _TYPE_NAMES.items()}
 
 
+# Only the worker's principal holds `write`; an operator may hold `read` (the README's trust model).
+SCOPES = MethodScopes(
+    {
+        "CreateRecord": "write",
+        "GetRecord": "read",
+        "ListRecords": "read",
+        "DeleteRecord": "write",
+        "CheckPropagation": "read",
+    }
+)
+
+
 class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
     def __init__(
         self,
@@ -41,7 +55,9 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
         policy: RecordPolicy,
         *,
         upstream_timeout: float = 30.0,
+        page_tokens: PageTokens,
     ) -> None:
+        self._page_tokens = page_tokens
         self._records = records
         self._propagation = propagation
         self._policy = policy
@@ -109,10 +125,10 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
         type_ = check.type(_TYPE_NAMES.get(request.type, "")) if request.type else ""
         size = check.page_size(request.page_size)
         query = (zone, name, type_, size)
-        page = check.page_token(request.page_token, query)
+        page = check.page_token(request.page_token, query, self._page_tokens)
         check.done()
         result = await self._records.list(zone, name, type_, page, size, self._deadline(context))
-        next_token = next_page_token(page + 1, query) if page < result.total_pages else ""
+        next_token = next_page_token(page + 1, query, self._page_tokens) if page < result.total_pages else ""
         return dns_pb2.ListRecordsResponse(
             records=[to_proto(r) for r in result.records], next_page_token=next_token
         )

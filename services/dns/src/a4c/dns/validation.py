@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from a4c.common.errors import InvalidFields, Violations
-from a4c.common.paging import decode_page_token, encode_page_token
+from a4c.common.paging import PageTokens
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "TXT")
 PROXIABLE_TYPES = ("A", "AAAA", "CNAME")
@@ -120,20 +120,20 @@ class Checker(Violations):
             self.add("page_size", f"must be between 1 and {MAX_PAGE_SIZE} (0 means 100)")
         return raw
 
-    def page_token(self, raw: str, query: tuple[object, ...]) -> int:
+    def page_token(self, raw: str, query: tuple[object, ...], tokens: PageTokens) -> int:
         """Page number from a token made by :func:`next_page_token` for the same query (else page 1)."""
         if not raw:
             return 1
         try:
-            return decode_page_token(raw, query, _page)
+            return tokens.decode(raw, query, _page)
         except InvalidFields as exc:
             self.violations.extend(exc.violations)
             return 1
 
 
-def next_page_token(page: int, query: tuple[object, ...]) -> str:
+def next_page_token(page: int, query: tuple[object, ...], tokens: PageTokens) -> str:
     """The token for `page` of `query` (zone, name, type, page size)."""
-    return encode_page_token({"page": page}, query)
+    return tokens.encode({"page": page}, query)
 
 
 def _page(position: Mapping[str, Any]) -> int:

@@ -4,19 +4,30 @@ Bad input → INVALID_ARGUMENT with field violations; an org name (or id) taken 
 ALREADY_EXISTS; an org A4C did not create → NOT_FOUND, as for one that does not exist; a user in
 another org → FAILED_PRECONDITION; Zitadel's answers by kind (InvalidArgument/FailedPrecondition as
 such, 409 → ALREADY_EXISTS, 401/403 → UNAUTHENTICATED/PERMISSION_DENIED, 429 → RESOURCE_EXHAUSTED
-with RetryInfo, 5xx and timeouts → UNAVAILABLE), each with Zitadel's error id and HTTP status in the
-ErrorInfo metadata. Messages never hold credentials (the client never puts them in).
+with RetryInfo, 5xx and timeouts → UNAVAILABLE), each with Zitadel's HTTP status in the ErrorInfo
+metadata and a fixed message per kind (Zitadel's own message and error id are logged, not returned).
+Messages never hold credentials.
 """
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 
-from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, status_in, upstream_status
+from a4c.common.errors import (
+    ErrorTranslation,
+    StatusDetails,
+    StatusTable,
+    scrubbed_message,
+    status_in,
+    upstream_status,
+)
 from a4c.identity import operations as ops
 from a4c.identity import zitadel_errors as z
 
 DOMAIN = "identity.a4c"
+log = logging.getLogger(__name__)
 
 # Our operations' own outcomes first, then Zitadel's answers by kind.
 _STATUS: StatusTable = [
@@ -38,18 +49,18 @@ _STATUS: StatusTable = [
 ]
 
 
-def _error_id(error: z.ZitadelError | None) -> dict[str, str]:
-    return {"zitadel_error_id": error.error_id} if error is not None and error.error_id else {}
-
-
 def status_of(exc: Exception) -> StatusDetails | None:
-    """The status a failure of this service stands for; None for one it does not know (a bug)."""
+    """The status a failure of this service stands for; None for one it does not know (a bug).
+
+    Callers get a fixed message per kind and the HTTP status: Zitadel's messages, paths and error
+    ids stay in the log (they name Zitadel internals and objects the caller does not own)."""
     if isinstance(exc, ops.OperationError):
         code, reason = status_in(_STATUS, exc, unexpected=_UNEXPECTED)
         cause = {"http_status": str(exc.cause.status or 0)} if exc.cause is not None else {}
-        return StatusDetails(code, str(exc), reason=reason, metadata=cause | _error_id(exc.cause))
+        log.info("identity operation refused (%s): %s (cause: %s)", reason, exc, exc.cause)
+        return StatusDetails(code, scrubbed_message(reason), reason=reason, metadata=cause)
     if isinstance(exc, z.ZitadelError):
-        return upstream_status(exc, _STATUS, unexpected=_UNEXPECTED, metadata=_error_id(exc))
+        return upstream_status(exc, _STATUS, unexpected=_UNEXPECTED, metadata={})
     return None
 
 

@@ -26,7 +26,7 @@ from a4c.common.tracing import Tracing
 from a4c.identity.config import Settings
 from a4c.identity.credentials import Credentials, JwtProfile, PersonalAccessToken
 from a4c.identity.operations import IdentityOperations, Policy
-from a4c.identity.servicer import IdentityServicer
+from a4c.identity.servicer import SCOPES, IdentityServicer
 from a4c.identity.zitadel import ZitadelClient
 from a4c.identity.zitadel_http import ZITADEL_RETRY, ZitadelTransport
 
@@ -76,7 +76,11 @@ def build_bindings(
         consistency_wait=settings.consistency_wait_seconds,
     )
     servicer = IdentityServicer(IdentityOperations(client, policy), default_timeout=settings.timeout_seconds)
-    return [ServiceBinding(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)]
+    return [
+        ServiceBinding(
+            SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server, servicer, scopes=SCOPES
+        )
+    ]
 
 
 def create_server(

@@ -14,6 +14,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
+from a4c.common.auth import MethodScopes
 from a4c.common.deadline import Deadline
 from a4c.identity.errors import grpc_errors
 from a4c.identity.operations import Admin, IdentityOperations
@@ -38,6 +39,18 @@ def _outcome(event: str, request: Any) -> None:
     """One INFO line per change, with the ids a caller can search for (never names or emails)."""
     fields = ("organization_id", "user_id", "request_id")
     log.info(event, extra={f: getattr(request, f) for f in fields if getattr(request, f, "")})
+
+
+# Only the worker's principal holds `write`; an operator may hold `read` (the README's trust model).
+SCOPES = MethodScopes(
+    {
+        "CreateOrganization": "write",
+        "GetOrganization": "read",
+        "DeleteOrganization": "write",
+        "GrantRole": "write",
+        "SendInvitation": "write",
+    }
+)
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):

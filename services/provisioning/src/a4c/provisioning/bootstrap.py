@@ -58,11 +58,12 @@ class Bootstrapper:
     def __init__(self, deps: Dependencies) -> None:
         self._deps = deps
 
-    async def bootstrap(self, org: NewOrganization) -> Bootstrapped:
+    async def bootstrap(self, org: NewOrganization, *, actor: str) -> Bootstrapped:
+        """``actor``: the calling principal's name, recorded in the event's metadata."""
         organization_id = await self._owner(org)
         deps = self._deps
         fqdn = deps.subdomain_fqdn(org.slug)
-        started = await deps.workflows.start_bootstrap(self._input(org, str(organization_id), fqdn))
+        started = await deps.workflows.start_bootstrap(self._input(org, str(organization_id), fqdn, actor))
         call_id = str(uuid.uuid4())
         initiated = NewEvent(
             id=event_id(started.workflow_id, INITIATED_STEP),
@@ -81,6 +82,7 @@ class Bootstrapper:
                 "request_id": org.request_id,
                 "call_id": call_id,
                 "correlation_id": started.workflow_id,
+                "actor": actor,
                 # The caller's trace (the BootstrapOrganization call's span), when traced.
                 **current_ids(),
             },
@@ -136,7 +138,7 @@ class Bootstrapper:
             claim.slug, claim.organization_id, older_than=stale_after
         )
 
-    def _input(self, org: NewOrganization, organization_id: str, fqdn: str) -> BootstrapInput:
+    def _input(self, org: NewOrganization, organization_id: str, fqdn: str, actor: str) -> BootstrapInput:
         settings = self._deps.settings
         return BootstrapInput(
             organization_id=organization_id,
@@ -145,6 +147,7 @@ class Bootstrapper:
             admin_email=org.admin_email,
             admin_given_name=org.admin_given_name,
             admin_family_name=org.admin_family_name,
-            subdomain=self._deps.subdomain_input(organization_id, fqdn),
+            subdomain=self._deps.subdomain_input(organization_id, fqdn, actor=actor),
             timeouts=settings.step_timeouts,
+            actor=actor,
         )

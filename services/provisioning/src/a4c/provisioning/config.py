@@ -20,7 +20,7 @@ from a4c.common.config import (
     ServerSettings,
     SettingsError,
 )
-from a4c.common.settings import Bool, Float, List, Optional, Text
+from a4c.common.settings import Bool, Float, Int, List, Optional, Text
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 
@@ -76,6 +76,30 @@ SLUG_CLAIM_STALE = Float(
     min=30,
     max=86400,
 )
+BOOTSTRAP_PER_MINUTE = Float(
+    "A4C_BOOTSTRAP_RATE_PER_MINUTE",
+    "BootstrapOrganization calls a principal may make per minute, per replica (each sends an email)",
+    6.0,
+    min=0.01,
+    max=6000,
+)
+BOOTSTRAP_BURST = Int(
+    "A4C_BOOTSTRAP_BURST", "BootstrapOrganization calls a principal may make at once", 10, min=1, max=1000
+)
+WATCH_PER_PRINCIPAL = Int(
+    "A4C_WATCH_STREAMS_PER_PRINCIPAL",
+    "concurrent WatchBootstrap streams per principal",
+    20,
+    min=1,
+    max=10_000,
+)
+WATCH_PER_SERVER = Int(
+    "A4C_WATCH_STREAMS_PER_SERVER",
+    "concurrent WatchBootstrap streams per replica (below A4C_GRPC_MAX_CONCURRENT_RPCS)",
+    200,
+    min=1,
+    max=100_000,
+)
 SETTINGS = (
     DATABASE_URL,
     TEMPORAL_ADDRESS,
@@ -95,6 +119,10 @@ SETTINGS = (
     STEP_TOTAL,
     STEP_HEARTBEAT,
     SLUG_CLAIM_STALE,
+    BOOTSTRAP_PER_MINUTE,
+    BOOTSTRAP_BURST,
+    WATCH_PER_PRINCIPAL,
+    WATCH_PER_SERVER,
 )
 
 
@@ -113,6 +141,10 @@ class Settings:
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
     slug_claim_stale_seconds: float = SLUG_CLAIM_STALE.default
+    bootstrap_per_minute: float = BOOTSTRAP_PER_MINUTE.default
+    bootstrap_burst: int = BOOTSTRAP_BURST.default
+    watch_streams_per_principal: int = WATCH_PER_PRINCIPAL.default
+    watch_streams_per_server: int = WATCH_PER_SERVER.default
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -148,8 +180,20 @@ class Settings:
             verification=_verification(reader),
             step_timeouts=_step_timeouts(reader),
             slug_claim_stale_seconds=SLUG_CLAIM_STALE.read(reader),
+            bootstrap_per_minute=BOOTSTRAP_PER_MINUTE.read(reader),
+            bootstrap_burst=BOOTSTRAP_BURST.read(reader),
+            watch_streams_per_principal=WATCH_PER_PRINCIPAL.read(reader),
+            watch_streams_per_server=_watch_per_server(reader, server),
             secrets=(*reader.secrets, *temporal.secrets),
         )
+
+
+def _watch_per_server(reader: EnvReader, server: ServerSettings) -> int:
+    cap = WATCH_PER_SERVER.read(reader)
+    if cap >= server.max_concurrent_rpcs:
+        # Streams would otherwise take every slot and starve the unary calls.
+        raise SettingsError(WATCH_PER_SERVER.name, "must be below A4C_GRPC_MAX_CONCURRENT_RPCS")
+    return cap
 
 
 def _domain(value: str | None) -> str | None:

@@ -71,14 +71,14 @@ class Control:
         latest = await organizations.find(deps.store, organization.id)
         return Cancelled(requested, latest.bootstrap_status)
 
-    async def retry_subdomain(self, ref: UUID | str) -> Started:
+    async def retry_subdomain(self, ref: UUID | str, *, actor: str) -> Started:
         deps = self._deps
         organization = await organizations.find(deps.store, ref)
         org_id = str(organization.id)
         if await deps.workflows.execution(subdomain_workflow_id(org_id)) == Execution.RUNNING:
             # Already being provisioned (e.g. this retry sent twice): the running one is the answer.
             return await deps.workflows.start_subdomain(
-                self._subdomain_input(organization), organization.slug or ""
+                self._subdomain_input(organization, actor), organization.slug or ""
             )
         if organization.bootstrap_status != BootstrapState.COMPLETED:
             raise FailedPrecondition(
@@ -93,13 +93,13 @@ class Control:
                 "SUBDOMAIN_NOT_RETRYABLE",
             )
         return await deps.workflows.start_subdomain(
-            self._subdomain_input(organization), organization.slug or ""
+            self._subdomain_input(organization, actor), organization.slug or ""
         )
 
-    def _subdomain_input(self, organization: Organization) -> SubdomainInput:
+    def _subdomain_input(self, organization: Organization, actor: str) -> SubdomainInput:
         deps = self._deps
         fqdn = organization.subdomain_fqdn or deps.subdomain_fqdn(organization.slug or "")
-        request = deps.subdomain_input(str(organization.id), fqdn)
+        request = deps.subdomain_input(str(organization.id), fqdn, actor=actor)
         label = f"{organization.slug}."
         if organization.slug and fqdn.startswith(label) and fqdn[len(label) :] != request.zone:
             # Recorded under another base domain (configuration changed since): keep its own zone.

@@ -23,8 +23,9 @@ class Dependencies:
     def subdomain_fqdn(self, slug: str) -> str:
         return f"{slug}.{self.base_domain}"
 
-    def subdomain_input(self, organization_id: str, fqdn: str) -> SubdomainInput:
-        """The subdomain workflow's input, from settings: the same for a bootstrap and a retry."""
+    def subdomain_input(self, organization_id: str, fqdn: str, *, actor: str) -> SubdomainInput:
+        """The subdomain workflow's input, from settings: the same for a bootstrap and a retry
+        (``actor``: the principal that asked, for the events' metadata)."""
         settings = self.settings
         return SubdomainInput(
             organization_id=organization_id,
@@ -35,4 +36,5 @@ class Dependencies:
             proxied=settings.subdomain_proxied,
             verification=settings.verification,
             timeouts=settings.step_timeouts,
+            actor=actor,
         )

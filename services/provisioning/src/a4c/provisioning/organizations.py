@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from a4c.common.errors import InvalidFields
-from a4c.common.paging import decode_page_token, encode_page_token
+from a4c.common.paging import PageTokens
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
@@ -65,11 +65,12 @@ async def list_organizations(
     bootstrap_status: BootstrapState | None,
     size: int,
     token: str,
+    tokens: PageTokens,
 ) -> OrganizationsPage:
     """Newest first; the token holds the last row's keyset and is bound to the filters."""
     size = page_size(size, ORGANIZATIONS_PAGE)
     filters = (subdomain_status, bootstrap_status)
-    after = decode_page_token(token, filters, _cursor) if token else None
+    after = tokens.decode(token, filters, _cursor) if token else None
     page = await retry.idempotent(
         lambda: store.list_organizations(
             subdomain_status=subdomain_status,
@@ -80,20 +81,22 @@ async def list_organizations(
     )
     last = page.next_after
     position = {"c": last.created_at.isoformat(), "i": str(last.id)} if last else None
-    return OrganizationsPage(list(page.items), encode_page_token(position, filters) if position else "")
+    return OrganizationsPage(list(page.items), tokens.encode(position, filters) if position else "")
 
 
-async def list_events(store: EventStore, organization_id: UUID, *, size: int, token: str) -> EventPage:
+async def list_events(
+    store: EventStore, organization_id: UUID, *, size: int, token: str, tokens: PageTokens
+) -> EventPage:
     """The stream in version order; the token holds the last version and is bound to the organization."""
     size = page_size(size, EVENTS_PAGE)
     stream = (organization_id,)
-    after = decode_page_token(token, stream, _version) if token else 0
+    after = tokens.decode(token, stream, _version) if token else 0
     events = await retry.idempotent(
         lambda: store.read_stream(organization_id, after_version=after, limit=size + 1)
     )
     page = events[:size]
     more = len(events) > size
-    return EventPage(page, encode_page_token({"a": page[-1].stream_version}, stream) if more else "")
+    return EventPage(page, tokens.encode({"a": page[-1].stream_version}, stream) if more else "")
 
 
 def _cursor(position: Mapping[str, Any]) -> OrganizationCursor:

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from a4c.api.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.config import SettingsError
+from a4c.common.limits import Limit, RateLimit, StreamCap
 from a4c.common.main import Service, metrics_for
 from a4c.common.metrics import Metrics
 from a4c.common.server import GrpcServer, ServiceBinding
@@ -24,7 +25,7 @@ from a4c.provisioning.config import Settings
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.hub import EventHub
 from a4c.provisioning.metrics import ProvisioningMetrics
-from a4c.provisioning.servicer import ProvisioningServicer
+from a4c.provisioning.servicer import SCOPES, ProvisioningServicer
 from a4c.provisioning.temporal import Workflows
 from a4c.workflows.telemetry import core_runtime, temporal_interceptors
 
@@ -71,9 +72,19 @@ async def connect_dependencies(
 
 def build_bindings(deps: Dependencies, hub: EventHub) -> list[ServiceBinding]:
     servicer = ProvisioningServicer(deps, hub)
+    settings = deps.settings
+    limits: dict[str, Limit] = {
+        # Each bootstrap sends an email and spends Cloudflare budget: bounded per principal.
+        "BootstrapOrganization": RateLimit(settings.bootstrap_per_minute, settings.bootstrap_burst),
+        "WatchBootstrap": StreamCap(settings.watch_streams_per_principal, settings.watch_streams_per_server),
+    }
     return [
         ServiceBinding(
-            SERVICE_NAME, provisioning_pb2_grpc.add_ProvisioningServiceServicer_to_server, servicer
+            SERVICE_NAME,
+            provisioning_pb2_grpc.add_ProvisioningServiceServicer_to_server,
+            servicer,
+            scopes=SCOPES,
+            limits=limits,
         )
     ]
 

@@ -13,8 +13,10 @@ import grpc
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
+from a4c.common.auth import MethodScopes, current_principal
 from a4c.common.deadline import Deadline
 from a4c.common.errors import InvalidFields
+from a4c.common.paging import PageTokens
 from a4c.provisioning import convert, organizations
 from a4c.provisioning.bootstrap import Bootstrapper
 from a4c.provisioning.control import Control
@@ -28,6 +30,21 @@ from a4c.provisioning.watch import Watcher
 Context = grpc.aio.ServicerContext[Any, Any]
 E = TypeVar("E")
 REASON_MAX = 500
+
+# The scope each method needs (the README's trust model): the console reads, an operator also
+# bootstraps and operates; the kit refuses to start when a method is missing here.
+SCOPES = MethodScopes(
+    {
+        "BootstrapOrganization": "bootstrap",
+        "GetBootstrap": "read",
+        "WatchBootstrap": "read",
+        "CancelBootstrap": "operate",
+        "RetrySubdomain": "operate",
+        "GetOrganization": "read",
+        "ListOrganizations": "read",
+        "ListOrganizationEvents": "read",
+    }
+)
 
 
 def _filter(value: int, mapping: dict[Any, E], field: str) -> E | None:
@@ -44,6 +61,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self._bootstrapper = Bootstrapper(deps)
         self._control = Control(deps)
         self._watcher = Watcher(deps.store, hub, deps.workflows)
+        self._page_tokens = PageTokens(deps.settings.server.page_token_key)
 
     @grpc_errors
     async def BootstrapOrganization(
@@ -59,7 +77,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             request_id=request.request_id,
             reserved=self._deps.settings.reserved_slugs,
         )
-        done = await self._bootstrapper.bootstrap(org)
+        done = await self._bootstrapper.bootstrap(org, actor=current_principal().name)
         return pb.BootstrapOrganizationResponse(
             organization_id=done.organization_id,
             workflow_id=done.workflow_id,
@@ -105,7 +123,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self, request: pb.RetrySubdomainRequest, context: Context
     ) -> pb.RetrySubdomainResponse:
         ref = organization_ref(request.organization_id, request.slug)
-        started = await self._control.retry_subdomain(ref)
+        started = await self._control.retry_subdomain(ref, actor=current_principal().name)
         return pb.RetrySubdomainResponse(workflow_id=started.workflow_id, run_id=started.run_id)
 
     @grpc_errors
@@ -126,6 +144,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             bootstrap_status=_filter(request.bootstrap_status, convert.BOOTSTRAP_FILTER, "bootstrap_status"),
             size=request.page_size,
             token=request.page_token,
+            tokens=self._page_tokens,
         )
         return pb.ListOrganizationsResponse(
             organizations=[convert.organization(o) for o in page.items],
@@ -140,7 +159,11 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         organizations.page_size(request.page_size, organizations.EVENTS_PAGE)  # bad input before any read
         found = await organizations.find(self._deps.store, ref)
         page = await organizations.list_events(
-            self._deps.store, found.id, size=request.page_size, token=request.page_token
+            self._deps.store,
+            found.id,
+            size=request.page_size,
+            token=request.page_token,
+            tokens=self._page_tokens,
         )
         return pb.ListOrganizationEventsResponse(
             events=[convert.event(e) for e in page.events], next_page_token=page.next_page_token

@@ -97,6 +97,9 @@ class SubdomainInput:
     proxied: bool = True
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+    # The principal that caused this run (a bootstrap's or a retry's caller): `actor` in the
+    # metadata of its events. Empty in histories from before it existed.
+    actor: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ class BootstrapInput:
     # No role or invitation fields: the identity service owns that policy (histories that still carry
     # role_keys, invite_url_template or application_name replay fine: unknown fields are ignored).
     timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+    # The principal that asked for the bootstrap (provisioning's caller): recorded as `actor` in
+    # the metadata of the events the workflow appends. Empty in histories from before it existed.
+    actor: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,8 @@ class EventToRecord:
     data: dict[str, Any] = field(default_factory=dict)
     # The workflow that owns the event stream position for dedup: defaults to the caller's id.
     dedup_scope: str = ""
+    # Who caused the event (BootstrapInput.actor), kept in its metadata; "" when unknown.
+    actor: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,12 +184,14 @@ class IdentityCreated:
 class GrantInput:
     organization_id: str
     admin_user_id: str
+    actor: str = ""  # BootstrapInput.actor, for the event's metadata
 
 
 @dataclass(frozen=True)
 class InviteInput:
     organization_id: str
     admin_user_id: str
+    actor: str = ""  # BootstrapInput.actor, for the event's metadata
 
 
 @dataclass(frozen=True)
@@ -202,3 +212,4 @@ class CleanupInput:
     zone: str = ""
     fqdn: str = ""
     record_type: str = "CNAME"
+    actor: str = ""  # BootstrapInput.actor, for the event's metadata

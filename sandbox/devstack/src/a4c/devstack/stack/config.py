@@ -5,7 +5,7 @@ Every part runs locally unless its address is given: DATABASE_URL (PostgreSQL), 
 Cloudflare API instead of the sandbox's, with CLOUDFLARE_BASE_URL/CLOUDFLARE_ZONE_NAME), ZITADEL_URL
 (a real Zitadel, with ZITADEL_PAT or ZITADEL_KEY_FILE and ZITADEL_PROJECT_ID), A4C_DNS_SERVICE_ADDRESS,
 A4C_IDENTITY_SERVICE_ADDRESS and A4C_PROVISIONING_ADDRESS (running services; A4C_SERVICE_TOKEN and
-A4C_PROVISIONING_TOKEN authenticate to them, else the local token).
+A4C_PROVISIONING_TOKEN authenticate to them, else the local worker and operator tokens).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from a4c.devstack.wiring import sandbox_credentials
 from a4c.sandbox.zitadel.config import ConfigError
 
 HOST = "127.0.0.1"
-TOKEN_FILE = "local-token"
+TOKEN_FILE = "local-token"  # the operator's: provisioning's caller (the demo, the CLI, grpcurl)
+WORKER_TOKEN_FILE = "worker-token"  # the worker's: the only caller of dns and identity
 
 STATE_DIR = Text("A4C_STACK_STATE_DIR", "where state and logs live (--state-dir)", ".state")
 PORT_BASE = OptionalInt(
@@ -59,7 +60,7 @@ IDENTITY_ADDRESS = Optional(
     "A4C_IDENTITY_SERVICE_ADDRESS", "use a running identity service instead of starting one"
 )
 SERVICE_TOKEN = Optional(
-    "A4C_SERVICE_TOKEN", "token for those two services", secret=True, shown_default="the local token"
+    "A4C_SERVICE_TOKEN", "token for those two services", secret=True, shown_default="the local worker token"
 )
 PROVISIONING_ADDRESS = Optional(
     "A4C_PROVISIONING_ADDRESS", "bootstrap the demo on a running provisioning service"
@@ -179,9 +180,10 @@ def check_port_base(value: int, name: str = "--port-base") -> int:
     return value
 
 
-def local_token(state_dir: Path) -> str:
-    """The stack's bearer token: generated once, kept in the state dir (0600) so restarts reuse it."""
-    path = state_dir / TOKEN_FILE
+def local_token(state_dir: Path, name: str = TOKEN_FILE) -> str:
+    """One of the stack's bearer tokens (`name`: TOKEN_FILE or WORKER_TOKEN_FILE): generated once,
+    kept in the state dir (0600) so restarts reuse it; one per caller, so each is its own principal."""
+    path = state_dir / name
     if path.exists():
         token = path.read_text().strip()
         if len(token) >= 16:

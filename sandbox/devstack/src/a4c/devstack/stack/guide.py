@@ -78,9 +78,12 @@ class View:
             self.line(f"  {label:<{width}}  {text}")
 
     def _token(self, parts: Parts, service: str) -> str:
-        """The local token, which the user needs; a token given for an external service stays a $VAR."""
+        """The local token of the service's caller (the operator's for provisioning, the worker's for
+        dns and identity: each accepts only its own); a token given for an external service stays a $VAR."""
         key = "A4C_PROVISIONING_TOKEN" if service == "provisioning" else "A4C_SERVICE_TOKEN"
-        return f"${key}" if self.settings.env.get(key) else parts.token
+        if self.settings.env.get(key):
+            return f"${key}"
+        return parts.token if service == "provisioning" else parts.worker_token
 
 
 def _write(stream: TextIO, text: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from a4c.devstack.stack.config import HOST, StackSettings
+from a4c.devstack.stack.config import HOST, WORKER_TOKEN_FILE, StackSettings, local_token
 from a4c.devstack.temporal import dev_server_args, temporal_binary
 from a4c.devstack.wiring import STACK, Wiring
 
@@ -20,7 +20,8 @@ class Parts:
 
     def __init__(self, settings: StackSettings, token: str, database_url: str) -> None:
         self.settings = settings
-        self.token = token
+        self.token = token  # the operator's (provisioning)
+        self.worker_token = local_token(settings.state_dir, WORKER_TOKEN_FILE)  # dns and identity's caller
         self.database_url = database_url  # known once the embedded PostgreSQL is up
 
     # -- addresses ---------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ class Parts:
             profile=STACK,
             real_cloudflare=s.real_cloudflare,
             real_zitadel=s.real_zitadel,
-            service_token=s.env.get("A4C_SERVICE_TOKEN") or None,
+            service_token=s.env.get("A4C_SERVICE_TOKEN") or self.worker_token,
             sandbox_state_dir=s.state_dir / "sandbox",
             traces_file=s.traces_file,
             **s.sandbox_credentials,
