@@ -107,6 +107,15 @@ def _huge_position(payload: dict[str, Any]) -> None:
     payload["p"] = {key: 10**30 for key in payload["p"]}
 
 
+def _deep_position(token: str) -> str:
+    """A position nested 5,000 arrays deep (written as text: the encoder would recurse as deep)."""
+    body, dot, mac = token.partition(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["p"] = dict.fromkeys(payload["p"], "DEEP")
+    text = json.dumps(payload).replace('"DEEP"', "[" * 5000 + "]" * 5000)
+    return _b64(text.encode()) + dot + mac
+
+
 @dataclass(frozen=True)
 class Token:
     id: str
@@ -116,7 +125,10 @@ class Token:
 
 TOKENS = [
     Token("garbage", lambda _: "not a token"),
+    Token("deep-json", lambda _: _b64(b"[" * 100_000 + b"]" * 100_000)),
+    Token("deep-json-position", _deep_position),
     Token("huge-integer-digits", lambda _: _b64(b'{"v":1,"q":"x","p":{"a":' + b"9" * 10_000 + b"}}")),
+    Token("huge-integer-position", lambda t: _rewritten(t, _huge_position)),
     Token("huge-integer-version", lambda t: _rewritten(t, lambda p: p.update(v=10**40))),
     Token("negative-position", lambda t: _rewritten(t, lambda p: p.update(p={"a": -1}))),
     Token("tampered", _flipped),

@@ -35,6 +35,7 @@ from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
+from a4c.workflows.pacing import PACING_SETTINGS, read_step_timeouts, read_verification
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -96,43 +97,12 @@ RESERVED_SLUGS = List(
     (),
     shown_default="none beyond the built-in list",
 )
-VERIFY_FIRST_CHECK = Float(
-    "A4C_VERIFY_FIRST_CHECK_SECONDS", "wait before the first DNS check", 10.0, min=0, max=3600
-)
-VERIFY_INITIAL_INTERVAL = Float(
-    "A4C_VERIFY_INITIAL_INTERVAL_SECONDS", "first interval between DNS checks", 10.0, min=0.01, max=3600
-)
-VERIFY_BACKOFF = Float("A4C_VERIFY_BACKOFF", "growth factor of that interval", 1.5, min=1.0, max=10.0)
-VERIFY_MAX_INTERVAL = Float(
-    "A4C_VERIFY_MAX_INTERVAL_SECONDS", "longest interval between DNS checks", 60.0, min=0.01, max=3600
-)
-VERIFY_DEADLINE = Float(
-    "A4C_VERIFY_DEADLINE_SECONDS", "give up verifying after this long", 600.0, min=1, max=7 * 86400
-)
-STEP_ATTEMPT = Float("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a step", 30.0, min=0.1, max=3600)
-STEP_TOTAL = Float(
-    "A4C_STEP_TOTAL_SECONDS", "all attempts of a step, then compensate", 300.0, min=0.1, max=86400
-)
-STEP_HEARTBEAT = Float(
-    "A4C_STEP_HEARTBEAT_SECONDS",
-    "heartbeat timeout of a running step: a dead worker's step is retried after this long",
-    5.0,
-    min=0.5,
-    max=600,
-)
 POLICY_SETTINGS = (
     BASE_DOMAIN,
     SUBDOMAIN_TARGET,
     SUBDOMAIN_PROXIED,
     RESERVED_SLUGS,
-    VERIFY_FIRST_CHECK,
-    VERIFY_INITIAL_INTERVAL,
-    VERIFY_BACKOFF,
-    VERIFY_MAX_INTERVAL,
-    VERIFY_DEADLINE,
-    STEP_ATTEMPT,
-    STEP_TOTAL,
-    STEP_HEARTBEAT,
+    *PACING_SETTINGS,
 )
 SETTINGS = (
     DATABASE_URL,
@@ -240,8 +210,8 @@ class Settings:
             subdomain_target=_target(SUBDOMAIN_TARGET.read(reader)),
             subdomain_proxied=SUBDOMAIN_PROXIED.read(reader),
             reserved_slugs=_reserved(RESERVED_SLUGS.read(reader)),
-            verification=_verification(reader),
-            step_timeouts=_step_timeouts(reader),
+            verification=read_verification(reader),
+            step_timeouts=read_step_timeouts(reader),
             tracing=TracingSettings.from_env(reader, SERVICE_NAME),
             secrets=(*reader.secrets, *temporal.secrets),
         )
@@ -271,27 +241,3 @@ def _reserved(extra: tuple[str, ...]) -> frozenset[str]:
         if slug_problem(slug, frozenset()) is not None:
             raise SettingsError(RESERVED_SLUGS.name, f"not a slug: {slug!r}")
     return BUILT_IN_RESERVED | extra_set
-
-
-def _verification(reader: EnvReader) -> VerificationPolicy:
-    policy = VerificationPolicy(
-        first_check_seconds=VERIFY_FIRST_CHECK.read(reader),
-        initial_interval_seconds=VERIFY_INITIAL_INTERVAL.read(reader),
-        backoff=VERIFY_BACKOFF.read(reader),
-        max_interval_seconds=VERIFY_MAX_INTERVAL.read(reader),
-        deadline_seconds=VERIFY_DEADLINE.read(reader),
-    )
-    if policy.max_interval_seconds < policy.initial_interval_seconds:
-        raise SettingsError(VERIFY_MAX_INTERVAL.name, "must not be below A4C_VERIFY_INITIAL_INTERVAL_SECONDS")
-    return policy
-
-
-def _step_timeouts(reader: EnvReader) -> StepTimeouts:
-    timeouts = StepTimeouts(
-        attempt_seconds=STEP_ATTEMPT.read(reader),
-        total_seconds=STEP_TOTAL.read(reader),
-        heartbeat_seconds=STEP_HEARTBEAT.read(reader),
-    )
-    if timeouts.total_seconds < timeouts.attempt_seconds:
-        raise SettingsError(STEP_TOTAL.name, "must not be below A4C_STEP_ATTEMPT_SECONDS")
-    return timeouts

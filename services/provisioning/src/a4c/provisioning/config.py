@@ -23,6 +23,7 @@ from a4c.common.config import (
 from a4c.common.settings import Bool, Float, Int, List, Optional, Text
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
+from a4c.workflows.pacing import PACING_SETTINGS, read_step_timeouts, read_verification
 
 DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "api-a4c", "status", "support")
 DEFAULT_SUBDOMAIN_TARGET = "app.{base_domain}"
@@ -37,38 +38,6 @@ BASE_DOMAIN = Optional(
 RESERVED_SLUGS = List("A4C_RESERVED_SLUGS", "comma-separated slugs nobody may take", DEFAULT_RESERVED_SLUGS)
 SUBDOMAIN_TARGET = Text("A4C_SUBDOMAIN_TARGET", "CNAME target of every subdomain", DEFAULT_SUBDOMAIN_TARGET)
 SUBDOMAIN_PROXIED = Bool("A4C_SUBDOMAIN_PROXIED", "proxy subdomains through Cloudflare", True)
-VERIFY_FIRST_CHECK = Float(
-    "A4C_VERIFY_FIRST_CHECK_SECONDS", "wait before the first DNS check", 10.0, min=0, max=3600
-)
-VERIFY_INITIAL_INTERVAL = Float(
-    "A4C_VERIFY_INITIAL_INTERVAL_SECONDS", "first interval between DNS checks", 10.0, min=0.01, max=3600
-)
-VERIFY_BACKOFF = Float("A4C_VERIFY_BACKOFF", "growth factor of that interval", 1.5, min=1.0, max=10.0)
-VERIFY_MAX_INTERVAL = Float(
-    "A4C_VERIFY_MAX_INTERVAL_SECONDS", "longest interval between DNS checks", 60.0, min=0.01, max=3600
-)
-VERIFY_DEADLINE = Float(
-    "A4C_VERIFY_DEADLINE_SECONDS",
-    "give up verifying after this long",
-    600.0,
-    min=1,
-    max=7 * 86400,
-)
-STEP_ATTEMPT = Float("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a step", 30.0, min=0.1, max=3600)
-STEP_TOTAL = Float(
-    "A4C_STEP_TOTAL_SECONDS",
-    "all attempts of a step, then compensate",
-    300.0,
-    min=0.1,
-    max=86400,
-)
-STEP_HEARTBEAT = Float(
-    "A4C_STEP_HEARTBEAT_SECONDS",
-    "heartbeat timeout of a running step: a dead worker's step is retried after this long",
-    5.0,
-    min=0.5,
-    max=600,
-)
 SLUG_CLAIM_STALE = Float(
     "A4C_SLUG_CLAIM_STALE_SECONDS",
     "age at which an unstarted claim is free",
@@ -110,14 +79,7 @@ SETTINGS = (
     RESERVED_SLUGS,
     SUBDOMAIN_TARGET,
     SUBDOMAIN_PROXIED,
-    VERIFY_FIRST_CHECK,
-    VERIFY_INITIAL_INTERVAL,
-    VERIFY_BACKOFF,
-    VERIFY_MAX_INTERVAL,
-    VERIFY_DEADLINE,
-    STEP_ATTEMPT,
-    STEP_TOTAL,
-    STEP_HEARTBEAT,
+    *PACING_SETTINGS,
     SLUG_CLAIM_STALE,
     BOOTSTRAP_PER_MINUTE,
     BOOTSTRAP_BURST,
@@ -177,8 +139,8 @@ class Settings:
             reserved_slugs=frozenset(s.lower() for s in RESERVED_SLUGS.read(reader)),
             subdomain_target=target.lower(),
             subdomain_proxied=SUBDOMAIN_PROXIED.read(reader),
-            verification=_verification(reader),
-            step_timeouts=_step_timeouts(reader),
+            verification=read_verification(reader),
+            step_timeouts=read_step_timeouts(reader),
             slug_claim_stale_seconds=SLUG_CLAIM_STALE.read(reader),
             bootstrap_per_minute=BOOTSTRAP_PER_MINUTE.read(reader),
             bootstrap_burst=BOOTSTRAP_BURST.read(reader),
@@ -203,27 +165,3 @@ def _domain(value: str | None) -> str | None:
     if not _DOMAIN.fullmatch(value):
         raise SettingsError(BASE_DOMAIN.name, f"not a domain name: {value!r}")
     return value
-
-
-def _verification(reader: EnvReader) -> VerificationPolicy:
-    policy = VerificationPolicy(
-        first_check_seconds=VERIFY_FIRST_CHECK.read(reader),
-        initial_interval_seconds=VERIFY_INITIAL_INTERVAL.read(reader),
-        backoff=VERIFY_BACKOFF.read(reader),
-        max_interval_seconds=VERIFY_MAX_INTERVAL.read(reader),
-        deadline_seconds=VERIFY_DEADLINE.read(reader),
-    )
-    if policy.max_interval_seconds < policy.initial_interval_seconds:
-        raise SettingsError(VERIFY_MAX_INTERVAL.name, "must not be below A4C_VERIFY_INITIAL_INTERVAL_SECONDS")
-    return policy
-
-
-def _step_timeouts(reader: EnvReader) -> StepTimeouts:
-    timeouts = StepTimeouts(
-        attempt_seconds=STEP_ATTEMPT.read(reader),
-        total_seconds=STEP_TOTAL.read(reader),
-        heartbeat_seconds=STEP_HEARTBEAT.read(reader),
-    )
-    if timeouts.total_seconds < timeouts.attempt_seconds:
-        raise SettingsError(STEP_TOTAL.name, "must not be below A4C_STEP_ATTEMPT_SECONDS")
-    return timeouts
