@@ -145,6 +145,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             size=request.page_size,
             token=request.page_token,
             tokens=self._page_tokens,
+            query=request.query,
         )
         return pb.ListOrganizationsResponse(
             organizations=[convert.organization(o) for o in page.items],
