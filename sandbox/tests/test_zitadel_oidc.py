@@ -384,3 +384,53 @@ async def test_a_confidential_app_authenticates_with_its_secret_at_the_token_end
     claims = jwt.decode(right.json()["id_token"], options={"verify_signature": False})
     assert ROLES_CLAIM not in claims
     assert "name" not in claims
+
+
+async def test_the_management_api_refuses_weak_passwords_and_duplicate_roles_and_app_names(
+    login: ConsoleLogin, zitadel: RunningZitadel
+) -> None:
+    async with zitadel.client(headers={"x-zitadel-orgid": zitadel.config.platform_org_id}) as api:
+        user = f"/v2/users/{login.read.user_id}/password"
+        for weak, error_id in [
+            ("Sh0rt!", "DOMAIN-HuJf6"),
+            ("NOLOWER-123", "DOMAIN-co3Xw"),
+            ("nosymbol1A", "DOMAIN-ZDLwA"),
+        ]:
+            answer = await api.post(user, json={"newPassword": {"password": weak}})
+            assert answer.status_code == 400
+            assert answer.json()["details"][0]["id"] == error_id
+        v1 = await api.post(
+            f"/management/v1/users/{login.read.user_id}/password", json={"password": "V1-set-pass"}
+        )
+        assert v1.status_code == 200
+        missing = await api.post(
+            "/v2/users/404404/password", json={"newPassword": {"password": "Fine-pass-1"}}
+        )
+        assert missing.status_code == 404
+        role = await api.post(
+            f"/management/v1/projects/{login.project_id}/roles", json={"roleKey": ROLE_READ}
+        )
+        assert role.status_code == 409
+        app = await api.post(
+            f"/management/v1/projects/{login.project_id}/apps/oidc",
+            json={"name": "a4c-console", "redirectUris": [REDIRECT]},
+        )
+        assert app.status_code == 409
+        implicit = await api.post(
+            f"/management/v1/projects/{login.project_id}/apps/oidc",
+            json={"name": "spa", "redirectUris": [REDIRECT], "grantTypes": ["OIDC_GRANT_TYPE_IMPLICIT"]},
+        )
+        assert implicit.status_code == 501  # not emulated: refused, not silently treated as a code flow
+        found = await api.post(
+            "/management/v1/projects/_search",
+            json={
+                "queries": [
+                    {"nameQuery": {"name": "a4c console", "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}}
+                ]
+            },
+        )
+        assert [p["id"] for p in found.json()["result"]] == [login.project_id]
+    reader = Operator(login.read.login_name, "V1-set-pass", "", "", "")
+    async with httpx.AsyncClient(base_url=zitadel.url) as browser:
+        code, _ = await code_for(browser, login, reader, Pkce.new())
+        assert code
