@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import pytest_asyncio

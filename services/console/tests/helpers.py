@@ -52,7 +52,7 @@ async def running_console(env: Mapping[str, str]) -> AsyncIterator[RunningConsol
         config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_config=None, access_log=False)
         server = uvicorn.Server(config)
         task = asyncio.ensure_future(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
+        while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)

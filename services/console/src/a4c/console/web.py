@@ -40,9 +40,7 @@ class Console:
 
     @classmethod
     def build(cls, settings: Settings, provisioning: Provisioning, oidc: OidcClient) -> Console:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True
-        )
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
         templates = Jinja2Templates(env=env)
         env.globals.update(
             bootstrap_badge=presentation.bootstrap_badge,
