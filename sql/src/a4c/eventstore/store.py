@@ -15,6 +15,7 @@ from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    LifecycleStatus,
     NewEvent,
     Organization,
     OrganizationCursor,
@@ -219,6 +220,7 @@ class EventStore:
         bootstrap_status: BootstrapState | None = None,
         page_size: int = 50,
         after: OrganizationCursor | None = None,
+        lifecycle_status: LifecycleStatus | None = None,
     ) -> OrganizationPage:
         """Newest first, continuing after `after` (a previous page's `next_after`)."""
         return await projections.list_organizations(
@@ -227,6 +229,7 @@ class EventStore:
             bootstrap_status=bootstrap_status,
             page_size=page_size,
             after=after,
+            lifecycle_status=lifecycle_status,
         )
 
     async def count_by_status(

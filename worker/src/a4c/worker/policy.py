@@ -11,7 +11,11 @@ input against the worker's configuration and to hand back the policy the workflo
   name rules (a4c.common.names), the workflow id is the one derived from the organization id;
 - a subdomain workflow is for an organization the event store recorded, under the name recorded for
   it (the bootstrap starts it after `organization.created`, RetrySubdomain only for a recorded one):
-  a hand-started one cannot take a free name for an organization that does not exist.
+  a hand-started one cannot take a free name for an organization that does not exist, nor for one
+  that is offboarding, offboarded or gave its slug up (its name may be another organization's now);
+- a bootstrap's slug is not held by another organization: the event store's `slug_holder` (migration
+  0008) is the rule the provisioning service's slug claims follow too, so both agree on who may
+  bootstrap a slug that was released and is being reused.
 
 The check is a local activity because settings are not workflow state: its answer is recorded in the
 history, so a replay (or a worker with other settings) follows the same path. A refusal is a
@@ -37,7 +41,7 @@ from a4c.common.names import (
     slug_problem,
     text_problem,
 )
-from a4c.eventstore import EventStore, NotFound
+from a4c.eventstore import EventStore, LifecycleStatus, NotFound, SlugClaims
 from a4c.workflows.models import (
     BootstrapInput,
     StepTimeouts,
@@ -135,8 +139,15 @@ def _rejected(what: str, problems: dict[str, str]) -> ApplicationError:
     )
 
 
-# The subdomain name the event store recorded for an organization, None when it recorded none.
+# The subdomain name the event store recorded for an organization, None when it recorded none
+# (or the organization no longer holds it: not active, or its slug released).
 RecordedName = Callable[[uuid.UUID], Awaitable["str | None"]]
+# The organization that holds a slug now, None when nobody does.
+SlugHolder = Callable[[str], Awaitable["uuid.UUID | None"]]
+
+
+async def _nobody(slug: str) -> uuid.UUID | None:
+    return None
 
 
 class StoredNames:
@@ -147,22 +158,43 @@ class StoredNames:
 
     async def __call__(self, organization_id: uuid.UUID) -> str | None:
         try:
-            return (await self._store.get_organization(organization_id)).subdomain_fqdn
+            organization = await self._store.get_organization(organization_id)
         except NotFound:
             return None
+        if (
+            organization.lifecycle_status is not LifecycleStatus.ACTIVE
+            or organization.slug_released_at is not None
+        ):
+            return None
+        return organization.subdomain_fqdn
+
+
+class StoredHolders:
+    """`SlugHolder` from the event store's slug_holder (slug claims, else the projection)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._claims = SlugClaims(store.pool)
+
+    async def __call__(self, slug: str) -> uuid.UUID | None:
+        return await self._claims.holder(slug)
 
 
 class PolicyActivities:
     """The first step of each workflow (local activities: no upstream call, nothing written)."""
 
-    def __init__(self, policy: WorkerPolicy, recorded: RecordedName) -> None:
+    def __init__(self, policy: WorkerPolicy, recorded: RecordedName, holder: SlugHolder = _nobody) -> None:
         self._policy = policy
         self._recorded = recorded
+        self._holder = holder
 
     @activity.defn(name="check_bootstrap_policy")
     async def check_bootstrap(self, request: BootstrapInput) -> CheckedBootstrap:
         problems = _workflow_id_problem(bootstrap_workflow_id(request.organization_id))
         problems |= bootstrap_problems(request, self._policy)
+        if not problems:
+            holder = await self._holder(request.slug)
+            if holder not in (None, uuid.UUID(request.organization_id)):
+                problems["slug"] = "is held by another organization"
         if problems:
             activity.logger.warning("bootstrap input rejected: %s", ", ".join(sorted(problems)))
             raise _rejected("bootstrap", problems)

@@ -23,7 +23,7 @@ from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
-from a4c.worker.policy import PolicyActivities, StoredNames, WorkerPolicy
+from a4c.worker.policy import PolicyActivities, StoredHolders, StoredNames, WorkerPolicy
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 
 WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
@@ -64,7 +64,7 @@ class Upstreams:
 
 
 def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) -> list[Any]:
-    checks = PolicyActivities(policy, StoredNames(store))
+    checks = PolicyActivities(policy, StoredNames(store), StoredHolders(store))
     events = EventActivities(store)
     identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
     dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)

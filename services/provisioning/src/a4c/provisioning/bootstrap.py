@@ -6,7 +6,9 @@ Order and why:
 2. The slug claim (event store, migration 0004) decides atomically, across replicas, which request
    owns the slug. A request that is the same as the claim's (same organization id, or the same
    values: name, slug and admin) continues with the claim's organization; anything else is
-   ALREADY_EXISTS. An unconfirmed claim whose workflow never started is taken over once stale.
+   ALREADY_EXISTS. An unconfirmed claim whose workflow never started is taken over once stale; a
+   slug its organization released (offboarded and out of quarantine, or a failed or cancelled
+   bootstrap compensated; migration 0008) goes to a new organization, the old one keeps its events.
 3. Start the workflow (the running one is returned; a closed one is not restarted).
 4. Only then append `temporal_initiated` (deterministic id: every caller appends the same event once)
    and confirm the claim. The caller whose append wrote the event is the one that started the
@@ -105,7 +107,13 @@ class Bootstrapper:
         wanted = organization_id_for(org.request_id)
         for _ in range(_CLAIM_ROUNDS):
             claim = await retry.idempotent(
-                lambda: claims.claim(org.slug, wanted, request_id=org.request_id, fingerprint=digest)
+                lambda: claims.claim(
+                    org.slug,
+                    wanted,
+                    request_id=org.request_id,
+                    fingerprint=digest,
+                    quarantine_seconds=self._deps.settings.slug_quarantine_seconds,
+                )
             )
             if claim.slug != org.slug:
                 raise AlreadyExists(

@@ -13,6 +13,7 @@ from a4c.common.paging import PageTokens
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
+    LifecycleStatus,
     Organization,
     OrganizationCursor,
     StoredEvent,
@@ -66,10 +67,14 @@ async def list_organizations(
     size: int,
     token: str,
     tokens: PageTokens,
+    lifecycle_status: LifecycleStatus | None = None,
 ) -> OrganizationsPage:
     """Newest first; the token holds the last row's keyset and is bound to the filters."""
     size = page_size(size, ORGANIZATIONS_PAGE)
-    filters = (subdomain_status, bootstrap_status)
+    # The lifecycle filter joins the binding only when set: tokens issued before it keep working.
+    filters: tuple[object, ...] = (subdomain_status, bootstrap_status)
+    if lifecycle_status is not None:
+        filters = (*filters, lifecycle_status)
     after = tokens.decode(token, filters, _cursor) if token else None
     page = await retry.idempotent(
         lambda: store.list_organizations(
@@ -77,6 +82,7 @@ async def list_organizations(
             bootstrap_status=bootstrap_status,
             page_size=size,
             after=after,
+            lifecycle_status=lifecycle_status,
         )
     )
     last = page.next_after

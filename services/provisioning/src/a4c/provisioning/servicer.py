@@ -145,6 +145,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             size=request.page_size,
             token=request.page_token,
             tokens=self._page_tokens,
+            lifecycle_status=_filter(request.lifecycle_status, convert.LIFECYCLE_FILTER, "lifecycle_status"),
         )
         return pb.ListOrganizationsResponse(
             organizations=[convert.organization(o) for o in page.items],
