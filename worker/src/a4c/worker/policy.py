@@ -50,8 +50,11 @@ from a4c.workflows.models import (
     bootstrap_workflow_id,
     subdomain_workflow_id,
 )
+from a4c.workflows.offboarding import OffboardInput, offboard_workflow_id
 
 REJECTED = "PolicyRejected"
+REASON_MAX = 500
+GRACE_MAX_SECONDS = 365 * 86400.0
 RECORD_TYPE = "CNAME"
 # `workflow.patched` id of the first-step check: histories recorded before it replay without it.
 POLICY_PATCH = "worker-policy-check"
@@ -127,6 +130,22 @@ def bootstrap_problems(request: BootstrapInput, policy: WorkerPolicy) -> dict[st
     }
     if request.subdomain.organization_id != request.organization_id:
         problems["subdomain.organization_id"] = "must be the bootstrap's organization_id"
+    for name, problem in subdomain_problems(request.subdomain, policy, request.slug).items():
+        problems.setdefault(f"subdomain.{name}", problem)
+    return {name: problem for name, problem in problems.items() if problem}
+
+
+def offboard_problems(request: OffboardInput, policy: WorkerPolicy) -> dict[str, str]:
+    """Field -> broken rule of an offboarding input, its subdomain included (prefixed `subdomain.`)."""
+    problems: dict[str, str | None] = {
+        "organization_id": _uuid_problem(request.organization_id),
+        "slug": slug_problem(request.slug, policy.reserved),
+        "reason": text_problem(request.reason, REASON_MAX),
+    }
+    if not 0 <= request.grace_seconds <= GRACE_MAX_SECONDS:
+        problems["grace_seconds"] = f"must be 0..{GRACE_MAX_SECONDS:.0f}"
+    if request.subdomain.organization_id != request.organization_id:
+        problems["subdomain.organization_id"] = "must be the offboarding's organization_id"
     for name, problem in subdomain_problems(request.subdomain, policy, request.slug).items():
         problems.setdefault(f"subdomain.{name}", problem)
     return {name: problem for name, problem in problems.items() if problem}
@@ -212,6 +231,22 @@ class PolicyActivities:
             activity.logger.warning("subdomain input rejected: %s", ", ".join(sorted(problems)))
             raise _rejected("subdomain", problems)
         return self._subdomain(request)
+
+    @activity.defn(name="check_offboarding_policy")
+    async def check_offboarding(self, request: OffboardInput) -> OffboardInput:
+        """The input with the worker's subdomain policy and timeouts; an organization that does not
+        hold the name (unknown, already offboarding or offboarded, slug released) is refused."""
+        problems = _workflow_id_problem(offboard_workflow_id(request.organization_id))
+        problems |= offboard_problems(request, self._policy)
+        fqdn = request.subdomain.fqdn
+        if not problems and await self._recorded(uuid.UUID(request.organization_id)) != fqdn:
+            problems["subdomain.fqdn"] = "must be the name recorded for an active organization"
+        if problems:
+            activity.logger.warning("offboarding input rejected: %s", ", ".join(sorted(problems)))
+            raise _rejected("offboarding", problems)
+        return dataclasses.replace(
+            request, subdomain=self._subdomain(request.subdomain), timeouts=self._policy.timeouts
+        )
 
     def _subdomain(self, request: SubdomainInput) -> SubdomainInput:
         """The input with every policy field the worker's (the organization, name and the rest kept)."""

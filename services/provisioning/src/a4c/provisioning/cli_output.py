@@ -51,6 +51,10 @@ def subdomain_status(value: int) -> str:
     return short(pb.SubdomainStatus.Name(value))  # type: ignore[arg-type]
 
 
+def lifecycle_status(value: int) -> str:
+    return short(pb.LifecycleStatus.Name(value))  # type: ignore[arg-type]
+
+
 def step_state(value: int) -> str:
     return short(pb.StepState.Name(value))  # type: ignore[arg-type]
 

@@ -948,3 +948,141 @@ class ListOrganizationEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOrganizationEventsResponse: _TypeAlias = ListOrganizationEventsResponse  # noqa: Y015
+
+@_typing.final
+class OffboardOrganizationRequest(_message.Message):
+    """Input of OffboardOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    SLUG_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id."""
+    slug: _builtins.str
+    """Slug."""
+    reason: _builtins.str
+    """Why (required, at most 500 printable characters), recorded in organization.offboarding.started."""
+    request_id: _builtins.str
+    """Optional caller-chosen id for tracing retries of the same request."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        slug: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "slug", b"slug"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "reason", b"reason", "request_id", b"request_id", "slug", b"slug"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_organization: _TypeAlias = _typing.Literal["organization_id", "slug"]  # noqa: Y015
+    _WhichOneofArgType_organization: _TypeAlias = _typing.Literal["organization", b"organization"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_organization) -> _WhichOneofReturnType_organization | None: ...
+
+Global___OffboardOrganizationRequest: _TypeAlias = OffboardOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class OffboardOrganizationResponse(_message.Message):
+    """Output of OffboardOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    ALREADY_EXISTED_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_STATUS_FIELD_NUMBER: _builtins.int
+    DELETE_AFTER_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """The organization being offboarded."""
+    workflow_id: _builtins.str
+    """Workflow id of the offboarding, e.g. "org-offboard-<organization id>"."""
+    already_existed: _builtins.bool
+    """True when the organization was already offboarding or offboarded (nothing new was started)."""
+    lifecycle_status: Global___LifecycleStatus.ValueType
+    """Lifecycle status when the call returned."""
+    @_builtins.property
+    def delete_after(self) -> _timestamp_pb2.Timestamp:
+        """When the identity organization will be deleted (the end of the grace period)."""
+
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        workflow_id: _builtins.str = ...,
+        already_existed: _builtins.bool = ...,
+        lifecycle_status: Global___LifecycleStatus.ValueType = ...,
+        delete_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_existed", b"already_existed", "delete_after", b"delete_after", "lifecycle_status", b"lifecycle_status", "organization_id", b"organization_id", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OffboardOrganizationResponse: _TypeAlias = OffboardOrganizationResponse  # noqa: Y015
+
+@_typing.final
+class CancelOffboardingRequest(_message.Message):
+    """Input of CancelOffboarding."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    SLUG_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id."""
+    slug: _builtins.str
+    """Slug."""
+    reason: _builtins.str
+    """Why (optional, at most 500 printable characters), recorded in organization.offboarding.cancelled."""
+    request_id: _builtins.str
+    """Optional caller-chosen id for tracing retries of the same request."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        slug: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "slug", b"slug"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "reason", b"reason", "request_id", b"request_id", "slug", b"slug"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_organization: _TypeAlias = _typing.Literal["organization_id", "slug"]  # noqa: Y015
+    _WhichOneofArgType_organization: _TypeAlias = _typing.Literal["organization", b"organization"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_organization) -> _WhichOneofReturnType_organization | None: ...
+
+Global___CancelOffboardingRequest: _TypeAlias = CancelOffboardingRequest  # noqa: Y015
+
+@_typing.final
+class CancelOffboardingResponse(_message.Message):
+    """Output of CancelOffboarding."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_STATUS_FIELD_NUMBER: _builtins.int
+    cancelled: _builtins.bool
+    """True when this call cancelled the offboarding; false when it was already cancelled."""
+    lifecycle_status: Global___LifecycleStatus.ValueType
+    """Lifecycle status when the call returned."""
+    def __init__(
+        self,
+        *,
+        cancelled: _builtins.bool = ...,
+        lifecycle_status: Global___LifecycleStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "lifecycle_status", b"lifecycle_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelOffboardingResponse: _TypeAlias = CancelOffboardingResponse  # noqa: Y015
