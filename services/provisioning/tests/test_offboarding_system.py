@@ -55,7 +55,7 @@ async def system(database_url: str) -> AsyncIterator[System]:
         yield running
 
 
-def system_env(system: System, grace: float) -> dict[str, str]:
+def system_env(system: System, grace: float, quarantine: float = 0) -> dict[str, str]:
     settings = {
         "A4C_BASE_DOMAIN": ZONE,
         "A4C_VERIFY_FIRST_CHECK_SECONDS": "0.05",
@@ -63,7 +63,7 @@ def system_env(system: System, grace: float) -> dict[str, str]:
         "A4C_VERIFY_MAX_INTERVAL_SECONDS": "0.5",
         "A4C_VERIFY_DEADLINE_SECONDS": "20",
         "A4C_OFFBOARDING_GRACE_SECONDS": str(grace),
-        "A4C_SLUG_QUARANTINE_SECONDS": "0",
+        "A4C_SLUG_QUARANTINE_SECONDS": str(quarantine),
     }
     return service_env(system.database_url, system.task_queue, **settings)
 
@@ -276,3 +276,19 @@ async def test_the_same_slug_bootstraps_again_after_a_failed_bootstrap(
     old = await organization(quick, failed.organization_id)
     assert old.bootstrap_status == pb.BOOTSTRAP_STATUS_FAILED
     assert (await quick.stub.GetOrganization(pb.GetOrganizationRequest(slug=slug))).organization.id == again
+
+
+async def test_an_offboarded_slug_waits_out_its_quarantine(system: System) -> None:
+    slug = unique("quarantined")
+    async with (
+        running_provisioning(system_env(system, grace=0, quarantine=3600), system.client) as strict,
+        asyncio.timeout(HANG_GUARD),
+    ):
+        organization_id = await bootstrapped(strict, slug)
+        await strict.stub.OffboardOrganization(pb.OffboardOrganizationRequest(slug=slug, reason="closed"))
+        await lifecycle_is(strict, organization_id, pb.LIFECYCLE_STATUS_OFFBOARDED)
+
+        resent = await rpc_error(strict.stub.BootstrapOrganization(bootstrap_request(slug)))
+        other = await rpc_error(strict.stub.BootstrapOrganization(bootstrap_request(slug, name="Other Co")))
+    assert (resent.code, resent.reason) == (grpc.StatusCode.ALREADY_EXISTS, "SLUG_QUARANTINED")
+    assert (other.code, other.reason) == (grpc.StatusCode.ALREADY_EXISTS, "SLUG_TAKEN")

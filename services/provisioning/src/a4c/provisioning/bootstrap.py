@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from a4c.common.tracing import current_ids
-from a4c.eventstore import EventType, NewEvent, SlugClaim, event_id
+from a4c.eventstore import EventType, LifecycleStatus, NewEvent, NotFound, SlugClaim, event_id
 from a4c.provisioning import retry
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import AlreadyExists
@@ -126,11 +126,24 @@ class Bootstrapper:
                     )
                 return wanted
             if claim.fingerprint == digest:
+                if await self._leaving(claim.organization_id):
+                    # Its organization is being (or was) offboarded: the slug waits out its quarantine.
+                    raise AlreadyExists(
+                        "slug", "belongs to an offboarded organization (in quarantine)", "SLUG_QUARANTINED"
+                    )
                 # The same values again (a resent command has a new request id, or none): same request.
                 return claim.organization_id
             if not await self._released(claim):
                 raise AlreadyExists("slug", "is already taken by another organization", "SLUG_TAKEN")
         raise AlreadyExists("slug", "is being claimed by another request; retry", "SLUG_CONTENDED")
+
+    async def _leaving(self, organization_id: uuid.UUID) -> bool:
+        """Whether the organization is offboarding or offboarded (a resend must not revive it)."""
+        try:
+            found = await retry.idempotent(lambda: self._deps.store.get_organization(organization_id))
+        except NotFound:
+            return False
+        return found.lifecycle_status is not LifecycleStatus.ACTIVE
 
     async def _released(self, claim: SlugClaim) -> bool:
         """Free a claim whose bootstrap never started (stale and unknown to Temporal)."""
