@@ -29,7 +29,10 @@ from a4c.workflows.offboarding import (
     offboard_workflow_id,
 )
 
-from .mocked import POLICY, ZONE, MockedActivities, Script
+try:
+    from .mocked import POLICY, ZONE, MockedActivities, Script
+except ImportError:  # imported by record_offboarding_histories.py, run as a script beside it
+    from mocked import POLICY, ZONE, MockedActivities, Script  # type: ignore[no-redef]
 
 
 @dataclass
