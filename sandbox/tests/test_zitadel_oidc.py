@@ -315,6 +315,7 @@ async def test_a_bad_password_shows_an_error_on_the_login_page_and_no_code(
         ),  # public client: PKCE required
         ({"scope": "profile email"}, "invalid_scope"),
         ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_mode": "form_post"}, "invalid_request"),  # discovery lists query only
         ({"prompt": "none"}, "login_required"),
     ],
 )

@@ -73,6 +73,16 @@ class ConsoleLogin:
     def scopes(self) -> str:
         return SCOPES_TEMPLATE.format(project_id=self.project_id)
 
+    def guide_rows(self) -> list[tuple[str, str]]:
+        """``make run``'s "Where to look" rows: each operator's login (local sandbox credentials)."""
+        return [
+            (
+                "console operator",
+                f"{self.operate.login_name} / {self.operate.password}  ({self.operate.role})",
+            ),
+            ("console read-only", f"{self.read.login_name} / {self.read.password}  ({self.read.role})"),
+        ]
+
     def env(self) -> dict[str, str]:
         """The console's settings for this login (h-console declares them in its config)."""
         return {

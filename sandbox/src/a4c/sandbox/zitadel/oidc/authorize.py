@@ -74,6 +74,8 @@ def authorize_endpoint(store: Store) -> Endpoint:
 def _new_request(store: Store, app: OidcApp, values: dict[str, str]) -> AuthRequest:
     if values.get("response_type", "") != "code":
         raise _Refused("unsupported_response_type", "only response_type code is supported")
+    if values.get("response_mode", "query") != "query":
+        raise _Refused("invalid_request", "only response_mode query is supported")
     scopes = values.get("scope", "").split()
     if "openid" not in scopes:
         raise _Refused("invalid_scope", "The scope openid is missing in your request.")
