@@ -1,4 +1,4 @@
-"""Tenant lifecycle (migration 0008): lifecycle status, slug release and claims taken over."""
+"""Tenant lifecycle (migration 0007): lifecycle status, slug release and claims taken over."""
 
 from __future__ import annotations
 

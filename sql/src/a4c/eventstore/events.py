@@ -36,7 +36,7 @@ class EventType(StrEnum):
     BOOTSTRAP_FAILED = "organization.bootstrap.failed"
     BOOTSTRAP_CANCELLED = "organization.bootstrap.cancelled"
     BOOTSTRAP_COMPENSATED = "organization.bootstrap.compensated"
-    # Offboarding (OffboardOrganizationWorkflow), in workflow order; migration 0008.
+    # Offboarding (OffboardOrganizationWorkflow), in workflow order; migration 0007.
     OFFBOARDING_STARTED = "organization.offboarding.started"
     OFFBOARDING_SUBDOMAIN_STOPPED = "organization.offboarding.subdomain_stopped"
     OFFBOARDING_DNS_RECORDS_REMOVED = "organization.offboarding.dns_records_removed"

@@ -42,7 +42,7 @@ class BootstrapState(StrEnum):
 
 
 class LifecycleStatus(StrEnum):
-    """SQL enum lifecycle_status (0008): active → offboarding → offboarded; a cancel goes back to active."""
+    """SQL enum lifecycle_status (0007): active → offboarding → offboarded; a cancel goes back to active."""
 
     ACTIVE = "active"
     OFFBOARDING = "offboarding"

@@ -23,7 +23,7 @@ MAX_PAGE_SIZE = 500
 
 # Column lists are module constants; every value travels as a bind parameter.
 _BY_ID = f"SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection WHERE id = $1"  # noqa: S608
-# A slug can name several organizations once it was released and bootstrapped again (0008): the
+# A slug can name several organizations once it was released and bootstrapped again (0007): the
 # one that holds it, else the newest (the others stay readable by id).
 _BY_SLUG = f"""SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection WHERE slug = $1
     ORDER BY (slug_released_at IS NULL) DESC, created_at DESC, id DESC LIMIT 1"""  # noqa: S608

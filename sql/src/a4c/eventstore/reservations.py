@@ -53,7 +53,7 @@ class SlugClaims:
     ) -> SlugClaim:
         """Take `slug` for `organization_id`, or return whoever holds it (see SlugClaim).
 
-        A slug released by its organization (migration 0008: offboarded `quarantine_seconds` ago, or
+        A slug released by its organization (migration 0007: offboarded `quarantine_seconds` ago, or
         its bootstrap compensated) is taken over: the new organization gets it, the old keeps its row.
         """
         for _ in range(_ATTEMPTS):
@@ -71,7 +71,7 @@ class SlugClaims:
         raise EventStoreError(f"slug {slug!r}: claim kept racing with releases")
 
     async def holder(self, slug: str) -> UUID | None:
-        """The organization that holds `slug` now, None when nobody does (slug_holder, migration 0008)."""
+        """The organization that holds `slug` now, None when nobody does (slug_holder, migration 0007)."""
         with translate_errors():
             found = await self._pool.fetchval("SELECT slug_holder($1)", slug)
         return found if isinstance(found, UUID) else None

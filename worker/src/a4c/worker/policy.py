@@ -14,7 +14,7 @@ input against the worker's configuration and to hand back the policy the workflo
   a hand-started one cannot take a free name for an organization that does not exist, nor for one
   that is offboarding, offboarded or gave its slug up (its name may be another organization's now);
 - a bootstrap's slug is not held by another organization: the event store's `slug_holder` (migration
-  0008) is the rule the provisioning service's slug claims follow too, so both agree on who may
+  0007) is the rule the provisioning service's slug claims follow too, so both agree on who may
   bootstrap a slug that was released and is being reused.
 
 The check is a local activity because settings are not workflow state: its answer is recorded in the

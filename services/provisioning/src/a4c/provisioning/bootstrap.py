@@ -8,7 +8,7 @@ Order and why:
    values: name, slug and admin) continues with the claim's organization; anything else is
    ALREADY_EXISTS. An unconfirmed claim whose workflow never started is taken over once stale; a
    slug its organization released (offboarded and out of quarantine, or a failed or cancelled
-   bootstrap compensated; migration 0008) goes to a new organization, the old one keeps its events.
+   bootstrap compensated; migration 0007) goes to a new organization, the old one keeps its events.
 3. Start the workflow (the running one is returned; a closed one is not restarted).
 4. Only then append `temporal_initiated` (deterministic id: every caller appends the same event once)
    and confirm the claim. The caller whose append wrote the event is the one that started the

@@ -1,4 +1,4 @@
--- 0008 tenant lifecycle: offboarding, a lifecycle status, and slugs that can be bootstrapped again.
+-- 0007 tenant lifecycle: offboarding, a lifecycle status, and slugs that can be bootstrapped again.
 --
 -- Why: an organization could be created but never removed, and its slug was held for ever (0003's
 -- unique slug, 0004's confirmed claims). Now:
