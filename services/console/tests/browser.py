@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -51,7 +52,9 @@ class Browser:
         self.driver.get(self.base_url + path)
 
     def wait(self, condition: object, seconds: float = WAIT_SECONDS) -> object:
-        return WebDriverWait(self.driver, seconds).until(condition)  # type: ignore[arg-type]
+        # A live update replaces the status panel: an element found a moment ago may be gone.
+        wait = WebDriverWait(self.driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
+        return wait.until(condition)  # type: ignore[arg-type]
 
     def find(self, css: str) -> WebElement:
         found = self.wait(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
