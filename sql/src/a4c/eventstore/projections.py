@@ -28,6 +28,8 @@ _PAGE = f"""
      WHERE ($1::subdomain_status IS NULL OR subdomain_status = $1::subdomain_status)
        AND ($2::bootstrap_status IS NULL OR bootstrap_status = $2::bootstrap_status)
        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+       AND ($6::text IS NULL OR starts_with(slug, lower($6::text))
+            OR strpos(lower(name), lower($6::text)) > 0)
      ORDER BY created_at DESC, id DESC
      LIMIT $5"""  # noqa: S608
 
@@ -55,8 +57,11 @@ async def list_organizations(
     bootstrap_status: BootstrapState | None = None,
     page_size: int = 50,
     after: OrganizationCursor | None = None,
+    query: str | None = None,
 ) -> OrganizationPage:
-    """Newest first, keyset-paged on (created_at, id): stable while rows are added or change status."""
+    """Newest first, keyset-paged on (created_at, id): stable while rows are added or change status.
+    ``query``: only slugs starting with it or names containing it, ignoring case (plain text, no
+    wildcards: strpos, not LIKE)."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
     filters = [
@@ -65,7 +70,7 @@ async def list_organizations(
     ]
     keyset = (after.created_at, after.id) if after else (None, None)
     with translate_errors():
-        rows = await pool.fetch(_PAGE, *filters, *keyset, page_size + 1)
+        rows = await pool.fetch(_PAGE, *filters, *keyset, page_size + 1, query or None)
     items = [organization_from_row(row) for row in rows[:page_size]]
     last = OrganizationCursor(items[-1].created_at, items[-1].id) if len(rows) > page_size else None
     return OrganizationPage(items=items, next_after=last)

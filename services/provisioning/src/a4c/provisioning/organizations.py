@@ -24,6 +24,7 @@ from a4c.provisioning.errors import NotFound
 
 ORGANIZATIONS_PAGE = (50, 500)  # default, maximum
 EVENTS_PAGE = (100, 1000)
+QUERY_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,14 @@ async def list_organizations(
     size: int,
     token: str,
     tokens: PageTokens,
+    query: str = "",
 ) -> OrganizationsPage:
     """Newest first; the token holds the last row's keyset and is bound to the filters."""
     size = page_size(size, ORGANIZATIONS_PAGE)
-    filters = (subdomain_status, bootstrap_status)
+    query = query.strip()
+    if len(query) > QUERY_MAX or not query.isprintable():
+        raise InvalidFields.one("query", f"must be at most {QUERY_MAX} printable characters")
+    filters: tuple[object, ...] = (subdomain_status, bootstrap_status, *((query,) if query else ()))
     after = tokens.decode(token, filters, _cursor) if token else None
     page = await retry.idempotent(
         lambda: store.list_organizations(
@@ -77,6 +82,7 @@ async def list_organizations(
             bootstrap_status=bootstrap_status,
             page_size=size,
             after=after,
+            query=query or None,
         )
     )
     last = page.next_after

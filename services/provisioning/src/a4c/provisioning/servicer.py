@@ -13,7 +13,7 @@ import grpc
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
-from a4c.common.auth import MethodScopes, current_principal
+from a4c.common.auth import MethodScopes, current_actor
 from a4c.common.deadline import Deadline
 from a4c.common.errors import InvalidFields
 from a4c.common.paging import PageTokens
@@ -77,7 +77,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             request_id=request.request_id,
             reserved=self._deps.settings.reserved_slugs,
         )
-        done = await self._bootstrapper.bootstrap(org, actor=current_principal().name)
+        done = await self._bootstrapper.bootstrap(org, actor=current_actor())
         return pb.BootstrapOrganizationResponse(
             organization_id=done.organization_id,
             workflow_id=done.workflow_id,
@@ -123,7 +123,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self, request: pb.RetrySubdomainRequest, context: Context
     ) -> pb.RetrySubdomainResponse:
         ref = organization_ref(request.organization_id, request.slug)
-        started = await self._control.retry_subdomain(ref, actor=current_principal().name)
+        started = await self._control.retry_subdomain(ref, actor=current_actor())
         return pb.RetrySubdomainResponse(workflow_id=started.workflow_id, run_id=started.run_id)
 
     @grpc_errors
@@ -145,6 +145,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             size=request.page_size,
             token=request.page_token,
             tokens=self._page_tokens,
+            query=request.query,
         )
         return pb.ListOrganizationsResponse(
             organizations=[convert.organization(o) for o in page.items],

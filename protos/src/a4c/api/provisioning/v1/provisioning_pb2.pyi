@@ -781,6 +781,7 @@ class ListOrganizationsRequest(_message.Message):
     BOOTSTRAP_STATUS_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
     subdomain_status: Global___SubdomainStatus.ValueType
     """Only organizations whose subdomain is in this state; UNSPECIFIED means any."""
     bootstrap_status: Global___BootstrapStatus.ValueType
@@ -789,6 +790,10 @@ class ListOrganizationsRequest(_message.Message):
     """Page size, 1–500; 0 means 50."""
     page_token: _builtins.str
     """Opaque token from a previous response; empty for the first page."""
+    query: _builtins.str
+    """Only organizations whose slug starts with, or whose name contains, this text (case-insensitive;
+    at most 100 characters); empty means any.
+    """
     def __init__(
         self,
         *,
@@ -796,10 +801,11 @@ class ListOrganizationsRequest(_message.Message):
         bootstrap_status: Global___BootstrapStatus.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        query: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap_status", b"bootstrap_status", "page_size", b"page_size", "page_token", b"page_token", "subdomain_status", b"subdomain_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap_status", b"bootstrap_status", "page_size", b"page_size", "page_token", b"page_token", "query", b"query", "subdomain_status", b"subdomain_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
