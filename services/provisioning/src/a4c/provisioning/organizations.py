@@ -13,6 +13,7 @@ from a4c.common.paging import PageTokens
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
+    LifecycleStatus,
     Organization,
     OrganizationCursor,
     StoredEvent,
@@ -68,6 +69,7 @@ async def list_organizations(
     token: str,
     tokens: PageTokens,
     query: str = "",
+    lifecycle_status: LifecycleStatus | None = None,
 ) -> OrganizationsPage:
     """Newest first; the token holds the last row's keyset and is bound to the filters."""
     size = page_size(size, ORGANIZATIONS_PAGE)
@@ -75,6 +77,10 @@ async def list_organizations(
     if len(query) > QUERY_MAX or not query.isprintable():
         raise InvalidFields.one("query", f"must be at most {QUERY_MAX} printable characters")
     filters: tuple[object, ...] = (subdomain_status, bootstrap_status, *((query,) if query else ()))
+    # The lifecycle filter joins the binding only when set (tokens issued before it keep working),
+    # named so that it never reads as a query.
+    if lifecycle_status is not None:
+        filters = (*filters, f"lifecycle={lifecycle_status.value}")
     after = tokens.decode(token, filters, _cursor) if token else None
     page = await retry.idempotent(
         lambda: store.list_organizations(
@@ -83,6 +89,7 @@ async def list_organizations(
             page_size=size,
             after=after,
             query=query or None,
+            lifecycle_status=lifecycle_status,
         )
     )
     last = page.next_after
