@@ -113,26 +113,47 @@ async def test_a_cancel_mid_step_waits_for_it_and_leaves_nothing_behind(
     await assert_agreed(system, request, status)
 
 
+async def test_a_cancel_during_the_invitation_is_refused_and_recorded_as_too_late(
+    system: System, worker: None
+) -> None:
+    system.zitadel.faults.configure(slow(INVITE, 1.5))
+    request = system.bootstrap_input("mid-invitation")
+    handle = await system.start_bootstrap(request)
+    await eventually(lambda: in_step(handle, "send_admin_invitation"), within=15)
+    await handle.cancel(reason="mid-invitation")
+    status = await settle(handle)
+    assert status == WorkflowExecutionStatus.COMPLETED
+    await assert_agreed(system, request, status)
+    events = await system.store.read_stream(uuid.UUID(request.organization_id))
+    completed = next(e for e in events if e.event_type == EventType.BOOTSTRAP_COMPLETED)
+    assert completed.data == {"cancel_too_late": "mid-invitation"}
+    assert sandbox_counts(system, request)["emails"] == 1
+
+
 @pytest.mark.parametrize(
     "boundary",
     [
+        None,  # at once, before the first step has run
         EventType.ZITADEL_CREATED,
         EventType.CREATED,
+        EventType.SUBDOMAIN_DNS_RECORD_CREATED,
         EventType.USER_ROLE_ASSIGNED,
         EventType.USER_INVITATION_SENT,
+        EventType.BOOTSTRAP_COMPLETED,  # too late for Temporal too: the workflow has closed
     ],
 )
 async def test_a_cancel_at_a_step_boundary_ends_where_temporal_and_the_projection_agree(
-    system: System, worker: None, boundary: EventType
+    system: System, worker: None, boundary: EventType | None
 ) -> None:
     # Slow writes make each boundary last long enough to cancel on it.
     system.zitadel.faults.configure(slow([*GRANT, *INVITE], 0.5))
-    request = system.bootstrap_input(f"edge-{boundary.replace('.', '-').replace('_', '-')}")
+    name = (boundary or "start").replace(".", "-").replace("_", "-")
+    request = system.bootstrap_input(f"edge-{name}"[:40])
     handle = await system.start_bootstrap(request)
 
     async def reached() -> bool:
         events = await system.store.read_stream(uuid.UUID(request.organization_id))
-        return boundary in [e.event_type for e in events]
+        return boundary is None or boundary in [e.event_type for e in events]
 
     await eventually(reached, within=15)
     with contextlib.suppress(Exception):  # a bootstrap that already ended refuses the cancel
