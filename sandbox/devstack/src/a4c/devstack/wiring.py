@@ -84,11 +84,19 @@ UNLIMITED_BOOTSTRAPS = {
     "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
     "A4C_WATCH_STREAMS_PER_SERVER": "400",
 }
+# The per-upstream queues' server-side rate limits (a4c.workflows.queues) off: tests and the bench
+# bootstrap far faster than Cloudflare's real 1,200 per 5 minutes allows (the bench turns the sandbox's
+# copy of that limit off too); tests/test_replicas.py sets test-sized limits and checks they hold.
+NO_QUEUE_RATES = {
+    "A4C_CLOUDFLARE_ACTIVITIES_PER_SECOND": "0",
+    "A4C_ZITADEL_ACTIVITIES_PER_SECOND": "0",
+    "A4C_NAMESERVERS_ACTIVITIES_PER_SECOND": "0",
+}
 TESTS = Profile(
     verification=FAST_CHECKS,
     timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30),
     shutdown_grace_seconds=1,
-    extra={"provisioning": UNLIMITED_BOOTSTRAPS},
+    extra={"provisioning": UNLIMITED_BOOTSTRAPS, "worker": NO_QUEUE_RATES},
 )
 # The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
 BENCH = Profile(
@@ -101,6 +109,7 @@ BENCH = Profile(
         # and the hop benchmark's direct calls share the token: off. The DNS service keeps its budget.
         # Likewise the 200 requests per second per IP: the hop benchmark measures latency, not throttling.
         "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off", "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off"},
+        "worker": NO_QUEUE_RATES,
         # The bench bootstraps hundreds at once as one operator, and watches as many streams.
         "provisioning": {
             **UNLIMITED_BOOTSTRAPS,
