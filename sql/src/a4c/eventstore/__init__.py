@@ -17,6 +17,7 @@ from .errors import (
     InvalidEvent,
     MigrationError,
     NotFound,
+    SchemaMismatch,
 )
 from .events import EVENT_ID_NAMESPACE, NOTIFY_CHANNEL, ORGANIZATION_STREAM, EventType, event_id
 from .models import (
@@ -56,6 +57,7 @@ __all__ = [
     "Organization",
     "OrganizationCursor",
     "OrganizationPage",
+    "SchemaMismatch",
     "SlugClaim",
     "SlugClaims",
     "StepState",

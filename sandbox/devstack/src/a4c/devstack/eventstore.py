@@ -28,7 +28,7 @@ import asyncpg
 from a4c.devstack.postgres import EmbeddedPostgres
 from a4c.eventstore.errors import translate_errors
 from a4c.eventstore.events import EventType
-from a4c.eventstore.migrate import migrate
+from a4c.eventstore.migrate import Migration, load_migrations, migrate
 from a4c.eventstore.models import NewEvent
 
 # Durability is worthless for a throwaway server and costs most of a test run's time.
@@ -162,3 +162,17 @@ def sample_event(
     """A NewEvent with a sample payload (`data` overrides or adds keys) and a random id."""
     payload = {**sample_data(organization_id, event_type, slug=slug), **data}
     return NewEvent(id=uuid.uuid4(), stream_id=organization_id, event_type=event_type, data=payload)
+
+
+async def migrate_as_a_newer_release(dsn: str) -> str:
+    """Apply every packaged migration plus one only a newer release would ship; return that file's
+    name (numbered after whatever this package holds). For rolling-upgrade tests: an older part or
+    runner must refuse the database."""
+    shipped = load_migrations()
+    newer = Migration(
+        version=shipped[-1].version + 1,
+        name="from_a_newer_release",
+        sql="-- a newer release's migration (tests)\nCREATE TABLE newer_release_things (id int);",
+    )
+    await migrate(dsn, migrations=[*shipped, newer])
+    return newer.filename
