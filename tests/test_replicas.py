@@ -247,14 +247,17 @@ async def check_no_window_over_the_limits(cluster: Cluster) -> None:
             name: (await http.get(f"http://{wiring.address(part)}/_sandbox/requests")).json()["requests"]
             for name, part in (("cloudflare", "sandbox-cloudflare"), ("zitadel", "sandbox-zitadel"))
         }
+    seen = {}
     for name, limit in (("cloudflare", CLOUDFLARE), ("zitadel", ZITADEL)):
         times = [at for at, _method, _path, _status in logs[name]]
-        busiest = busiest_window(times, limit.window_seconds)
         refused = sum(1 for *_, status in logs[name] if status == 429)
-        # Shown with `pytest -rP`: how close the run came to the limit.
-        window = f"{limit.window_seconds:g} s"
-        print(f"{name}: {len(times)} requests, busiest {window} window {busiest}/{limit.requests:g}")
-        assert busiest <= limit.requests, (
-            f"{name}: {busiest} requests in one {limit.window_seconds:g} s window over {limit.requests:g}"
-        )
-        assert refused == 0, f"{name}: {refused} requests refused with 429"
+        seen[name] = (busiest_window(times, limit.window_seconds), limit.requests, len(times), refused)
+    # Shown with `pytest -rP`: how close the run came to each limit.
+    print(
+        {
+            name: f"busiest window {b}/{limit:g} of {n} requests, {r} refused"
+            for name, (b, limit, n, r) in seen.items()
+        }
+    )
+    over = {name: figures for name, figures in seen.items() if figures[0] > figures[1] or figures[3]}
+    assert not over, f"(busiest 5 s window, limit, requests, 429s) over the limit: {over}"
