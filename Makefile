@@ -61,7 +61,7 @@ images:
 	@tag="$${TAG:-$$(git describe --tags --always --dirty)}"; registry="$${REGISTRY:-registry.example.com/a4c}"; \
 	revision="$$(git rev-parse HEAD)"; source="$${SOURCE:-$$(git config --get remote.origin.url || echo unknown)}"; \
 	meta="$$(mktemp -d)"; pins=""; \
-	for part in dns identity provisioning worker; do \
+	for part in dns identity provisioning worker console; do \
 		docker buildx build --target "$$part" \
 			--build-arg PYTHON_BASE="$${PYTHON_BASE:-python:3.11-slim-bookworm}" \
 			--build-arg VERSION="$$tag" --build-arg REVISION="$$revision" --build-arg SOURCE="$$source" \

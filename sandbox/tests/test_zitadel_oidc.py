@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +25,8 @@ import pytest
 from a4c.devstack.console_login import ROLE_OPERATE, ROLE_READ, ConsoleLogin, Operator, seed
 from a4c.devstack.emulators import RunningZitadel
 from a4c.devstack.timing import ManualClock
+from a4c.sandbox.zitadel import ZitadelConfig, create_app
+from a4c.sandbox.zitadel.oidc import keys
 
 REDIRECT = "http://127.0.0.1:8080/auth/callback"
 LOGGED_OUT = "http://127.0.0.1:8080/"
@@ -312,6 +315,7 @@ async def test_a_bad_password_shows_an_error_on_the_login_page_and_no_code(
         ),  # public client: PKCE required
         ({"scope": "profile email"}, "invalid_scope"),
         ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_mode": "form_post"}, "invalid_request"),  # discovery lists query only
         ({"prompt": "none"}, "login_required"),
     ],
 )
@@ -434,3 +438,34 @@ async def test_the_management_api_refuses_weak_passwords_and_duplicate_roles_and
     async with httpx.AsyncClient(base_url=zitadel.url) as browser:
         code, _ = await code_for(browser, login, reader, Pkce.new())
         assert code
+
+
+async def test_an_operators_access_token_buys_nothing_at_the_management_api(
+    browser: httpx.AsyncClient, login: ConsoleLogin
+) -> None:
+    pkce = Pkce.new()
+    code, _ = await code_for(browser, login, login.operate, pkce)
+    access = (await exchange(browser, login, code, pkce.verifier)).json()["access_token"]
+    answer = await browser.post("/v2/users", json={}, headers={"authorization": f"Bearer {access}"})
+    assert answer.status_code == 403
+
+
+async def test_abandoned_logins_and_spent_codes_are_forgotten(
+    browser: httpx.AsyncClient, login: ConsoleLogin, zitadel: RunningZitadel, zitadel_clock: ManualClock
+) -> None:
+    abandoned = await start_login(browser, authorize_params(login, Pkce.new()))
+    zitadel_clock.advance(zitadel.config.login_ttl_seconds + 1)
+    page = await browser.get("/ui/login/login", params={"authRequestID": abandoned})
+    assert page.status_code == 400
+    await start_login(browser, authorize_params(login, Pkce.new()))
+    assert abandoned not in zitadel.store.auth_requests
+    assert len(zitadel.store.auth_requests) == 1
+
+
+def test_the_signing_key_survives_a_restart_so_earlier_id_tokens_still_verify(tmp_path: Path) -> None:
+    config = ZitadelConfig(state_file=tmp_path / "zitadel.json")
+    first = create_app(config)
+    token = keys.sign(first.store, {"sub": "someone"})
+    again = create_app(config)
+    assert keys.public_keys(again.store) == keys.public_keys(first.store)
+    assert keys.verify_own(again.store, token) == {"sub": "someone"}

@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
 ENVIRONMENTS = ("dev", "prod")
 PARTS = ("dns", "identity", "provisioning", "worker")
+# Every image and Deployment: the backend parts and the operators' web console (HTTP, not gRPC).
+WEB_PARTS = ("console",)
+IMAGES = (*PARTS, *WEB_PARTS)
 GRPC_SERVICES = ("dns", "identity", "provisioning")
 # Prod runs a worker Deployment per upstream task queue beside a4c-worker (a4c.workflows.queues); dev, one.
 QUEUE_WORKERS = {"dev": (), "prod": ("worker-cloudflare", "worker-zitadel", "worker-nameservers")}

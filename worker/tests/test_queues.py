@@ -8,6 +8,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from a4c.common.config import SettingsError
+from a4c.eventstore import EventStore
 from a4c.worker.config import Settings
 from a4c.worker.policy import WorkerPolicy
 from a4c.worker.runner import WORKFLOWS, Upstreams, activities, queue_workers
@@ -23,15 +24,18 @@ MINIMAL = {
 }
 
 
-def _registered() -> list[str]:
-    """The names of every activity the real worker registers (stubs are never called here)."""
+async def _registered(store: EventStore) -> list[str]:
+    """The names of every activity the real worker registers (nothing is called here)."""
     upstreams = Upstreams.open("127.0.0.1:1", "127.0.0.1:1", None)
     policy = WorkerPolicy(zone="example.com", target="app.example.com")
-    return [queues.activity_name(fn) for fn in activities(upstreams, None, policy)]  # type: ignore[arg-type]
+    try:
+        return [queues.activity_name(fn) for fn in activities(upstreams, store, policy)]
+    finally:
+        await upstreams.close()
 
 
-def test_every_activity_the_worker_registers_has_a_queue() -> None:
-    routed = {name: queues.queue_of(name) for name in _registered()}
+async def test_every_activity_the_worker_registers_has_a_queue(event_store: EventStore) -> None:
+    routed = {name: queues.queue_of(name) for name in await _registered(event_store)}
     assert routed["create_dns_record"] is Queue.CLOUDFLARE
     assert routed["remove_dns_record"] is Queue.CLOUDFLARE
     assert routed["check_propagation"] is Queue.NAMESERVERS

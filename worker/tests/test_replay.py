@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 import a4c.worker
 from a4c.worker.runner import WORKFLOWS
 from a4c.workflows.models import BOOTSTRAP_WORKFLOW, SUBDOMAIN_WORKFLOW
+from a4c.workflows.offboarding import OFFBOARD_WORKFLOW
 
 HISTORIES = Path(__file__).parent / "histories"
 COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
@@ -33,6 +34,9 @@ REQUIRED = {
     "subdomain_failed_deadline": (SUBDOMAIN_WORKFLOW, COMPLETED),
     "subdomain_record_failed": (SUBDOMAIN_WORKFLOW, COMPLETED),
     "subdomain_stopped": (SUBDOMAIN_WORKFLOW, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED),
+    # Recorded by record_offboarding_histories.py: through the grace timer, and cancelled during it.
+    "offboard_completed": (OFFBOARD_WORKFLOW, COMPLETED),
+    "offboard_cancelled": (OFFBOARD_WORKFLOW, COMPLETED),
 }
 
 

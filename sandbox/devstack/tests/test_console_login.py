@@ -70,6 +70,9 @@ async def test_seed_gives_the_console_its_settings_and_two_operators_who_can_log
         assert (login.operate.login_name, login.operate.role) == (OPERATE_LOGIN, ROLE_OPERATE)
         assert (login.read.login_name, login.read.role) == (READ_LOGIN, ROLE_READ)
         assert login.operate.password not in repr(login)  # printed only on purpose, never by accident
+        rows = dict(login.guide_rows())
+        assert rows["console operator"].startswith(f"{OPERATE_LOGIN} / {login.operate.password} ")
+        assert rows["console read-only"].endswith(f"({ROLE_READ})")
         assert await logs_in(zitadel.url, login, login.operate)
         assert await logs_in(zitadel.url, login, login.read)
         with zitadel.store.read() as state:

@@ -16,6 +16,7 @@ from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    LifecycleStatus,
     Organization,
     StepState,
     StoredEvent,
@@ -34,7 +35,9 @@ ORGANIZATION_COLUMNS = """id, name, slug, subdomain_fqdn, subdomain_status::text
     dns_record_id, identity_org_id, admin_user_id, admin_email, workflow_id,
     bootstrap_status::text AS bootstrap_status, current_step, failed_step, last_error,
     created_at, updated_at, subdomain_verified_at, last_applied_sequence,
-    bootstrap_step_name(current_step, failed_step) AS current_step_name"""
+    bootstrap_step_name(current_step, failed_step) AS current_step_name,
+    lifecycle_status::text AS lifecycle_status, offboarding_reason, offboarding_started_at, offboarded_at,
+    slug_released_at"""
 
 
 def _json_default(value: object) -> str:
@@ -79,6 +82,7 @@ def organization_from_row(row: asyncpg.Record) -> Organization:
     values = dict(row)
     values["subdomain_status"] = SubdomainStatus(values["subdomain_status"])
     values["bootstrap_status"] = BootstrapState(values["bootstrap_status"])
+    values["lifecycle_status"] = LifecycleStatus(values["lifecycle_status"])
     return Organization(**values)
 
 

@@ -15,6 +15,7 @@ from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    LifecycleStatus,
     NewEvent,
     Organization,
     OrganizationCursor,
@@ -230,14 +231,19 @@ class EventStore:
         bootstrap_status: BootstrapState | None = None,
         page_size: int = 50,
         after: OrganizationCursor | None = None,
+        query: str | None = None,
+        lifecycle_status: LifecycleStatus | None = None,
     ) -> OrganizationPage:
-        """Newest first, continuing after `after` (a previous page's `next_after`)."""
+        """Newest first, continuing after `after` (a previous page's `next_after`); `query` matches a
+        slug's start or any part of a name, ignoring case."""
         return await projections.list_organizations(
             self._pool,
             subdomain_status=subdomain_status,
             bootstrap_status=bootstrap_status,
             page_size=page_size,
             after=after,
+            query=query,
+            lifecycle_status=lifecycle_status,
         )
 
     async def count_by_status(

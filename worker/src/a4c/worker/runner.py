@@ -27,11 +27,17 @@ from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
-from a4c.worker.policy import PolicyActivities, StoredNames, WorkerPolicy
+from a4c.worker.offboarding import OffboardOrganizationWorkflow
+from a4c.worker.offboarding_activities import OffboardingActivities
+from a4c.worker.policy import PolicyActivities, StoredHolders, StoredNames, WorkerPolicy
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 from a4c.workflows.queues import DEFAULT_RATES, Queue, served_by, task_queue
 
-WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
+WORKFLOWS: Sequence[type] = (
+    BootstrapOrganizationWorkflow,
+    ProvisionSubdomainWorkflow,
+    OffboardOrganizationWorkflow,
+)
 
 
 @dataclass
@@ -68,14 +74,21 @@ class Upstreams:
         await self.identity.close()
 
 
-def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) -> list[Any]:
-    checks = PolicyActivities(policy, StoredNames(store))
+def activities(
+    upstreams: Upstreams, store: EventStore, policy: WorkerPolicy, client: Client | None = None
+) -> list[Any]:
+    """``client``: the worker's Temporal client (offboarding stops a subdomain workflow through it)."""
+    checks = PolicyActivities(policy, StoredNames(store), StoredHolders(store))
     events = EventActivities(store)
-    identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
-    dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)
+    identity_stub = identity_pb2_grpc.IdentityServiceStub(upstreams.identity)
+    dns_stub = dns_pb2_grpc.DnsServiceStub(upstreams.dns)
+    identity = IdentityActivities(identity_stub, store)
+    dns = DnsActivities(dns_stub, store)
+    offboarding = OffboardingActivities(client, dns_stub, identity_stub, store)
     return [
         checks.check_bootstrap,
         checks.check_subdomain,
+        checks.check_offboarding,
         events.record_event,
         identity.create_identity_organization,
         identity.grant_admin_role,
@@ -84,6 +97,11 @@ def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) ->
         dns.create_dns_record,
         dns.check_propagation,
         dns.remove_dns_record,
+        offboarding.stop_subdomain_workflow,
+        offboarding.remove_owned_dns_records,
+        offboarding.deactivate_identity_organization,
+        offboarding.reactivate_identity_organization,
+        offboarding.delete_identity_organization,
     ]
 
 
@@ -169,7 +187,7 @@ def build_worker(
         client,
         task_queue,
         workflows=WORKFLOWS,
-        activities=activities(upstreams, store, policy),
+        activities=activities(upstreams, store, policy, client),
         queues=queues,
         rates=rates,
         max_concurrent_activities=max_concurrent_activities,

@@ -73,6 +73,16 @@ class ConsoleLogin:
     def scopes(self) -> str:
         return SCOPES_TEMPLATE.format(project_id=self.project_id)
 
+    def guide_rows(self) -> list[tuple[str, str]]:
+        """``make run``'s "Where to look" rows: each operator's login (local sandbox credentials)."""
+        return [
+            (
+                "console operator",
+                f"{self.operate.login_name} / {self.operate.password}  ({self.operate.role})",
+            ),
+            ("console read-only", f"{self.read.login_name} / {self.read.password}  ({self.read.role})"),
+        ]
+
     def env(self) -> dict[str, str]:
         """The console's settings for this login (h-console declares them in its config)."""
         return {
@@ -108,8 +118,11 @@ async def seed(
         project_id = await _project(api)
         client_id = await _app(api, project_id, [console_redirect_uri], list(post_logout_redirect_uris))
         chosen = passwords or {}
-        operate = await _operator(api, org_id, project_id, OPERATE_LOGIN, "Operator", ROLE_OPERATE, chosen)
-        read = await _operator(api, org_id, project_id, READ_LOGIN, "Reader", ROLE_READ, chosen)
+        # Side by side: with SANDBOX_LATENCY_PROFILE=seed each user creation takes 5-10 s.
+        operate, read = await asyncio.gather(
+            _operator(api, org_id, project_id, OPERATE_LOGIN, "Operator", ROLE_OPERATE, chosen),
+            _operator(api, org_id, project_id, READ_LOGIN, "Reader", ROLE_READ, chosen),
+        )
     return ConsoleLogin(
         issuer, client_id, project_id, console_redirect_uri, ROLE_OPERATE, ROLE_READ, operate, read
     )

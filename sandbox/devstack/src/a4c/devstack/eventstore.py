@@ -152,6 +152,15 @@ def sample_data(
         EventType.BOOTSTRAP_FAILED: {"failed_step": "grant_admin_role", "error": "boom", "cleanup": cleanup},
         EventType.BOOTSTRAP_CANCELLED: {"reason": "operator request"},
         EventType.BOOTSTRAP_COMPENSATED: {"cleanup": cleanup},
+        EventType.OFFBOARDING_STARTED: {"reason": "contract ended", "grace_seconds": 604800},
+        EventType.OFFBOARDING_SUBDOMAIN_STOPPED: {"was_running": False},
+        EventType.OFFBOARDING_DNS_RECORDS_REMOVED: {"fqdn": fqdn, "dns_record_ids": [record]},
+        EventType.OFFBOARDING_IDENTITY_DEACTIVATED: {"changed": True},
+        EventType.OFFBOARDING_DELETION_STARTED: {},
+        EventType.OFFBOARDING_IDENTITY_DELETED: {"deleted": True},
+        EventType.OFFBOARDED: {},
+        EventType.OFFBOARDING_CANCELLED: {"reason": "customer renewed"},
+        EventType.OFFBOARDING_IDENTITY_REACTIVATED: {"changed": True},
     }
     return samples[event_type]
 

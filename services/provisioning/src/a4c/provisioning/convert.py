@@ -12,6 +12,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.eventstore import (
     BootstrapState,
     BootstrapStepRecord,
+    LifecycleStatus,
     Organization,
     StepState,
     StoredEvent,
@@ -35,6 +36,12 @@ SUBDOMAIN_STATUS = {
     SubdomainStatus.FAILED: pb.SUBDOMAIN_STATUS_FAILED,
     SubdomainStatus.REMOVED: pb.SUBDOMAIN_STATUS_REMOVED,
 }
+LIFECYCLE_STATUS = {
+    LifecycleStatus.ACTIVE: pb.LIFECYCLE_STATUS_ACTIVE,
+    LifecycleStatus.OFFBOARDING: pb.LIFECYCLE_STATUS_OFFBOARDING,
+    LifecycleStatus.OFFBOARDED: pb.LIFECYCLE_STATUS_OFFBOARDED,
+}
+LIFECYCLE_FILTER = {value: key for key, value in LIFECYCLE_STATUS.items()}
 BOOTSTRAP_FILTER = {value: key for key, value in BOOTSTRAP_STATUS.items()}
 SUBDOMAIN_FILTER = {value: key for key, value in SUBDOMAIN_STATUS.items()}
 STEP_STATE = {
@@ -76,6 +83,10 @@ def organization(org: Organization) -> pb.Organization:
         created_at=timestamp(org.created_at),
         updated_at=timestamp(org.updated_at),
         subdomain_verified_at=timestamp(org.subdomain_verified_at),
+        lifecycle_status=LIFECYCLE_STATUS[org.lifecycle_status],
+        offboarding_reason=org.offboarding_reason or "",
+        offboarding_started_at=timestamp(org.offboarding_started_at),
+        offboarded_at=timestamp(org.offboarded_at),
     )
 
 

@@ -51,13 +51,20 @@ ACTIVITY_UPSTREAMS: dict[str, Queue] = {
     "record_event": Queue.MAIN,
     "check_bootstrap_policy": Queue.MAIN,
     "check_subdomain_policy": Queue.MAIN,
+    "check_offboarding_policy": Queue.MAIN,
+    # Offboarding cancels the subdomain workflow through the worker's Temporal client: no upstream.
+    "stop_subdomain_workflow": Queue.MAIN,
     "create_identity_organization": Queue.ZITADEL,
     "grant_admin_role": Queue.ZITADEL,
     "send_invitation": Queue.ZITADEL,
     "send_admin_invitation": Queue.ZITADEL,
     "delete_identity_organization": Queue.ZITADEL,
+    "deactivate_identity_organization": Queue.ZITADEL,
+    "reactivate_identity_organization": Queue.ZITADEL,
+    "delete_offboarded_identity_organization": Queue.ZITADEL,
     "create_dns_record": Queue.CLOUDFLARE,
     "remove_dns_record": Queue.CLOUDFLARE,
+    "remove_owned_dns_records": Queue.CLOUDFLARE,
     "check_propagation": Queue.NAMESERVERS,
 }
 

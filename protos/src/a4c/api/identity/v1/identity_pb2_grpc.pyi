@@ -50,6 +50,14 @@ class IdentityServiceStub:
     """
     SendInvitation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.SendInvitationRequest, _identity_pb2.SendInvitationResponse]
     """Asks the identity platform to email the user an invitation to set up their login."""
+    DeactivateOrganization: _grpc.UnaryUnaryMultiCallable[_identity_pb2.DeactivateOrganizationRequest, _identity_pb2.DeactivateOrganizationResponse]
+    """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+    inactive is success with changed=false; an unknown organization is NOT_FOUND.
+    """
+    ReactivateOrganization: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ReactivateOrganizationRequest, _identity_pb2.ReactivateOrganizationResponse]
+    """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+    active is success with changed=false; an unknown organization is NOT_FOUND.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -73,6 +81,14 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """
     SendInvitation: _aio.UnaryUnaryMultiCallable[_identity_pb2.SendInvitationRequest, _identity_pb2.SendInvitationResponse]  # type: ignore[assignment]
     """Asks the identity platform to email the user an invitation to set up their login."""
+    DeactivateOrganization: _aio.UnaryUnaryMultiCallable[_identity_pb2.DeactivateOrganizationRequest, _identity_pb2.DeactivateOrganizationResponse]  # type: ignore[assignment]
+    """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+    inactive is success with changed=false; an unknown organization is NOT_FOUND.
+    """
+    ReactivateOrganization: _aio.UnaryUnaryMultiCallable[_identity_pb2.ReactivateOrganizationRequest, _identity_pb2.ReactivateOrganizationResponse]  # type: ignore[assignment]
+    """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+    active is success with changed=false; an unknown organization is NOT_FOUND.
+    """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """Wraps the identity platform (Zitadel). Every mutating call is idempotent, so callers can retry freely."""
@@ -123,5 +139,25 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.SendInvitationResponse, _abc.Awaitable[_identity_pb2.SendInvitationResponse]]:
         """Asks the identity platform to email the user an invitation to set up their login."""
+
+    @_abc_1.abstractmethod
+    def DeactivateOrganization(
+        self,
+        request: _identity_pb2.DeactivateOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.DeactivateOrganizationResponse, _abc.Awaitable[_identity_pb2.DeactivateOrganizationResponse]]:
+        """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+        inactive is success with changed=false; an unknown organization is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def ReactivateOrganization(
+        self,
+        request: _identity_pb2.ReactivateOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ReactivateOrganizationResponse, _abc.Awaitable[_identity_pb2.ReactivateOrganizationResponse]]:
+        """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+        active is success with changed=false; an unknown organization is NOT_FOUND.
+        """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

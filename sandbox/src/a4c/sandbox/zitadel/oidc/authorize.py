@@ -62,7 +62,8 @@ def authorize_endpoint(store: Store) -> Endpoint:
         except _Refused as refused:
             reply = {"error": refused.error, "error_description": refused.description, "state": state_param}
             return redirect(redirect_uri, reply)
-        with store.read():
+        with store.read():  # the store's lock also guards its auth requests
+            _forget_stale(store)
             store.auth_requests[auth_request.id] = auth_request
         login = f"{issuer(request)}/ui/login/login?authRequestID={auth_request.id}"
         return RedirectResponse(login, status_code=302, headers={"cache-control": "no-store"})
@@ -73,6 +74,8 @@ def authorize_endpoint(store: Store) -> Endpoint:
 def _new_request(store: Store, app: OidcApp, values: dict[str, str]) -> AuthRequest:
     if values.get("response_type", "") != "code":
         raise _Refused("unsupported_response_type", "only response_type code is supported")
+    if values.get("response_mode", "query") != "query":
+        raise _Refused("invalid_request", "only response_mode query is supported")
     scopes = values.get("scope", "").split()
     if "openid" not in scopes:
         raise _Refused("invalid_scope", "The scope openid is missing in your request.")
@@ -92,6 +95,19 @@ def _new_request(store: Store, app: OidcApp, values: dict[str, str]) -> AuthRequ
         state=values.get("state", ""), nonce=values.get("nonce", ""), code_challenge=challenge,
         code_challenge_method=method if challenge else "", created=store.now(),
     )  # fmt: skip
+
+
+def _forget_stale(store: Store) -> None:
+    """Drop logins never completed and codes past their lifetime, so abandoned ones do not pile up."""
+    now, config = store.now(), store.config
+    stale = [
+        r.id
+        for r in store.auth_requests.values()
+        if (not r.code_hash and now - r.created > config.login_ttl_seconds)
+        or (r.code_hash and now - r.code_issued > config.code_ttl_seconds)
+    ]
+    for request_id in stale:
+        del store.auth_requests[request_id]
 
 
 def _pending(store: Store, auth_request_id: str) -> tuple[AuthRequest, OidcApp] | None:
