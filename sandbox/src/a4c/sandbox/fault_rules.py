@@ -123,6 +123,21 @@ class Decision:
     quota: Quota | None = None
 
 
+@dataclass(frozen=True)
+class InjectedDelay:
+    """One latency the sandbox added: to which request, how long, from when (wall clock, so a
+    benchmark on the same host can place it on its own timeline)."""
+
+    method: str
+    path: str
+    seconds: float
+    at: float
+
+
+# The injected delays kept for GET /_sandbox/faults (the oldest go first): a benchmark's runs.
+DELAY_LOG_SIZE = 10_000
+
+
 @dataclass
 class _Window:
     stamps: deque[float] = field(default_factory=deque)
@@ -141,6 +156,7 @@ class Faults:
         ip_rate_limit: RateLimit | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = list(rules)
@@ -153,6 +169,8 @@ class Faults:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.injected: dict[str, int] = {}
+        self._wall = wall
+        self.delays: deque[InjectedDelay] = deque(maxlen=DELAY_LOG_SIZE)
 
     def add(self, *rules: FaultRule) -> None:
         with self._lock:
@@ -176,6 +194,7 @@ class Faults:
             self._ip_rate_limit = self._initial_ip_rate_limit
             self._windows.clear()
             self.injected.clear()
+            self.delays.clear()
 
     def configure(self, data: Mapping[str, Any]) -> None:
         """Apply a control-endpoint body: validated as a whole before anything changes."""
@@ -197,6 +216,7 @@ class Faults:
                 "rate_limit": asdict(self._rate_limit) if self._rate_limit else None,
                 "ip_rate_limit": asdict(self._ip_rate_limit) if self._ip_rate_limit else None,
                 "injected": dict(self.injected),
+                "delays": [asdict(d) for d in self.delays],
             }
 
     def decide(self, method: str, path: str, credential: str, client: str = "") -> Decision:
@@ -207,6 +227,7 @@ class Faults:
                 if rule.kind == "latency" and rule.matches(method, path):
                     delay = self._rng.uniform(rule.min_seconds, rule.max_seconds)
                     self._consume(rule)
+                    self.delays.append(InjectedDelay(method, path, delay, self._wall()))
                     break
             for rule in self._rules:
                 if rule.kind != "latency" and rule.matches(method, path):
