@@ -28,6 +28,7 @@ from a4c.devstack.system import System
 from a4c.devstack.timing import eventually
 from a4c.eventstore import BootstrapState, EventType, NewEvent
 from a4c.workflows.models import BootstrapInput, Progress, subdomain_workflow_id
+from a4c.workflows.queues import Queue, task_queue
 
 from .helpers import sandbox_counts
 
@@ -225,10 +226,10 @@ async def test_failing_appends_during_the_invitation_step_send_exactly_one_email
 
 
 async def polling(system: System, process: subprocess.Popen[bytes]) -> bool:
-    """The worker process polls the system's activity queue (Temporal lists it among the pollers)."""
+    """The worker process polls the Zitadel activities' queue (Temporal lists it among the pollers)."""
     request = DescribeTaskQueueRequest(
         namespace=system.client.namespace,
-        task_queue=TaskQueue(name=system.task_queue),
+        task_queue=TaskQueue(name=task_queue(system.task_queue, Queue.ZITADEL)),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     )
     answer = await system.client.workflow_service.describe_task_queue(request)
