@@ -45,6 +45,15 @@ SELECT e.id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.data:
 """
 
 
+async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset on release: nothing beyond what asyncpg always does (roll back an open
+    transaction, drop client-side listeners). Its default also sends `pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` on every release: a round trip and four statements per append or read,
+    undoing what this store never does on a pooled connection (no SET, no session advisory locks —
+    the append lock is transaction-level —, no cursors outside a transaction; a subscription that
+    LISTENs on a pooled connection UNLISTENs before giving it back)."""
+
+
 class EventStore:
     """Appends and reads over an asyncpg pool; build with `await EventStore.connect(dsn)` or pass a pool.
 
@@ -92,6 +101,7 @@ class EventStore:
                 max_size=max_size,
                 statement_cache_size=statement_cache_size,
                 command_timeout=command_timeout,
+                reset=_keep_session,
             )
         if check_schema:
             try:
