@@ -206,3 +206,41 @@ async def test_the_login_redirect_asks_for_a_code_with_pkce_state_and_nonce(stac
         # A callback whose state is not the one this browser was given is refused.
         wrong = await anonymous.get("/auth/callback", params={"code": "x", "state": "forged"})
         assert wrong.status_code == 400
+
+
+async def test_an_operator_offboards_an_active_tenant_and_cancels_the_offboarding(stack: Stack) -> None:
+    async with client(stack, login="olga") as http:
+        organization_id = await start(stack, http, "console-offboard")
+        page_url = f"/organizations/{organization_id}"
+
+        async def offboardable() -> bool:
+            return 'id="offboard"' in (await http.get(page_url)).text
+
+        await eventually(offboardable, within=30)
+        confirm = await http.get(f"{page_url}/offboard")
+        assert confirm.status_code == 200
+        assert 'id="reason"' in confirm.text
+        done = await http.post(
+            f"{page_url}/offboard", data={"csrf": csrf(confirm.text), "reason": "contract ended"}
+        )
+        assert (done.status_code, done.headers["location"]) == (303, page_url)
+        pages: list[str] = []
+
+        async def offboarding() -> bool:
+            pages.append((await http.get(page_url)).text)
+            return re.search(r'id="lifecycle-status">offboarding<', pages[-1]) is not None
+
+        await eventually(offboarding, within=30)
+        page = pages[-1]
+        assert 'id="offboard"' not in page
+        assert 'id="cancel-offboarding"' in page
+        undo = await http.post(
+            f"{page_url}/cancel-offboarding", data={"csrf": csrf(page), "reason": "signed again"}
+        )
+        assert undo.status_code == 303
+
+        async def restored() -> bool:
+            return re.search(r'id="lifecycle-status">active<', (await http.get(page_url)).text) is not None
+
+        await eventually(restored, within=30)
+        assert "olga via console" in (await http.get(page_url)).text

@@ -33,6 +33,23 @@ ACTIONS = {
         "Yes, cancel the bootstrap",
         asks_reason=True,
     ),
+    "offboard": Action(
+        "offboard",
+        "Offboard the organization",
+        "The tenant's DNS record is removed and its identity organization deactivated now; the identity "
+        "organization is deleted after the grace period, until which the offboarding can be cancelled. "
+        "The slug is free again after its quarantine.",
+        "Yes, offboard it",
+        asks_reason=True,
+    ),
+    "cancel-offboarding": Action(
+        "cancel-offboarding",
+        "Cancel the offboarding",
+        "The tenant is restored while the grace period runs: its DNS record comes back and its identity "
+        "organization is reactivated.",
+        "Yes, cancel the offboarding",
+        asks_reason=True,
+    ),
     "retry-subdomain": Action(
         "retry-subdomain",
         "Retry the subdomain",
@@ -75,9 +92,15 @@ async def perform(request: Request) -> Response:
     action = _action(request)
     provisioning = console_of(request).provisioning
     operator = session.login or ""
+    reason = form.get("reason", "").strip()[:REASON_MAX]
     if action.name == "cancel":
-        reason = form.get("reason", "").strip()[:REASON_MAX] or "cancelled from the console"
+        # CancelBootstrap records no actor (only its reason): the operator goes into the reason.
+        reason = reason or "cancelled from the console"
         await provisioning.cancel(operator, organization_id, f"{reason} (by {operator})")
+    elif action.name == "offboard":
+        await provisioning.offboard(operator, organization_id, reason or "offboarded from the console")
+    elif action.name == "cancel-offboarding":
+        await provisioning.cancel_offboarding(operator, organization_id, reason)
     else:
         await provisioning.retry_subdomain(operator, organization_id)
     return redirect(request, f"/organizations/{organization_id}")

@@ -79,7 +79,10 @@ async def _organization_context(request: Request, organization_id: str) -> dict[
         "may_retry": bootstrap.status == presentation.pb.BOOTSTRAP_STATUS_COMPLETED
         and bootstrap.subdomain_status
         in (presentation.pb.SUBDOMAIN_STATUS_FAILED, presentation.pb.SUBDOMAIN_STATUS_REMOVED),
-        "final": presentation.is_final(bootstrap.status, bootstrap.subdomain_status),
+        "may_offboard": organization.lifecycle_status == presentation.pb.LIFECYCLE_STATUS_ACTIVE
+        and bootstrap.status == presentation.pb.BOOTSTRAP_STATUS_COMPLETED,
+        "may_cancel_offboarding": organization.lifecycle_status
+        == presentation.pb.LIFECYCLE_STATUS_OFFBOARDING,
         "bootstrap_url": console.workflow_url(bootstrap.workflow_id),
         # The subdomain workflow's id, as the provisioning API documents it.
         "subdomain_url": console.workflow_url(f"org-subdomain-{organization_id}"),

@@ -52,6 +52,13 @@ _BY_NUMBER: dict[str, dict[int, Badge]] = {
     "subdomain": {int(n): b for n, b in SUBDOMAIN.items()},
     "step": {int(n): b for n, b in STEP.items()},
 }
+LIFECYCLE = {
+    pb.LIFECYCLE_STATUS_UNSPECIFIED: Badge("unknown", "idle"),
+    pb.LIFECYCLE_STATUS_ACTIVE: Badge("active", "ok"),
+    pb.LIFECYCLE_STATUS_OFFBOARDING: Badge("offboarding", "busy"),
+    pb.LIFECYCLE_STATUS_OFFBOARDED: Badge("offboarded", "idle"),
+}
+_BY_NUMBER["lifecycle"] = {int(n): b for n, b in LIFECYCLE.items()}
 # Filter choices on the list page: (query value, label, enum number).
 BOOTSTRAP_FILTERS = [(b.text, b.text, int(n)) for n, b in BOOTSTRAP.items() if n]
 SUBDOMAIN_FILTERS = [(b.text.replace(" ", "_"), b.text, int(n)) for n, b in SUBDOMAIN.items() if n]
@@ -73,6 +80,10 @@ def bootstrap_badge(status: int) -> Badge:
 
 def subdomain_badge(status: int) -> Badge:
     return _BY_NUMBER["subdomain"].get(status, SUBDOMAIN[pb.SUBDOMAIN_STATUS_UNSPECIFIED])
+
+
+def lifecycle_badge(status: int) -> Badge:
+    return _BY_NUMBER["lifecycle"].get(status, LIFECYCLE[pb.LIFECYCLE_STATUS_UNSPECIFIED])
 
 
 def step_badge(state: int) -> Badge:

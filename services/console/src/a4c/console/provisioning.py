@@ -196,6 +196,28 @@ class Provisioning:
             )
         )
 
+    async def offboard(
+        self, operator: str, organization_id: str, reason: str
+    ) -> pb.OffboardOrganizationResponse:
+        return await self._call(
+            lambda: self.stub.OffboardOrganization(
+                pb.OffboardOrganizationRequest(organization_id=organization_id, reason=reason),
+                metadata=self._metadata(operator),
+                timeout=CALL_TIMEOUT,
+            )
+        )
+
+    async def cancel_offboarding(
+        self, operator: str, organization_id: str, reason: str
+    ) -> pb.CancelOffboardingResponse:
+        return await self._call(
+            lambda: self.stub.CancelOffboarding(
+                pb.CancelOffboardingRequest(organization_id=organization_id, reason=reason),
+                metadata=self._metadata(operator),
+                timeout=CALL_TIMEOUT,
+            )
+        )
+
     async def watch(
         self, operator: str, organization_id: str, after_sequence: int
     ) -> AsyncIterator[pb.WatchBootstrapResponse]:

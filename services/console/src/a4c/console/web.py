@@ -46,6 +46,7 @@ class Console:
             bootstrap_badge=presentation.bootstrap_badge,
             subdomain_badge=presentation.subdomain_badge,
             step_badge=presentation.step_badge,
+            lifecycle_badge=presentation.lifecycle_badge,
             when=presentation.when,
             step_title=presentation.step_title,
         )
