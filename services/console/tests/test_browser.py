@@ -232,7 +232,7 @@ async def test_a_post_without_the_csrf_token_is_refused(
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_the_list_shows_every_status_as_text_at_laptop_and_phone_width(stack: Stack) -> None:
+async def test_every_status_reads_as_text_at_laptop_and_phone_width_then_sign_out(stack: Stack) -> None:
     def scenario() -> None:
         with chromium(stack.console.url) as browser:
             browser.sign_in(stack.login.operate.login_name, stack.login.operate.password)
@@ -251,5 +251,10 @@ async def test_the_list_shows_every_status_as_text_at_laptop_and_phone_width(sta
             browser.driver.set_window_size(390, 844)
             browser.open("/")
             browser.screenshot("organizations-phone")
+            # Signing out goes through the identity platform's end_session and back; the session is gone.
+            browser.find(".who button").click()
+            browser.find("#sign-in")
+            browser.open("/")
+            browser.find("#loginName")
 
     await in_thread(scenario)
