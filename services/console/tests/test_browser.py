@@ -109,9 +109,10 @@ async def test_an_operator_cancels_a_running_bootstrap(
     stack: Stack, operator_stub: provisioning_pb2_grpc.ProvisioningServiceStub
 ) -> None:
     slug = slug_for("cancel")
-    # A slow identity platform (each write 4 s, within the step's 5 s attempt): the bootstrap runs long
-    # enough to be cancelled from the page.
-    slow = ["/v2/organizations", "/management/v1/users/*/grants", "/v2/users/*/invite_code"]
+    # A slow identity platform for the role grant and the invitation (4 s each, within the step's 5 s
+    # attempt): the bootstrap runs long enough to be cancelled from the page once its organization and
+    # subdomain exist, so the compensation has something to undo.
+    slow = ["/management/v1/users/*/grants", "/v2/users/*/invite_code"]
     rules = [{"kind": "latency", "method": "POST", "path": p, "seconds": 4, "count": 1} for p in slow]
 
     def scenario() -> None:
@@ -120,7 +121,9 @@ async def test_an_operator_cancels_a_running_bootstrap(
             stack.system.zitadel.faults.configure({"faults": rules})
             fill_new_bootstrap(browser, slug)
             browser.find("#start").click()
-            browser.find("#cancel").click()
+            # The subdomain has started (step 3): the bootstrap is in its slow grant or invitation now.
+            browser.wait(lambda d: d.find_element(By.ID, "subdomain-status").text != "pending")
+            browser.click("#cancel")
             browser.find("#reason").send_keys("tenant withdrew")
             browser.find("#confirm").click()
             browser.text_is("#bootstrap-status", "cancelled", seconds=60)
@@ -171,7 +174,7 @@ async def test_an_operator_retries_a_failed_subdomain(
             browser.sign_in(stack.login.operate.login_name, stack.login.operate.password)
             browser.open(f"/organizations/{started.organization_id}")
             browser.text_is("#subdomain-status", "failed")
-            browser.find("#retry-subdomain").click()
+            browser.click("#retry-subdomain")
             browser.find("#confirm").click()
             browser.text_is("#subdomain-status", "active", seconds=60)
 
