@@ -21,6 +21,7 @@ from a4c.sandbox.faults import (
     RateLimit,
 )
 from a4c.sandbox.http import AsgiServer, ThreadedAsgiServer
+from a4c.sandbox.request_log import busiest_window
 
 
 async def _echo(request: Request) -> JSONResponse:
@@ -284,3 +285,28 @@ def test_decisions_report_the_credential_quota_left_and_its_reset() -> None:
     assert blocked.status == 429
     assert blocked.quota is not None
     assert (blocked.quota.remaining, blocked.quota.reset_seconds) == (0, 300)
+
+
+async def test_the_request_log_keeps_every_upstream_request_with_its_status(served: Any) -> None:
+    faults, client = served
+    faults.add(FaultRule(kind="status", status=429, count=1, path="/zones/b"))
+    for path in ("/zones/a", "/zones/b", "/zones/c"):
+        await client.get(path)
+    await client.get("/_sandbox/emails")  # the emulator's own endpoints are not the upstream's traffic
+
+    logged = (await client.get("/_sandbox/requests")).json()["requests"]
+    assert [(method, path, status) for _, method, path, status in logged] == [
+        ("GET", "/zones/a", 200),
+        ("GET", "/zones/b", 429),
+        ("GET", "/zones/c", 200),
+    ]
+    since = logged[2][0]
+    later = (await client.get("/_sandbox/requests", params={"since": since})).json()["requests"]
+    assert [path for _, _, path, _ in later] == ["/zones/c"]
+    assert (await client.delete("/_sandbox/requests")).json() == {"requests": []}
+
+
+def test_the_busiest_window_counts_the_most_requests_any_window_holds() -> None:
+    assert busiest_window([], 1.0) == 0
+    assert busiest_window([0.0, 0.5, 0.99, 1.0, 1.2, 5.0], 1.0) == 4  # 0.5 .. 1.2
+    assert busiest_window([3.0, 1.0, 2.0], 0.5) == 1

@@ -107,11 +107,11 @@ class OffboardOrganizationWorkflow:
         await self._record(EventType.OFFBOARDING_STARTED, OffboardStep.STARTED, started)
 
         self._step = OffboardStep.STOP_SUBDOMAIN
-        await remote(OffboardingActivities.stop_subdomain_workflow, target, timeouts)
+        await remote(OffboardingActivities.stop_subdomain_workflow, target, timeouts, waits=False)
         self._step = OffboardStep.REMOVE_DNS_RECORDS
-        await remote(OffboardingActivities.remove_owned_dns_records, target, timeouts)
+        await remote(OffboardingActivities.remove_owned_dns_records, target, timeouts, waits=False)
         self._step = OffboardStep.DEACTIVATE_IDENTITY
-        await remote(OffboardingActivities.deactivate_identity_organization, target, timeouts)
+        await remote(OffboardingActivities.deactivate_identity_organization, target, timeouts, waits=False)
 
         # The grace period: a durable timer (it survives worker restarts), cut short by a cancel.
         self._step = OffboardStep.GRACE_PERIOD
@@ -124,14 +124,14 @@ class OffboardOrganizationWorkflow:
         self._step = OffboardStep.DELETION_STARTED
         await self._record(EventType.OFFBOARDING_DELETION_STARTED, OffboardStep.DELETION_STARTED, {})
         self._step = OffboardStep.DELETE_IDENTITY
-        await remote(OffboardingActivities.delete_identity_organization, target, timeouts)
+        await remote(OffboardingActivities.delete_identity_organization, target, timeouts, waits=False)
         self._step = OffboardStep.OFFBOARDED
         await self._record(EventType.OFFBOARDED, OffboardStep.OFFBOARDED, {})
         return OffboardResult(request.organization_id, OffboardOutcome.OFFBOARDED)
 
     async def _checked(self, request: OffboardInput) -> OffboardInput:
         try:
-            return await local(PolicyActivities.check_offboarding, request)
+            return await local(PolicyActivities.check_offboarding, request, waits=False)
         except ActivityError as error:
             if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
                 raise ApplicationError(error.cause.message, type=REJECTED, non_retryable=True) from error
@@ -145,7 +145,9 @@ class OffboardOrganizationWorkflow:
         data = {"reason": cancel.reason} if cancel.reason else {}
         await self._record(EventType.OFFBOARDING_CANCELLED, OffboardStep.CANCELLED, data, actor=cancel.actor)
         self._step = OffboardStep.REACTIVATE_IDENTITY
-        await remote(OffboardingActivities.reactivate_identity_organization, target, request.timeouts)
+        await remote(
+            OffboardingActivities.reactivate_identity_organization, target, request.timeouts, waits=False
+        )
         self._step = OffboardStep.RESTORE_SUBDOMAIN
         subdomain = request.subdomain
         await workflow.start_child_workflow(
@@ -170,4 +172,4 @@ class OffboardOrganizationWorkflow:
             dedup_scope=f"{info.workflow_id}/{info.run_id}",
             actor=self._request.actor if actor is None else actor,
         )
-        return await local(EventActivities.record_event, event)
+        return await local(EventActivities.record_event, event, waits=False)

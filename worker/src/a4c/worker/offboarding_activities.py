@@ -20,6 +20,7 @@ from a4c.eventstore import EventStore, EventType
 from a4c.worker import events
 from a4c.worker.activities import record_type
 from a4c.worker.grpc_errors import unary
+from a4c.worker.steady import steady
 from a4c.workflows.models import EventToRecord, subdomain_workflow_id
 from a4c.workflows.offboarding import OffboardStep, OffboardTarget
 
@@ -52,6 +53,7 @@ class OffboardingActivities:
         await events.append(self._store, event)
 
     @activity.defn(name="stop_subdomain_workflow")
+    @steady
     async def stop_subdomain_workflow(self, target: OffboardTarget) -> bool:
         """Cancel a running subdomain workflow and wait until it has closed, so that it cannot create
         the record again after the next step removed it. True when one was running."""
@@ -82,6 +84,7 @@ class OffboardingActivities:
         return running
 
     @activity.defn(name="remove_owned_dns_records")
+    @steady
     async def remove_owned_dns_records(self, target: OffboardTarget) -> list[str]:
         """Delete the records on the organization's name that carry its ownership marker; the DNS
         service checks the marker again (`owner`), so a record someone else owns stays."""
@@ -110,6 +113,7 @@ class OffboardingActivities:
         return deleted
 
     @activity.defn(name="deactivate_identity_organization")
+    @steady
     async def deactivate_identity_organization(self, target: OffboardTarget) -> bool:
         reply = await unary(
             self._identity.DeactivateOrganization,
@@ -126,6 +130,7 @@ class OffboardingActivities:
         return reply.changed
 
     @activity.defn(name="reactivate_identity_organization")
+    @steady
     async def reactivate_identity_organization(self, target: OffboardTarget) -> bool:
         reply = await unary(
             self._identity.ReactivateOrganization,
@@ -142,6 +147,7 @@ class OffboardingActivities:
         return reply.changed
 
     @activity.defn(name="delete_offboarded_identity_organization")
+    @steady
     async def delete_identity_organization(self, target: OffboardTarget) -> bool:
         reply = await unary(
             self._identity.DeleteOrganization,

@@ -12,6 +12,7 @@ input fails the workflow before any record or event exists.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from a4c.worker import domain_metrics
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
     from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
-    from a4c.worker.tracking import StepTracker, local, remote
+    from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote
     from a4c.workflows import search
     from a4c.workflows.models import (
         SUBDOMAIN_STEPS,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         SubdomainResult,
         SubdomainStep,
     )
+    from a4c.workflows.queues import activity_queue
 
 
 @workflow.defn(name=SUBDOMAIN_WORKFLOW)
@@ -49,17 +51,27 @@ class ProvisionSubdomainWorkflow:
     @workflow.run
     async def run(self, request: SubdomainInput) -> SubdomainResult:
         # Histories from before the check replay without it (and with their input's policy).
-        if workflow.patched(POLICY_PATCH):
+        checks = workflow.patched(POLICY_PATCH)
+        # A cancel (the bootstrap compensating) waits for a running create_dns_record, so the parent
+        # removes the record only after it can no longer appear; older histories replay TRY_CANCEL.
+        # Asked before the first await, as in the bootstrap (bootstrap.py says why).
+        self._waits = workflow.patched(WAIT_FOR_STEPS_PATCH)
+        if checks:
             request = await self._checked(request)
         self._request = request
         self._tracker.start(SubdomainStep.DNS_RECORD)
         try:
-            record = await remote(DnsActivities.create_dns_record, request, request.timeouts)
+            record = await remote(
+                DnsActivities.create_dns_record, request, request.timeouts, waits=self._waits
+            )
         except ActivityError as error:
             if is_cancelled_exception(error):
                 raise
             return await self._failed(SubdomainStep.DNS_RECORD, error)
         self._tracker.finish(SubdomainStep.DNS_RECORD)
+        reason = workflow.cancellation_reason()
+        if self._waits and reason is not None:
+            raise asyncio.CancelledError(reason)  # created after the cancel: the parent removes it
         self._set_status(SubdomainStatus.DNS_RECORD_CREATED)
 
         self._tracker.start(SubdomainStep.VERIFY)
@@ -71,6 +83,7 @@ class ProvisionSubdomainWorkflow:
             await workflow.execute_activity_method(
                 DnsActivities.check_propagation,
                 request,
+                task_queue=activity_queue(DnsActivities.check_propagation, workflow.info().task_queue),
                 start_to_close_timeout=timedelta(seconds=min(request.timeouts.attempt_seconds, 30)),
                 schedule_to_close_timeout=timedelta(seconds=policy.deadline_seconds),
                 retry_policy=RetryPolicy(
@@ -93,7 +106,7 @@ class ProvisionSubdomainWorkflow:
     async def _checked(self, request: SubdomainInput) -> SubdomainInput:
         """The worker's subdomain input for this organization and name, or the workflow fails here."""
         try:
-            return await local(PolicyActivities.check_subdomain, request)
+            return await local(PolicyActivities.check_subdomain, request, waits=False)
         except ActivityError as error:
             self._set_status(SubdomainStatus.FAILED)
             if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
@@ -123,7 +136,7 @@ class ProvisionSubdomainWorkflow:
             dedup_scope=f"{info.workflow_id}/{info.run_id}",
             actor=self._request.actor,
         )
-        return await local(EventActivities.record_event, event)
+        return await local(EventActivities.record_event, event, waits=self._waits)
 
     def _set_status(self, status: SubdomainStatus) -> None:
         self._tracker.status = status
