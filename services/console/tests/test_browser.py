@@ -109,11 +109,18 @@ async def test_an_operator_cancels_a_running_bootstrap(
     stack: Stack, operator_stub: provisioning_pb2_grpc.ProvisioningServiceStub
 ) -> None:
     slug = slug_for("cancel")
-    # A slow identity platform for the role grant and the invitation (4 s each, within the step's 5 s
-    # attempt): the bootstrap runs long enough to be cancelled from the page once its organization and
-    # subdomain exist, so the compensation has something to undo.
-    slow = ["/management/v1/users/*/grants", "/v2/users/*/invite_code"]
-    rules = [{"kind": "latency", "method": "POST", "path": p, "seconds": 4, "count": 1} for p in slow]
+    # A slow role grant (8 s, within the console stack's 15 s attempts): the bootstrap runs long enough to
+    # be cancelled from the page once its organization and subdomain exist, so the compensation has
+    # something to undo, and before the invitation (the point of no return: a cancel then is refused).
+    rules = [
+        {
+            "kind": "latency",
+            "method": "POST",
+            "path": "/management/v1/users/*/grants",
+            "seconds": 8,
+            "count": 1,
+        }
+    ]
 
     def scenario() -> None:
         with chromium(stack.console.url) as browser:
