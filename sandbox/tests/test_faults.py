@@ -145,7 +145,13 @@ async def test_delete_clears_rules_and_restores_the_start_rate_limit() -> None:
 
         state = (await client.delete("/_sandbox/faults")).json()
         start_limit = {"limit": 1, "window_seconds": 60, "block_seconds": 0.0}
-        assert state == {"faults": [], "rate_limit": start_limit, "ip_rate_limit": None, "injected": {}}
+        assert state == {
+            "faults": [],
+            "rate_limit": start_limit,
+            "ip_rate_limit": None,
+            "injected": {},
+            "requests": {"total": 0, "by_route": {}},
+        }
         assert (await client.get("/a")).status_code == 200
         assert (await client.get("/a")).status_code == 429
 
@@ -259,3 +265,15 @@ def test_decisions_report_the_credential_quota_left_and_its_reset() -> None:
     assert blocked.status == 429
     assert blocked.quota is not None
     assert (blocked.quota.remaining, blocked.quota.reset_seconds) == (0, 300)
+
+
+async def test_the_request_log_counts_every_request_by_route_faulted_or_not() -> None:
+    faults = Faults(rate_limit=RateLimit(limit=2, window_seconds=60))
+    async with AsgiServer(_app(faults)) as server, httpx.AsyncClient(base_url=server.url) as client:
+        for record in ("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"):
+            await client.get(f"/zones/{record}")
+        assert (await client.get("/a")).status_code == 429  # refused, but received: it counts
+        state = (await client.get("/_sandbox/faults")).json()
+    assert state["requests"] == {"total": 3, "by_route": {"GET /zones/{id}": 2, "GET /a": 1}}
+    assert faults.request_count("GET", "/zones/{id}") == 2
+    assert faults.request_count(method="POST") == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -123,6 +124,14 @@ class Decision:
     quota: Quota | None = None
 
 
+_ID_SEGMENT = re.compile(r"^(?:[0-9a-f]{32}|[0-9]{6,}|[0-9a-f]{8}-[0-9a-f-]{27})$")
+
+
+def route_of(path: str) -> str:
+    """The path with its id segments (Cloudflare's 32-hex ids, Zitadel's numeric ids, UUIDs) as {id}."""
+    return "/".join("{id}" if _ID_SEGMENT.match(part) else part for part in path.split("/"))
+
+
 @dataclass
 class _Window:
     stamps: deque[float] = field(default_factory=deque)
@@ -153,6 +162,9 @@ class Faults:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.injected: dict[str, int] = {}
+        # The request log: every request the emulator received (faulted or not), by method and path
+        # with ids replaced by {id}, so a test measures what a client really spent of its budget.
+        self.requests: dict[str, int] = {}
 
     def add(self, *rules: FaultRule) -> None:
         with self._lock:
@@ -176,6 +188,7 @@ class Faults:
             self._ip_rate_limit = self._initial_ip_rate_limit
             self._windows.clear()
             self.injected.clear()
+            self.requests.clear()
 
     def configure(self, data: Mapping[str, Any]) -> None:
         """Apply a control-endpoint body: validated as a whole before anything changes."""
@@ -197,11 +210,24 @@ class Faults:
                 "rate_limit": asdict(self._rate_limit) if self._rate_limit else None,
                 "ip_rate_limit": asdict(self._ip_rate_limit) if self._ip_rate_limit else None,
                 "injected": dict(self.injected),
+                "requests": {"total": sum(self.requests.values()), "by_route": dict(self.requests)},
             }
+
+    def request_count(self, method: str | None = None, route: str | None = None) -> int:
+        """Requests received so far, optionally only those of `method` and/or `route` (ids as {id})."""
+        with self._lock:
+            return sum(
+                n
+                for key, n in self.requests.items()
+                if (method is None or key.split(" ", 1)[0] == method)
+                and (route is None or key.split(" ", 1)[1] == route)
+            )
 
     def decide(self, method: str, path: str, credential: str, client: str = "") -> Decision:
         """Consume the matching rules for one request and say what to do with it."""
         with self._lock:
+            key = f"{method} {route_of(path)}"
+            self.requests[key] = self.requests.get(key, 0) + 1
             delay = 0.0
             for rule in self._rules:
                 if rule.kind == "latency" and rule.matches(method, path):

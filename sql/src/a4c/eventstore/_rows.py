@@ -16,6 +16,7 @@ from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    IdentityStatus,
     Organization,
     StepState,
     StoredEvent,
@@ -33,7 +34,7 @@ EVENT_COLUMNS = """id, sequence, stream_id, stream_type, stream_version, event_t
 ORGANIZATION_COLUMNS = """id, name, slug, subdomain_fqdn, subdomain_status::text AS subdomain_status,
     dns_record_id, identity_org_id, admin_user_id, admin_email, workflow_id,
     bootstrap_status::text AS bootstrap_status, current_step, failed_step, last_error,
-    created_at, updated_at, subdomain_verified_at, last_applied_sequence,
+    created_at, updated_at, subdomain_verified_at, last_applied_sequence, identity_status,
     bootstrap_step_name(current_step, failed_step) AS current_step_name"""
 
 
@@ -79,6 +80,7 @@ def organization_from_row(row: asyncpg.Record) -> Organization:
     values = dict(row)
     values["subdomain_status"] = SubdomainStatus(values["subdomain_status"])
     values["bootstrap_status"] = BootstrapState(values["bootstrap_status"])
+    values["identity_status"] = IdentityStatus(values["identity_status"])
     return Organization(**values)
 
 

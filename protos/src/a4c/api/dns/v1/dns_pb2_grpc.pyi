@@ -55,6 +55,10 @@ class DnsServiceStub:
     """Asks every authoritative nameserver of the zone once whether the name answers as expected.
     It never waits or loops: callers retry (the workflow's retry policy does the waiting).
     """
+    ListOwnedRecords: _grpc.UnaryUnaryMultiCallable[_dns_pb2.ListOwnedRecordsRequest, _dns_pb2.ListOwnedRecordsResponse]
+    """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+    request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
+    """
 
 @_typing.type_check_only
 class DnsServiceAsyncStub(DnsServiceStub):
@@ -82,6 +86,10 @@ class DnsServiceAsyncStub(DnsServiceStub):
     CheckPropagation: _aio.UnaryUnaryMultiCallable[_dns_pb2.CheckPropagationRequest, _dns_pb2.CheckPropagationResponse]  # type: ignore[assignment]
     """Asks every authoritative nameserver of the zone once whether the name answers as expected.
     It never waits or loops: callers retry (the workflow's retry policy does the waiting).
+    """
+    ListOwnedRecords: _aio.UnaryUnaryMultiCallable[_dns_pb2.ListOwnedRecordsRequest, _dns_pb2.ListOwnedRecordsResponse]  # type: ignore[assignment]
+    """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+    request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
     """
 
 class DnsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -137,6 +145,16 @@ class DnsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_dns_pb2.CheckPropagationResponse, _abc.Awaitable[_dns_pb2.CheckPropagationResponse]]:
         """Asks every authoritative nameserver of the zone once whether the name answers as expected.
         It never waits or loops: callers retry (the workflow's retry policy does the waiting).
+        """
+
+    @_abc_1.abstractmethod
+    def ListOwnedRecords(
+        self,
+        request: _dns_pb2.ListOwnedRecordsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dns_pb2.ListOwnedRecordsResponse, _abc.Awaitable[_dns_pb2.ListOwnedRecordsResponse]]:
+        """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+        request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
         """
 
 def add_DnsServiceServicer_to_server(servicer: DnsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

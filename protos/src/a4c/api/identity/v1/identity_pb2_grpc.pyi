@@ -50,6 +50,12 @@ class IdentityServiceStub:
     """
     SendInvitation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.SendInvitationRequest, _identity_pb2.SendInvitationResponse]
     """Asks the identity platform to email the user an invitation to set up their login."""
+    ListOrganizations: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListOrganizationsRequest, _identity_pb2.ListOrganizationsResponse]
+    """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+    Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+    here (that would be one request per organization): GetOrganization checks it before a caller
+    acts on one.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -73,6 +79,12 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """
     SendInvitation: _aio.UnaryUnaryMultiCallable[_identity_pb2.SendInvitationRequest, _identity_pb2.SendInvitationResponse]  # type: ignore[assignment]
     """Asks the identity platform to email the user an invitation to set up their login."""
+    ListOrganizations: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListOrganizationsRequest, _identity_pb2.ListOrganizationsResponse]  # type: ignore[assignment]
+    """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+    Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+    here (that would be one request per organization): GetOrganization checks it before a caller
+    acts on one.
+    """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """Wraps the identity platform (Zitadel). Every mutating call is idempotent, so callers can retry freely."""
@@ -123,5 +135,17 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.SendInvitationResponse, _abc.Awaitable[_identity_pb2.SendInvitationResponse]]:
         """Asks the identity platform to email the user an invitation to set up their login."""
+
+    @_abc_1.abstractmethod
+    def ListOrganizations(
+        self,
+        request: _identity_pb2.ListOrganizationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ListOrganizationsResponse, _abc.Awaitable[_identity_pb2.ListOrganizationsResponse]]:
+        """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+        Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+        here (that would be one request per organization): GetOrganization checks it before a caller
+        acts on one.
+        """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -57,6 +57,10 @@ class ProvisioningServiceStub:
     """Lists organizations, optionally filtered by statuses, one page at a time (stable keyset order)."""
     ListOrganizationEvents: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.ListOrganizationEventsRequest, _provisioning_pb2.ListOrganizationEventsResponse]
     """Lists an organization's events in order (its audit trail), one page at a time."""
+    PreviewDrift: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.PreviewDriftRequest, _provisioning_pb2.PreviewDriftResponse]
+    """Runs the drift reconciler's comparison without changing anything (a read-only run of
+    ReconcileOrganizationsWorkflow) and returns the drift it would act on.
+    """
 
 @_typing.type_check_only
 class ProvisioningServiceAsyncStub(ProvisioningServiceStub):
@@ -87,6 +91,10 @@ class ProvisioningServiceAsyncStub(ProvisioningServiceStub):
     """Lists organizations, optionally filtered by statuses, one page at a time (stable keyset order)."""
     ListOrganizationEvents: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.ListOrganizationEventsRequest, _provisioning_pb2.ListOrganizationEventsResponse]  # type: ignore[assignment]
     """Lists an organization's events in order (its audit trail), one page at a time."""
+    PreviewDrift: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.PreviewDriftRequest, _provisioning_pb2.PreviewDriftResponse]  # type: ignore[assignment]
+    """Runs the drift reconciler's comparison without changing anything (a read-only run of
+    ReconcileOrganizationsWorkflow) and returns the drift it would act on.
+    """
 
 class ProvisioningServiceServicer(metaclass=_abc_1.ABCMeta):
     """Starts, watches, cancels and retries organization bootstraps, and serves the organization read
@@ -162,5 +170,15 @@ class ProvisioningServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provisioning_pb2.ListOrganizationEventsResponse, _abc.Awaitable[_provisioning_pb2.ListOrganizationEventsResponse]]:
         """Lists an organization's events in order (its audit trail), one page at a time."""
+
+    @_abc_1.abstractmethod
+    def PreviewDrift(
+        self,
+        request: _provisioning_pb2.PreviewDriftRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provisioning_pb2.PreviewDriftResponse, _abc.Awaitable[_provisioning_pb2.PreviewDriftResponse]]:
+        """Runs the drift reconciler's comparison without changing anything (a read-only run of
+        ReconcileOrganizationsWorkflow) and returns the drift it would act on.
+        """
 
 def add_ProvisioningServiceServicer_to_server(servicer: ProvisioningServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
