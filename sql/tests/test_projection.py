@@ -259,7 +259,8 @@ async def test_drift_findings_show_in_the_projection_and_orphans_create_no_row(
     await event_store.append(sample_event(org, E.IDENTITY_DRIFT_DETECTED, state="deactivated"))
     assert (await event_store.get_organization(org)).identity_status == IdentityStatus.DEACTIVATED
     bad = await event_store.append(sample_event(org, E.IDENTITY_DRIFT_DETECTED, state="fine"))
-    assert bad.processing_error is not None and "state" in bad.processing_error
+    assert bad.processing_error is not None
+    assert "state" in bad.processing_error
 
     stranger = uuid.uuid4()
     orphan = await event_store.append(sample_event(stranger, E.SUBDOMAIN_ORPHAN_DETECTED))
