@@ -128,6 +128,25 @@ async def test_deleting_an_older_record_keeps_the_current_one(event_store: Event
     assert (row.subdomain_status, row.dns_record_id) == (S.DNS_RECORD_CREATED, "new")
 
 
+@pytest.mark.parametrize("removed", [[], ["new"], ["old", "new"]], ids=["nothing", "the-record", "two"])
+async def test_compensation_removing_any_list_of_records_leaves_the_subdomain_removed(
+    event_store: EventStore, removed: list[str]
+) -> None:
+    # "Nothing to remove" is a valid outcome (the step never created a record), not a processing error.
+    org = uuid.uuid4()
+    await _apply(event_store, org, E.SUBDOMAIN_DNS_RECORD_CREATED, dns_record_id="new")
+    row = await _apply(event_store, org, E.SUBDOMAIN_DNS_RECORD_DELETED, dns_record_ids=removed)
+    assert (row.subdomain_status, row.dns_record_id) == (S.REMOVED, None)
+
+
+async def test_a_removed_records_list_that_is_not_a_list_is_a_handler_error(event_store: EventStore) -> None:
+    stored = await event_store.append(
+        sample_event(uuid.uuid4(), E.SUBDOMAIN_DNS_RECORD_DELETED, dns_record_ids="new")
+    )
+    assert stored.processing_error is not None
+    assert "dns_record_ids" in stored.processing_error
+
+
 @pytest.mark.parametrize(
     "late_after",
     [E.ZITADEL_CREATED, E.CREATED, E.BOOTSTRAP_COMPLETED],

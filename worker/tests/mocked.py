@@ -37,6 +37,7 @@ from a4c.workflows.models import (
     EventToRecord,
     GrantInput,
     IdentityCreated,
+    InvitationSent,
     InviteInput,
     RecordCreated,
     StepTimeouts,
@@ -65,8 +66,11 @@ class Script:
 
     # Activity names that fail with a permanent (non-retryable) error.
     fail: tuple[str, ...] = ()
-    # Activity name that runs until it is cancelled (to cancel a bootstrap mid-step).
-    block_at: str | None = None
+    # Activity name that runs until it is cancelled (to cancel a bootstrap mid-step), heartbeating as
+    # the real (steady) activities do, since a cancel reaches an activity only through a heartbeat.
+    block_at: str | tuple[str, ...] | None = None
+    # The blocked activity then still completes, as a real call that was already applied does.
+    lands_after_cancel: bool = False
     # check_propagation answers "not yet" this many times before "propagated"; None: never propagates.
     checks_before_propagated: int | None = 0
 
@@ -78,6 +82,8 @@ class MockedActivities:
     calls: list[Call] = field(default_factory=list)
     events: list[EventToRecord] = field(default_factory=list)
     started: defaultdict[str, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+    # A test sets one to let a blocked activity finish without a cancel (a cancel the workflow refused).
+    released: defaultdict[str, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
     _checks: int = 0
 
     def of(self, workflow_id: str) -> list[tuple[str, str]]:
@@ -98,9 +104,17 @@ class MockedActivities:
         info = activity.info()
         self.calls.append(Call(info.workflow_id or "", name, detail, info.started_time))
         self.started[name].set()
-        if self.script.block_at == name:
-            await activity.wait_for_cancelled()
-            raise asyncio.CancelledError(f"{name} cancelled")
+        blocked = self.script.block_at
+        if name == blocked or (isinstance(blocked, tuple) and name in blocked):
+            while not activity.is_cancelled() and not self.released[name].is_set():
+                activity.heartbeat()
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(activity.wait_for_cancelled(), 0.05)
+            if self.released[name].is_set():
+                return
+            self.calls.append(Call(info.workflow_id or "", name, "cancel seen"))
+            if not self.script.lands_after_cancel:
+                raise asyncio.CancelledError(f"{name} cancelled")
         if name in self.script.fail:
             raise ApplicationError(f"{name} refused", type="InvalidArgument", non_retryable=True)
 
@@ -119,6 +133,11 @@ class MockedActivities:
     async def grant_admin_role(self, request: GrantInput) -> str:
         await self._enter("grant_admin_role")
         return f"grant-{request.admin_user_id}"
+
+    @activity.defn(name="send_invitation")
+    async def send_invitation(self, request: InviteInput) -> InvitationSent:
+        await self._enter("send_invitation")
+        return InvitationSent(request.admin_user_id, "admin@example.test")
 
     @activity.defn(name="send_admin_invitation")
     async def send_admin_invitation(self, request: InviteInput) -> str:
@@ -157,6 +176,7 @@ class MockedActivities:
             self.record_event,
             self.create_identity_organization,
             self.grant_admin_role,
+            self.send_invitation,
             self.send_admin_invitation,
             self.delete_identity_organization,
             self.create_dns_record,

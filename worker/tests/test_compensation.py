@@ -22,11 +22,19 @@ from temporalio.testing import WorkflowEnvironment
 from a4c.devstack.temporal import start_bootstrap
 from a4c.eventstore import EventType
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
-from a4c.workflows.models import Progress, bootstrap_workflow_id, subdomain_workflow_id
+from a4c.workflows.models import BootstrapInput, Progress, bootstrap_workflow_id, subdomain_workflow_id
 
 from .mocked import MockedActivities, Script, bootstrap_input, mocked_worker
 
 UNDO_ALL = ["stop_subdomain_workflow", "remove_dns_record", "delete_identity_organization"]
+
+
+def removed_for(request: BootstrapInput) -> dict[str, object]:
+    """What the mocks report each undo found (the record id they create, a deleted organization)."""
+    return {
+        "remove_dns_record": [f"record-{request.organization_id[:8]}"],
+        "delete_identity_organization": True,
+    }
 
 
 def test_the_mocks_stand_in_for_every_real_activity() -> None:
@@ -136,15 +144,20 @@ async def test_cancelling_mid_step_compensates_and_ends_cancelled(time_skipping:
 
     assert isinstance(raised.value.cause, CancelledError)
     assert handle.id == bootstrap_workflow_id(request.organization_id)
+    # Compensation starts only once the running step has seen the cancel and ended.
     assert mocks.of(handle.id)[2:] == [
         ("grant_admin_role", ""),
+        ("grant_admin_role", "cancel seen"),
         ("remove_dns_record", ""),
         ("delete_identity_organization", ""),
         ("record_event", EventType.BOOTSTRAP_CANCELLED),
         ("record_event", EventType.BOOTSTRAP_COMPENSATED),
     ]
     assert mocks.event(EventType.BOOTSTRAP_CANCELLED).data == {"reason": "tenant withdrew"}
-    assert mocks.event(EventType.BOOTSTRAP_COMPENSATED).data == {"cleanup": UNDO_ALL}
+    assert mocks.event(EventType.BOOTSTRAP_COMPENSATED).data == {
+        "cleanup": UNDO_ALL,
+        "removed": removed_for(request),
+    }
     child = client.get_workflow_handle(subdomain_workflow_id(request.organization_id))
     assert (await child.describe()).status == WorkflowExecutionStatus.CANCELED
     assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED

@@ -53,6 +53,7 @@ async def run(settings: Settings) -> None:
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_seconds=settings.shutdown_grace_seconds,
+        sticky_timeout_seconds=settings.sticky_timeout_seconds,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,7 +2,12 @@
 
 Doing the call and the append in one activity keeps "every step is an event" true without an extra
 round trip: a retry after a failed append repeats an idempotent call (created=false) and then
-appends the event whose deterministic id makes a second append a no-op.
+appends the event whose deterministic id makes a second append a no-op. The invitation is the
+exception: an email cannot be taken back, so `send_invitation` only sends and the workflow appends
+its event in a step of its own (a database outage then retries the append, never the email).
+
+Every activity that changes the world is `@steady`: it heartbeats and, once started, runs to the
+end even when cancelled, so the workflow compensates knowing what the step did.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.eventstore import EventStore, EventType
 from a4c.worker import domain_metrics, events
 from a4c.worker.grpc_errors import unary
+from a4c.worker.steady import steady
 from a4c.workflows.models import (
     BootstrapInput,
     BootstrapStep,
@@ -23,6 +29,7 @@ from a4c.workflows.models import (
     EventToRecord,
     GrantInput,
     IdentityCreated,
+    InvitationSent,
     InviteInput,
     RecordCreated,
     SubdomainInput,
@@ -37,8 +44,22 @@ def _request_id() -> str:
     return activity.info().workflow_id or ""
 
 
+def invitation_request_id() -> str:
+    """Names the bootstrap's one invitation for the identity service, which mails a request id once:
+    derived from the workflow id, the same on every attempt, every worker and both code paths."""
+    return f"{activity.info().workflow_id}.invitation"
+
+
 def record_type(name: str) -> dns_pb2.RecordType.ValueType:
     return dns_pb2.RecordType.Value(f"RECORD_TYPE_{name.upper()}")
+
+
+def invitation_event(organization_id: str, sent: InvitationSent, actor: str = "") -> EventToRecord:
+    """user.invitation.sent, the same event (and id) whether the workflow or the legacy step appends it."""
+    data = {"user_id": sent.user_id, "email": sent.email}
+    return EventToRecord(
+        organization_id, EventType.USER_INVITATION_SENT, BootstrapStep.INVITE, data, actor=actor
+    )
 
 
 class EventActivities:
@@ -48,6 +69,7 @@ class EventActivities:
         self._store = store
 
     @activity.defn(name="record_event")
+    @steady
     async def record_event(self, event: EventToRecord) -> int:
         sequence = await events.append(self._store, event)
         domain_metrics.event_recorded(event.event_type)
@@ -62,6 +84,7 @@ class IdentityActivities:
         self._store = store
 
     @activity.defn(name="create_identity_organization")
+    @steady
     async def create_identity_organization(self, request: BootstrapInput) -> IdentityCreated:
         reply = await unary(
             self._stub.CreateOrganization,
@@ -90,6 +113,7 @@ class IdentityActivities:
         return created
 
     @activity.defn(name="grant_admin_role")
+    @steady
     async def grant_admin_role(self, request: GrantInput) -> str:
         reply = await unary(
             self._stub.GrantRole,
@@ -115,29 +139,37 @@ class IdentityActivities:
         )
         return reply.grant_id
 
-    @activity.defn(name="send_admin_invitation")
-    async def send_admin_invitation(self, request: InviteInput) -> str:
+    @activity.defn(name="send_invitation")
+    @steady
+    async def send_invitation(self, request: InviteInput) -> InvitationSent:
+        """Only the email: its event is the workflow's next step, so retrying that never mails again.
+
+        The request id is the workflow id, the same on every attempt and every worker, so an identity
+        service that remembers served request ids answers a repeat without sending a second email.
+        """
         reply = await unary(
             self._stub.SendInvitation,
             identity_pb2.SendInvitationRequest(
                 organization_id=request.organization_id,
                 user_id=request.admin_user_id,
-                request_id=_request_id(),
+                request_id=invitation_request_id(),
             ),
         )
-        await events.append(
-            self._store,
-            EventToRecord(
-                request.organization_id,
-                EventType.USER_INVITATION_SENT,
-                BootstrapStep.INVITE,
-                {"user_id": request.admin_user_id, "email": reply.email},
-                actor=request.actor,
-            ),
-        )
-        return reply.email
+        if reply.already_sent:
+            activity.logger.info("invitation already sent for this request id: nothing mailed")
+        return InvitationSent(request.admin_user_id, reply.email)
+
+    @activity.defn(name="send_admin_invitation")
+    @steady
+    async def send_admin_invitation(self, request: InviteInput) -> str:
+        """Send and append in one (a retried append re-sends): kept only for bootstraps started before
+        the split (`workflow.patched` in the bootstrap), remove once none of those is left running."""
+        sent = await self.send_invitation(request)
+        await events.append(self._store, invitation_event(request.organization_id, sent, request.actor))
+        return sent.email
 
     @activity.defn(name="delete_identity_organization")
+    @steady
     async def delete_identity_organization(self, request: CleanupInput) -> bool:
         reply = await unary(
             self._stub.DeleteOrganization,
@@ -156,6 +188,7 @@ class DnsActivities:
         self._store = store
 
     @activity.defn(name="create_dns_record")
+    @steady
     async def create_dns_record(self, request: SubdomainInput) -> RecordCreated:
         reply = await unary(
             self._stub.CreateRecord,
@@ -204,6 +237,7 @@ class DnsActivities:
             raise ApplicationError(f"{request.fqdn} not yet propagated", pending, type=NOT_PROPAGATED)
 
     @activity.defn(name="remove_dns_record")
+    @steady
     async def remove_dns_record(self, request: CleanupInput) -> list[str]:
         """Delete every record on the name that this organization owns (compensation)."""
         listing = await unary(
@@ -226,13 +260,15 @@ class DnsActivities:
                 )
                 if reply.deleted:
                     deleted.append(record.id)
+        # What was actually removed, possibly nothing (the step never created a record): the
+        # projection (migration 0007) reads the list and marks the subdomain removed either way.
         await events.append(
             self._store,
             EventToRecord(
                 request.organization_id,
                 EventType.SUBDOMAIN_DNS_RECORD_DELETED,
                 f"compensate.{Compensation.REMOVE_DNS_RECORD}",
-                {"dns_record_id": ",".join(deleted), "fqdn": request.fqdn},
+                {"dns_record_ids": deleted, "fqdn": request.fqdn},
                 actor=request.actor,
             ),
         )

@@ -8,6 +8,13 @@ records what was cleaned up.
 Its first step checks the input against the worker's own policy (a4c.worker.policy) and continues
 with the worker's subdomain input and timeouts: a refused input ends the workflow failed before
 anything exists, with no event (there is nothing to compensate and no organization to record).
+
+Cancel semantics: a cancel waits for the running step (ActivityCancellationType.
+WAIT_CANCELLATION_COMPLETED; the activities finish what they started), so compensation runs after
+it and also removes what that step created. The invitation is the point of no return: an email
+cannot be recalled, so from the moment it is being sent a cancel is refused, the bootstrap
+completes, and the completion event says the cancel came too late. Temporal's status and the
+projection's thus always agree: CANCELED/cancelled (everything undone) or COMPLETED/completed.
 """
 
 from __future__ import annotations
@@ -24,11 +31,11 @@ from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from a4c.eventstore import BootstrapState, EventType
     from a4c.worker import domain_metrics
-    from a4c.worker.activities import EventActivities, IdentityActivities
+    from a4c.worker.activities import EventActivities, IdentityActivities, invitation_event
     from a4c.worker.compensation import Compensations
     from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
     from a4c.worker.subdomain import ProvisionSubdomainWorkflow
-    from a4c.worker.tracking import StepTracker, local, remote
+    from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote, uncancellable
     from a4c.workflows import search
     from a4c.workflows.models import (
         BOOTSTRAP_STEPS,
@@ -39,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         EventToRecord,
         GrantInput,
         IdentityCreated,
+        InvitationSent,
         InviteInput,
         Progress,
         SubdomainResult,
@@ -63,28 +71,38 @@ class BootstrapOrganizationWorkflow:
         if workflow.patched(POLICY_PATCH):
             request = await self._checked(request)
         self._request = request
-        self._saga = Compensations(request, self._record)
+        # One marker for this workflow's issue-21 behaviour: waiting cancels, the point of no return
+        # and the invitation split from its event. Histories without it replay the older code paths.
+        self._waits = workflow.patched(WAIT_FOR_STEPS_PATCH)
+        self._irrevocable = False
+        self._too_late: str | None = None
+        self._saga = Compensations(request, self._record, waits=self._waits)
         self._set_status(BootstrapState.RUNNING)
         timeouts = request.timeouts
         try:
             self._saga.register_identity()
             identity: IdentityCreated = await self._step(
                 BootstrapStep.IDENTITY,
-                lambda: remote(IdentityActivities.create_identity_organization, request, timeouts),
+                lambda: remote(
+                    IdentityActivities.create_identity_organization, request, timeouts, waits=self._waits
+                ),
             )
             await self._step(BootstrapStep.RECORD, self._record_organization)
             child = await self._step(BootstrapStep.SUBDOMAIN, self._start_subdomain)
             grant = GrantInput(request.organization_id, identity.admin_user_id, request.actor)
             await self._step(
                 BootstrapStep.ROLE,
-                lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts),
+                lambda: remote(IdentityActivities.grant_admin_role, grant, timeouts, waits=self._waits),
             )
             invite = InviteInput(request.organization_id, identity.admin_user_id, request.actor)
-            await self._step(
-                BootstrapStep.INVITE,
-                lambda: remote(IdentityActivities.send_admin_invitation, invite, timeouts),
-            )
-            await self._step(BootstrapStep.COMPLETE, self._record_completed)
+            if self._waits:
+                await self._past_the_point_of_no_return(self._invite_and_complete(invite))
+            else:
+                await self._step(
+                    BootstrapStep.INVITE,
+                    lambda: remote(IdentityActivities.send_admin_invitation, invite, timeouts, waits=False),
+                )
+                await self._step(BootstrapStep.COMPLETE, self._record_completed)
         except BaseException as error:
             raise await self._fail(error) from error
         self._set_status(BootstrapState.COMPLETED)
@@ -100,7 +118,7 @@ class BootstrapOrganizationWorkflow:
     async def _checked(self, request: BootstrapInput) -> BootstrapInput:
         """The input with the worker's subdomain policy and timeouts, or the workflow fails here."""
         try:
-            checked = await local(PolicyActivities.check_bootstrap, request)
+            checked = await local(PolicyActivities.check_bootstrap, request, waits=False)
         except ActivityError as error:
             self._set_status(BootstrapState.FAILED)
             if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
@@ -116,12 +134,40 @@ class BootstrapOrganizationWorkflow:
             self._tracker.fail(name, _describe(error))
             raise
         self._tracker.finish(name)
+        reason = workflow.cancellation_reason()
+        if self._waits and not self._irrevocable and reason is not None:
+            # The cancel came while this step ran; it was let finish, so now compensate it too.
+            raise asyncio.CancelledError(reason)
         return result
+
+    async def _past_the_point_of_no_return(self, work: Awaitable[None]) -> None:
+        """Run `work` to its end whatever cancels arrive meanwhile; they are too late."""
+        self._irrevocable = True
+
+        def refuse() -> None:
+            self._too_late = workflow.cancellation_reason() or "cancelled"
+            workflow.logger.warning("cancel refused: the invitation is already being sent")
+
+        await uncancellable(work, refuse)
+
+    async def _invite_and_complete(self, invite: InviteInput) -> None:
+        timeouts = self._request.timeouts
+        # The email and its event are separate steps: retries of the append never send again.
+        sent: InvitationSent = await self._step(
+            BootstrapStep.INVITE,
+            lambda: remote(IdentityActivities.send_invitation, invite, timeouts, waits=True),
+        )
+        await local(
+            EventActivities.record_event,
+            invitation_event(invite.organization_id, sent, invite.actor),
+            waits=True,
+        )
+        await self._step(BootstrapStep.COMPLETE, self._record_completed)
 
     async def _record(self, event_type: EventType, step: str, data: dict[str, Any]) -> int:
         request = self._request
         event = EventToRecord(request.organization_id, event_type, step, data, actor=request.actor)
-        return await local(EventActivities.record_event, event)
+        return await local(EventActivities.record_event, event, waits=self._waits)
 
     async def _record_organization(self) -> int:
         request = self._request
@@ -129,17 +175,21 @@ class BootstrapOrganizationWorkflow:
         return await self._record(EventType.CREATED, BootstrapStep.RECORD, data)
 
     async def _record_completed(self) -> int:
-        return await self._record(EventType.BOOTSTRAP_COMPLETED, BootstrapStep.COMPLETE, {})
+        data = {"cancel_too_late": self._too_late} if self._too_late is not None else {}
+        return await self._record(EventType.BOOTSTRAP_COMPLETED, BootstrapStep.COMPLETE, data)
 
     async def _start_subdomain(self) -> ChildWorkflowHandle[ProvisionSubdomainWorkflow, SubdomainResult]:
         request = self._request
         self._saga.register_subdomain()
-        handle = await workflow.start_child_workflow(
+        start = workflow.start_child_workflow(
             ProvisionSubdomainWorkflow.run,
             request.subdomain,
             parent_close_policy=ParentClosePolicy.ABANDON,
             **subdomain_start(request.subdomain, request.slug),
         )
+        # A cancel during the start must not leave a child compensation cannot wait for: finish the
+        # start, then `_step` raises the cancel and compensation stops the child it now holds.
+        handle = await (uncancellable(start) if self._waits else start)
         self._saga.subdomain_started(handle)
         return handle
 
@@ -160,7 +210,10 @@ class BootstrapOrganizationWorkflow:
             data = {"failed_step": failed_step, "error": reason, "cleanup": cleanup.done}
             await self._record(EventType.BOOTSTRAP_FAILED, "failed", data)
         if cleanup.complete:
-            await self._record(EventType.BOOTSTRAP_COMPENSATED, "compensated", {"cleanup": cleanup.done})
+            done: dict[str, Any] = {"cleanup": cleanup.done}
+            if self._waits:
+                done["removed"] = cleanup.removed  # what each undo actually found and removed
+            await self._record(EventType.BOOTSTRAP_COMPENSATED, "compensated", done)
         self._set_status(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
         domain_metrics.bootstrap_finished(BootstrapState.CANCELLED if cancelled else BootstrapState.FAILED)
         if cancelled:

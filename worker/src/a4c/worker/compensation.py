@@ -2,7 +2,10 @@
 
 Each undo is registered *before* its step runs (a step that fails half-way may still have created
 something), is idempotent (an undo of nothing is a no-op), and one failing undo does not stop the
-others: the result says what was cleaned up and whether everything was.
+others: the result says what was cleaned up and whether everything was, and (`removed`) what
+each undo actually found: the record ids deleted (possibly none), whether an organization was deleted.
+Compensation starts only after the running step has finished (the workflow waits for it), so
+"newest first" includes whatever that step created after the cancel.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ Recorder = Callable[[EventType, str, dict[str, Any]], Awaitable[int]]
 class Cleanup:
     done: list[str] = field(default_factory=list)
     complete: bool = True
+    removed: dict[str, Any] = field(default_factory=dict)
 
 
 class Compensations:
-    def __init__(self, request: BootstrapInput, record: Recorder) -> None:
+    def __init__(self, request: BootstrapInput, record: Recorder, *, waits: bool) -> None:
         self._request = request
+        self._waits = waits
         self._record = record
         self._identity = False
         self._subdomain = False
@@ -65,9 +70,9 @@ class Compensations:
             tracker.compensated(BootstrapStep.IDENTITY)
         return cleanup
 
-    async def _undo(self, cleanup: Cleanup, name: Compensation, undo: Callable[[], Awaitable[None]]) -> None:
+    async def _undo(self, cleanup: Cleanup, name: Compensation, undo: Callable[[], Awaitable[Any]]) -> None:
         try:
-            await undo()
+            outcome = await undo()
         except Exception as error:
             workflow.logger.warning("compensation %s failed: %s", name, error)
             cleanup.complete = False
@@ -75,6 +80,8 @@ class Compensations:
         else:
             cleanup.done.append(name)
             domain_metrics.compensation(name, succeeded=True)
+            if outcome is not None:
+                cleanup.removed[name] = outcome
 
     async def _stop_child(self) -> None:
         """Cancel the subdomain workflow and wait until it has stopped, so it cannot re-create the record."""
@@ -90,13 +97,17 @@ class Compensations:
         with contextlib.suppress(Exception):  # ending cancelled (or failed) is what we asked for
             await self._child
 
-    async def _remove_record(self) -> None:
+    async def _remove_record(self) -> list[str]:
         sub = self._request.subdomain
         target = CleanupInput(
             self._request.organization_id, sub.zone, sub.fqdn, sub.record_type, self._request.actor
         )
-        await remote(DnsActivities.remove_dns_record, target, self._request.timeouts)
+        return await remote(
+            DnsActivities.remove_dns_record, target, self._request.timeouts, waits=self._waits
+        )
 
-    async def _delete_identity(self) -> None:
+    async def _delete_identity(self) -> bool:
         target = CleanupInput(self._request.organization_id, actor=self._request.actor)
-        await remote(IdentityActivities.delete_identity_organization, target, self._request.timeouts)
+        return await remote(
+            IdentityActivities.delete_identity_organization, target, self._request.timeouts, waits=self._waits
+        )

@@ -30,7 +30,7 @@ from a4c.common.config import (
 from a4c.common.env import EnvReader
 from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
 from a4c.common.names import slug_problem
-from a4c.common.settings import Bool, Int, List, Optional, Required, Text
+from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
 from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
@@ -68,6 +68,15 @@ WORKER_METRICS_PORT = METRICS_PORT.but(
 )
 MAX_ACTIVITIES = Int("A4C_WORKER_MAX_CONCURRENT_ACTIVITIES", "activity slots", 100, min=1)
 MAX_WORKFLOW_TASKS = Int("A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow task slots", 100, min=2)
+# A dead worker's workflow tasks wait this long on its sticky queue before any worker gets them:
+# Temporal's 10 s default would add 10 s to every bootstrap a crash catches (issue 21).
+STICKY_TIMEOUT = Float(
+    "A4C_WORKER_STICKY_TIMEOUT_SECONDS",
+    "how long a workflow task waits for this worker (its cache) before it goes to any worker",
+    2.0,
+    min=0.5,
+    max=60,
+)
 # Activities may run longer than a gRPC call, so the worker's grace period is longer than a service's.
 WORKER_SHUTDOWN_GRACE = SHUTDOWN_GRACE_SECONDS.but(
     help="time running activities get to finish on SIGTERM", value=30.0, max=3600
@@ -112,6 +121,7 @@ SETTINGS = (
     WORKER_METRICS_PORT,
     MAX_ACTIVITIES,
     MAX_WORKFLOW_TASKS,
+    STICKY_TIMEOUT,
     WORKER_SHUTDOWN_GRACE,
     *POLICY_SETTINGS,
     LOG_LEVEL,
@@ -136,6 +146,7 @@ class Settings:
     metrics_port: int | None = None
     max_concurrent_activities: int = MAX_ACTIVITIES.default
     max_concurrent_workflow_tasks: int = MAX_WORKFLOW_TASKS.default
+    sticky_timeout_seconds: float = STICKY_TIMEOUT.default
     shutdown_grace_seconds: float = WORKER_SHUTDOWN_GRACE.default
     log_level: str = LOG_LEVEL.default
     environment: str = ENVIRONMENT.default
@@ -192,6 +203,7 @@ class Settings:
             metrics_port=WORKER_METRICS_PORT.read(reader),
             max_concurrent_activities=MAX_ACTIVITIES.read(reader),
             max_concurrent_workflow_tasks=MAX_WORKFLOW_TASKS.read(reader),
+            sticky_timeout_seconds=STICKY_TIMEOUT.read(reader),
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE.read(reader),
             environment=environment,
             base_domain=_domain(BASE_DOMAIN.read(reader)),

@@ -74,6 +74,7 @@ def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) ->
         events.record_event,
         identity.create_identity_organization,
         identity.grant_admin_role,
+        identity.send_invitation,
         identity.send_admin_invitation,
         identity.delete_identity_organization,
         dns.create_dns_record,
@@ -92,6 +93,7 @@ def build_worker(
     max_concurrent_activities: int = 100,
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
+    sticky_timeout_seconds: float = 2.0,
 ) -> Worker:
     return Worker(
         client,
@@ -101,4 +103,5 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_seconds),
     )

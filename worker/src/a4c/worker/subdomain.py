@@ -12,6 +12,7 @@ input fails the workflow before any record or event exists.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from a4c.worker import domain_metrics
     from a4c.worker.activities import NOT_PROPAGATED, DnsActivities, EventActivities
     from a4c.worker.policy import POLICY_PATCH, REJECTED, PolicyActivities
-    from a4c.worker.tracking import StepTracker, local, remote
+    from a4c.worker.tracking import WAIT_FOR_STEPS_PATCH, StepTracker, local, remote
     from a4c.workflows import search
     from a4c.workflows.models import (
         SUBDOMAIN_STEPS,
@@ -52,14 +53,22 @@ class ProvisionSubdomainWorkflow:
         if workflow.patched(POLICY_PATCH):
             request = await self._checked(request)
         self._request = request
+        # A cancel (the bootstrap compensating) waits for a running create_dns_record, so the parent
+        # removes the record only after it can no longer appear; older histories replay TRY_CANCEL.
+        self._waits = workflow.patched(WAIT_FOR_STEPS_PATCH)
         self._tracker.start(SubdomainStep.DNS_RECORD)
         try:
-            record = await remote(DnsActivities.create_dns_record, request, request.timeouts)
+            record = await remote(
+                DnsActivities.create_dns_record, request, request.timeouts, waits=self._waits
+            )
         except ActivityError as error:
             if is_cancelled_exception(error):
                 raise
             return await self._failed(SubdomainStep.DNS_RECORD, error)
         self._tracker.finish(SubdomainStep.DNS_RECORD)
+        reason = workflow.cancellation_reason()
+        if self._waits and reason is not None:
+            raise asyncio.CancelledError(reason)  # created after the cancel: the parent removes it
         self._set_status(SubdomainStatus.DNS_RECORD_CREATED)
 
         self._tracker.start(SubdomainStep.VERIFY)
@@ -93,7 +102,7 @@ class ProvisionSubdomainWorkflow:
     async def _checked(self, request: SubdomainInput) -> SubdomainInput:
         """The worker's subdomain input for this organization and name, or the workflow fails here."""
         try:
-            return await local(PolicyActivities.check_subdomain, request)
+            return await local(PolicyActivities.check_subdomain, request, waits=False)
         except ActivityError as error:
             self._set_status(SubdomainStatus.FAILED)
             if isinstance(error.cause, ApplicationError) and error.cause.type == REJECTED:
@@ -123,7 +132,7 @@ class ProvisionSubdomainWorkflow:
             dedup_scope=f"{info.workflow_id}/{info.run_id}",
             actor=self._request.actor,
         )
-        return await local(EventActivities.record_event, event)
+        return await local(EventActivities.record_event, event, waits=self._waits)
 
     def _set_status(self, status: SubdomainStatus) -> None:
         self._tracker.status = status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -34,18 +35,58 @@ _EVENT_RETRY = RetryPolicy(
 )
 
 
-async def remote(method: Callable[[Any, A], Awaitable[R]], arg: A, timeouts: StepTimeouts) -> R:
-    """Run an activity that calls one of our gRPC services, bounded per attempt and in total."""
+# Marks histories whose steps are cancelled by waiting for them (below); older histories were
+# recorded with TRY_CANCEL, which moves on at once, and must replay with it.
+WAIT_FOR_STEPS_PATCH = "wait-for-in-flight-steps"
+
+
+def cancellation(waits: bool) -> workflow.ActivityCancellationType:
+    """How a cancel reaches a running step: wait until it has finished (and said what it did)."""
+    if waits:
+        return workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+    return workflow.ActivityCancellationType.TRY_CANCEL
+
+
+async def uncancellable(work: Awaitable[R], on_cancel: Callable[[], None] | None = None) -> R:
+    """Await `work` to its end however many workflow cancels arrive meanwhile (`on_cancel` hears them).
+
+    For what must not be abandoned half-way: starting the subdomain child (abandoning the start can
+    leave a child nobody waits for) and the steps past the point of no return.
+    """
+    task = asyncio.ensure_future(work)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                return task.result()
+            if on_cancel is not None:
+                on_cancel()
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+
+
+async def remote(
+    method: Callable[[Any, A], Awaitable[R]], arg: A, timeouts: StepTimeouts, *, waits: bool
+) -> R:
+    """Run an activity that calls one of our gRPC services, bounded per attempt and in total.
+
+    It heartbeats (activities are `@steady`), so a dead worker costs the heartbeat timeout.
+    """
+    heartbeat = timedelta(seconds=timeouts.heartbeat_seconds) if timeouts.heartbeat_seconds > 0 else None
     return await workflow.execute_activity_method(
         method,
         arg,
         start_to_close_timeout=timedelta(seconds=timeouts.attempt_seconds),
         schedule_to_close_timeout=timedelta(seconds=timeouts.total_seconds),
+        heartbeat_timeout=heartbeat,
         retry_policy=_REMOTE_RETRY,
+        cancellation_type=cancellation(waits),
     )
 
 
-async def local(method: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
+async def local(method: Callable[[Any, A], Awaitable[R]], arg: A, *, waits: bool) -> R:
     """Run a short database write (an event append) as a local activity: no server round trip."""
     return await workflow.execute_local_activity_method(
         method,
@@ -53,6 +94,7 @@ async def local(method: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
         start_to_close_timeout=timedelta(seconds=10),
         schedule_to_close_timeout=timedelta(minutes=5),
         retry_policy=_EVENT_RETRY,
+        cancellation_type=cancellation(waits),
     )
 
 

@@ -57,6 +57,7 @@ class Profile:
         if part in ("provisioning", "worker") and self.timeouts is not None:
             env["A4C_STEP_ATTEMPT_SECONDS"] = _number(self.timeouts.attempt_seconds)
             env["A4C_STEP_TOTAL_SECONDS"] = _number(self.timeouts.total_seconds)
+            env["A4C_STEP_HEARTBEAT_SECONDS"] = _number(self.timeouts.heartbeat_seconds)
         if part in ("dns", "identity", "provisioning", "worker") and self.shutdown_grace_seconds is not None:
             env["A4C_SHUTDOWN_GRACE_SECONDS"] = _number(self.shutdown_grace_seconds)
         return {**env, **self.extra.get(part, {})}
@@ -75,7 +76,8 @@ STACK = Profile(
 FAST_CHECKS = VerificationPolicy(
     first_check_seconds=0.05, initial_interval_seconds=0.1, max_interval_seconds=0.5, deadline_seconds=20
 )
-# Tests: give up after 20 s; short step timeouts so a failure shows in seconds.
+# Tests: give up after 20 s; short step timeouts so a failure shows in seconds, and a heartbeat
+# timeout well below the attempt's so a crash test tells them apart.
 # Tests bootstrap many organizations and watch each a hundred times as one principal: the limits
 # (tested on their own) stay out of the way.
 UNLIMITED_BOOTSTRAPS = {
@@ -86,7 +88,7 @@ UNLIMITED_BOOTSTRAPS = {
 }
 TESTS = Profile(
     verification=FAST_CHECKS,
-    timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30),
+    timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30, heartbeat_seconds=1.5),
     shutdown_grace_seconds=1,
     extra={"provisioning": UNLIMITED_BOOTSTRAPS},
 )

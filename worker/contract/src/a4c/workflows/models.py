@@ -79,10 +79,12 @@ class VerificationPolicy:
 
 @dataclass(frozen=True)
 class StepTimeouts:
-    """Bounds for each remote step: one attempt, and all attempts together (then compensation)."""
+    """Bounds for each remote step: one attempt, all attempts together (then compensation), and the
+    heartbeat timeout: a worker that dies mid-step is noticed after this long, not after the attempt."""
 
     attempt_seconds: float = 30.0
     total_seconds: float = 300.0
+    heartbeat_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,12 @@ class InviteInput:
     organization_id: str
     admin_user_id: str
     actor: str = ""  # BootstrapInput.actor, for the event's metadata
+
+
+@dataclass(frozen=True)
+class InvitationSent:
+    user_id: str
+    email: str
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,13 @@ STEP_ATTEMPT = Float("A4C_STEP_ATTEMPT_SECONDS", "timeout of one attempt of a st
 STEP_TOTAL = Float(
     "A4C_STEP_TOTAL_SECONDS", "all attempts of a step, then compensate", 300.0, min=0.1, max=86400
 )
+STEP_HEARTBEAT = Float(
+    "A4C_STEP_HEARTBEAT_SECONDS",
+    "heartbeat timeout of a running step: a dead worker's step is retried after this long",
+    5.0,
+    min=0.5,
+    max=600,
+)
 PACING_SETTINGS = (
     VERIFY_FIRST_CHECK,
     VERIFY_INITIAL_INTERVAL,
@@ -36,6 +43,7 @@ PACING_SETTINGS = (
     VERIFY_DEADLINE,
     STEP_ATTEMPT,
     STEP_TOTAL,
+    STEP_HEARTBEAT,
 )
 
 
@@ -53,7 +61,11 @@ def read_verification(reader: EnvReader) -> VerificationPolicy:
 
 
 def read_step_timeouts(reader: EnvReader) -> StepTimeouts:
-    timeouts = StepTimeouts(attempt_seconds=STEP_ATTEMPT.read(reader), total_seconds=STEP_TOTAL.read(reader))
+    timeouts = StepTimeouts(
+        attempt_seconds=STEP_ATTEMPT.read(reader),
+        total_seconds=STEP_TOTAL.read(reader),
+        heartbeat_seconds=STEP_HEARTBEAT.read(reader),
+    )
     if timeouts.total_seconds < timeouts.attempt_seconds:
         raise SettingsError(STEP_TOTAL.name, "must not be below A4C_STEP_ATTEMPT_SECONDS")
     return timeouts
