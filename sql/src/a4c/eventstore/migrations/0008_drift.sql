@@ -1,4 +1,4 @@
--- 0007 drift (renumbered to the next free number at landing; planned 0009): what the scheduled reconciler (issue 18) finds, projected.
+-- 0008 drift (renumbered to the next free number at landing; planned 0009): what the scheduled reconciler (issue 18) finds, projected.
 --
 -- Why: the reconciler compares every active organization with Cloudflare and Zitadel and records what
 -- it finds as events on the organization's stream. The read model must show it: a subdomain whose name
