@@ -23,10 +23,18 @@ from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
+from a4c.worker.drift import RecordPolicy
 from a4c.worker.policy import PolicyActivities, StoredNames, WorkerPolicy
+from a4c.worker.reconcile import ReconcileOrganizationsWorkflow
+from a4c.worker.reconcile_activities import ReconcileActivities, ReconcilePolicy
+from a4c.worker.reconcile_settings import ReconcileSettings
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 
-WORKFLOWS: Sequence[type] = (BootstrapOrganizationWorkflow, ProvisionSubdomainWorkflow)
+WORKFLOWS: Sequence[type] = (
+    BootstrapOrganizationWorkflow,
+    ProvisionSubdomainWorkflow,
+    ReconcileOrganizationsWorkflow,
+)
 
 
 @dataclass
@@ -63,11 +71,33 @@ class Upstreams:
         await self.identity.close()
 
 
-def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) -> list[Any]:
+def reconcile_policy(policy: WorkerPolicy, settings: ReconcileSettings) -> ReconcilePolicy:
+    """The reconciler holds records to the same zone, target and proxying as the workflows."""
+    return ReconcilePolicy(
+        RecordPolicy(policy.zone, policy.target, policy.proxied),
+        auto_repair=settings.auto_repair,
+        delete_orphans=settings.delete_orphans,
+        batch_size=settings.batch_size,
+        orphan_min_age_seconds=settings.orphan_min_age_seconds,
+    )
+
+
+def activities(
+    upstreams: Upstreams,
+    store: EventStore,
+    policy: WorkerPolicy,
+    reconcile: ReconcileSettings | None = None,
+) -> list[Any]:
     checks = PolicyActivities(policy, StoredNames(store))
     events = EventActivities(store)
     identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
     dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)
+    drift = ReconcileActivities(
+        dns_pb2_grpc.DnsServiceStub(upstreams.dns),
+        identity_pb2_grpc.IdentityServiceStub(upstreams.identity),
+        store,
+        reconcile_policy(policy, reconcile or ReconcileSettings()),
+    )
     return [
         checks.check_bootstrap,
         checks.check_subdomain,
@@ -80,6 +110,8 @@ def activities(upstreams: Upstreams, store: EventStore, policy: WorkerPolicy) ->
         dns.create_dns_record,
         dns.check_propagation,
         dns.remove_dns_record,
+        drift.reconcile_batch,
+        drift.reconcile_orphans,
     ]
 
 
@@ -94,12 +126,13 @@ def build_worker(
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
     sticky_timeout_seconds: float = 2.0,
+    reconcile: ReconcileSettings | None = None,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(upstreams, store, policy),
+        activities=activities(upstreams, store, policy, reconcile),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),

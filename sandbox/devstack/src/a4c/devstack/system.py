@@ -34,6 +34,7 @@ from a4c.devstack.wiring import TESTS, ZONE, Wiring
 from a4c.eventstore import EventStore
 from a4c.worker.config import Settings as WorkerSettings
 from a4c.worker.policy import WorkerPolicy
+from a4c.worker.reconcile_settings import ReconcileSettings
 from a4c.worker.runner import Upstreams, build_worker
 from a4c.workflows.models import BootstrapInput, BootstrapResult
 from a4c.workflows.telemetry import temporal_interceptors
@@ -123,8 +124,15 @@ class System:
         settings = WorkerSettings.from_env(self.wiring.env("worker"))
         return settings.policy(settings.base_domain or self.wiring.zone)
 
-    def in_process_worker(self, policy: WorkerPolicy | None = None, task_queue: str | None = None) -> Worker:
-        """A worker on the system's queue (or `task_queue`); `policy` replaces the wiring's."""
+    def in_process_worker(
+        self,
+        policy: WorkerPolicy | None = None,
+        task_queue: str | None = None,
+        *,
+        reconcile: ReconcileSettings | None = None,
+    ) -> Worker:
+        """A worker on the system's queue (or `task_queue`); `policy` replaces the wiring's, `reconcile`
+        the reconciler's default settings."""
         return build_worker(
             self.client,
             task_queue or self.task_queue,
@@ -132,6 +140,7 @@ class System:
             self.store,
             policy=policy or self.worker_policy,
             graceful_shutdown_seconds=1,
+            reconcile=reconcile,
         )
 
     @contextlib.contextmanager

@@ -215,10 +215,10 @@ class IdentityOperations:
         self, offset: int, limit: int, *, deadline: Deadline
     ) -> tuple[list[Organization], int | None]:
         """A page of the organizations whose id has A4C's shape (a UUID), and the next offset (None on
-        the last page). Only ids and states leave: the ownership mark is GetOrganization's to check,
-        one request per organization, which a sweep over every tenant cannot afford."""
+        the last page). Only ids, states and creation times leave: the ownership mark is
+        GetOrganization's to check, one request per organization, which a sweep cannot afford."""
         found, total = await self._client.list_organizations(offset=offset, limit=limit, deadline=deadline)
-        ours = [Organization(o.id, "", o.state, None) for o in found if _uuid_shaped(o.id)]
+        ours = [Organization(o.id, "", o.state, o.created_at) for o in found if _uuid_shaped(o.id)]
         following = offset + len(found)
         return ours, (following if found and following < total else None)
 
