@@ -131,3 +131,15 @@ def progress_line(item: pb.WatchBootstrapResponse) -> str:
     stamp = event.created_at.ToDatetime().strftime("%H:%M:%S")
     boot, sub = bootstrap_status(item.bootstrap_status), subdomain_status(item.subdomain_status)
     return f"{stamp}  {text}{detail}  [bootstrap {boot}, subdomain {sub}]"
+
+
+def drift(reply: pb.PreviewDriftResponse, out: TextIO) -> None:
+    """What the reconciler would act on, then what the comparison cost; a preview changes nothing."""
+    if reply.findings:
+        rows = [(f.slug or "-", f.kind, f.action, f.subject, f.organization_id) for f in reply.findings]
+        table(("SLUG", "DRIFT", "WOULD", "SUBJECT", "ORGANIZATION"), rows, out)
+    more = " (list truncated)" if reply.truncated else ""
+    out.write(
+        f"{len(reply.findings)} finding(s){more} in {reply.organizations_checked} active organization(s); "
+        f"{reply.dns_calls} DNS and {reply.identity_calls} identity call(s); nothing was changed\n"
+    )

@@ -12,6 +12,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.eventstore import (
     BootstrapState,
     BootstrapStepRecord,
+    IdentityStatus,
     Organization,
     StepState,
     StoredEvent,
@@ -19,6 +20,7 @@ from a4c.eventstore import (
 )
 from a4c.provisioning.control import BootstrapView
 from a4c.provisioning.watch import WatchItem
+from a4c.workflows.reconcile import ReconcileTally
 
 BOOTSTRAP_STATUS = {
     BootstrapState.INITIATED: pb.BOOTSTRAP_STATUS_INITIATED,
@@ -27,6 +29,11 @@ BOOTSTRAP_STATUS = {
     BootstrapState.FAILED: pb.BOOTSTRAP_STATUS_FAILED,
     BootstrapState.CANCELLED: pb.BOOTSTRAP_STATUS_CANCELLED,
 }
+IDENTITY_STATUS = {
+    IdentityStatus.ACTIVE: pb.IDENTITY_STATUS_ACTIVE,
+    IdentityStatus.MISSING: pb.IDENTITY_STATUS_MISSING,
+    IdentityStatus.DEACTIVATED: pb.IDENTITY_STATUS_DEACTIVATED,
+}
 SUBDOMAIN_STATUS = {
     SubdomainStatus.PENDING: pb.SUBDOMAIN_STATUS_PENDING,
     SubdomainStatus.DNS_RECORD_CREATED: pb.SUBDOMAIN_STATUS_DNS_RECORD_CREATED,
@@ -34,6 +41,7 @@ SUBDOMAIN_STATUS = {
     SubdomainStatus.ACTIVE: pb.SUBDOMAIN_STATUS_ACTIVE,
     SubdomainStatus.FAILED: pb.SUBDOMAIN_STATUS_FAILED,
     SubdomainStatus.REMOVED: pb.SUBDOMAIN_STATUS_REMOVED,
+    SubdomainStatus.DRIFTED: pb.SUBDOMAIN_STATUS_DRIFTED,
 }
 BOOTSTRAP_FILTER = {value: key for key, value in BOOTSTRAP_STATUS.items()}
 SUBDOMAIN_FILTER = {value: key for key, value in SUBDOMAIN_STATUS.items()}
@@ -76,6 +84,26 @@ def organization(org: Organization) -> pb.Organization:
         created_at=timestamp(org.created_at),
         updated_at=timestamp(org.updated_at),
         subdomain_verified_at=timestamp(org.subdomain_verified_at),
+        identity_status=IDENTITY_STATUS[org.identity_status],
+    )
+
+
+def drift_preview(tally: ReconcileTally) -> pb.PreviewDriftResponse:
+    return pb.PreviewDriftResponse(
+        findings=[
+            pb.DriftFinding(
+                organization_id=f.organization_id,
+                slug=f.slug,
+                kind=f.kind,
+                action=f.action,
+                subject=f.subject,
+            )
+            for f in tally.findings
+        ],
+        truncated=tally.truncated,
+        organizations_checked=tally.checked,
+        dns_calls=tally.dns_calls,
+        identity_calls=tally.identity_calls,
     )
 
 

@@ -30,6 +30,8 @@ from a4c.provisioning.watch import Watcher
 Context = grpc.aio.ServicerContext[Any, Any]
 E = TypeVar("E")
 REASON_MAX = 500
+# A preview without a caller deadline: long enough for thousands of tenants (a few calls per batch).
+PREVIEW_TIMEOUT = 300.0
 
 # The scope each method needs (the README's trust model): the console reads, an operator also
 # bootstraps and operates; the kit refuses to start when a method is missing here.
@@ -43,6 +45,8 @@ SCOPES = MethodScopes(
         "GetOrganization": "read",
         "ListOrganizations": "read",
         "ListOrganizationEvents": "read",
+        # A preview changes nothing but spends upstream budget, so it is an operator's.
+        "PreviewDrift": "operate",
     }
 )
 
@@ -168,3 +172,11 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         return pb.ListOrganizationEventsResponse(
             events=[convert.event(e) for e in page.events], next_page_token=page.next_page_token
         )
+
+    @grpc_errors
+    async def PreviewDrift(
+        self, request: pb.PreviewDriftRequest, context: Context
+    ) -> pb.PreviewDriftResponse:
+        deadline = Deadline.from_context(context, default=PREVIEW_TIMEOUT, margin=0.5)
+        tally = await self._deps.workflows.preview_drift(deadline)
+        return convert.drift_preview(tally)
