@@ -86,11 +86,14 @@ UNLIMITED_BOOTSTRAPS = {
     "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
     "A4C_WATCH_STREAMS_PER_SERVER": "400",
 }
+# Worker processes of tests and the bench leave the reconciler's schedule alone: a scheduled run
+# would repair what a test broke on purpose (the reconciler's tests start their runs themselves).
+NO_RECONCILE_SCHEDULE = {"A4C_RECONCILE_INTERVAL_SECONDS": "0"}
 TESTS = Profile(
     verification=FAST_CHECKS,
     timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30, heartbeat_seconds=1.5),
     shutdown_grace_seconds=1,
-    extra={"provisioning": UNLIMITED_BOOTSTRAPS},
+    extra={"provisioning": UNLIMITED_BOOTSTRAPS, "worker": NO_RECONCILE_SCHEDULE},
 )
 # The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
 BENCH = Profile(
@@ -104,6 +107,7 @@ BENCH = Profile(
         # Likewise the 200 requests per second per IP: the hop benchmark measures latency, not throttling.
         "sandbox": {"SANDBOX_CLOUDFLARE_RATE_LIMIT": "off", "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off"},
         # The bench bootstraps hundreds at once as one operator, and watches as many streams.
+        "worker": NO_RECONCILE_SCHEDULE,
         "provisioning": {
             **UNLIMITED_BOOTSTRAPS,
             "A4C_WATCH_STREAMS_PER_PRINCIPAL": "5000",
