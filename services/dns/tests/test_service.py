@@ -212,3 +212,37 @@ async def test_a_configured_reserved_label_is_refused_on_top_of_the_built_in_lis
     assert configured.value.code() == built_in.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert details_of(configured.value).fields == {"name"}
     assert records_named(sandbox, name) == []
+
+
+async def test_owned_records_are_listed_in_large_pages_and_only_ours(
+    dns: dns_pb2_grpc.DnsServiceAsyncStub, sandbox: CloudflareSandbox, unique: Unique
+) -> None:
+    owner = org()
+    ours = {(await dns.CreateRecord(subdomain(unique("own"), owner), timeout=10)).record.id for _ in range(3)}
+    plant(sandbox, unique("theirs"), "CNAME", APP, comment="managed-by=someone-else owner=x")
+    plant(sandbox, unique("plain"), "A", "192.0.2.1")
+    before = sandbox.faults.request_count("GET", "/client/v4/zones/{id}/dns_records")
+
+    listed: list[dns_pb2.Record] = []
+    token = ""
+    pages = 0
+    while True:
+        page = await dns.ListOwnedRecords(
+            dns_pb2.ListOwnedRecordsRequest(page_size=2, page_token=token), timeout=10
+        )
+        listed += page.records
+        pages += 1
+        token = page.next_page_token
+        if not token:
+            break
+    whole = await dns.ListOwnedRecords(dns_pb2.ListOwnedRecordsRequest(), timeout=10)
+    with pytest.raises(grpc.aio.AioRpcError) as too_big:
+        await dns.ListOwnedRecords(dns_pb2.ListOwnedRecordsRequest(page_size=5001), timeout=10)
+
+    assert all(r.managed for r in listed)
+    assert ours <= {r.id for r in listed if r.owner == owner}
+    assert {r.id for r in whole.records} == {r.id for r in listed}
+    assert whole.next_page_token == ""
+    # One Cloudflare list per page: the marker filter is Cloudflare's, not a walk of the zone.
+    assert sandbox.faults.request_count("GET", "/client/v4/zones/{id}/dns_records") - before == pages + 1
+    assert details_of(too_big.value).fields == {"page_size"}
