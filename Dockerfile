@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# One image per deployable part, one build target each: dns, identity, provisioning, worker.
-#   docker buildx build --target dns --tag REGISTRY/dns:TAG .      (`make images` builds all four)
+# One image per deployable part, one build target each: dns, identity, provisioning, worker, console.
+#   docker buildx build --target dns --tag REGISTRY/dns:TAG .      (`make images` builds all five)
 # Each image holds its part's workspace members and nothing else: `uv sync --package a4c-<part>` installs
 # that member's locked dependency closure, and only the closure's folders are copied in
 # (tests/k8s/test_images.py checks both against uv.lock and runs `python -m a4c.<part> --help` that way).
@@ -35,6 +35,7 @@ COPY worker/contract/pyproject.toml worker/contract/
 COPY sql/pyproject.toml sql/
 COPY sandbox/pyproject.toml sandbox/
 COPY sandbox/devstack/pyproject.toml sandbox/devstack/
+COPY services/console/pyproject.toml services/console/
 
 FROM workspace AS dns-build
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -71,6 +72,14 @@ COPY services/common services/common
 COPY worker worker
 COPY sql sql
 RUN uv sync --frozen --no-dev --package a4c-worker && python -m compileall -q protos services worker sql
+
+FROM workspace AS console-build
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package a4c-console
+COPY protos protos
+COPY services/common services/common
+COPY services/console services/console
+RUN uv sync --frozen --no-dev --package a4c-console && python -m compileall -q protos services
 
 # ---------------------------------------------------------------------------------------------------------
 # Runtime: the same base (the venv's interpreter path must exist), no uv, no pip cache, a fixed non-root
@@ -122,3 +131,10 @@ COPY --from=worker-build /app /app
 EXPOSE 8081
 LABEL org.opencontainers.image.title="a4c-worker"
 ENTRYPOINT ["python", "-m", "a4c.worker"]
+
+FROM runtime AS console
+COPY --from=console-build /app /app
+# 8080: the web console (plain HTTP behind the ingress controller, which terminates TLS).
+EXPOSE 8080
+LABEL org.opencontainers.image.title="a4c-console"
+ENTRYPOINT ["python", "-m", "a4c.console"]

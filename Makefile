@@ -11,11 +11,18 @@ PROTO_SRC := protos
 PROTO_OUT := protos/src
 PROTOS := $(shell find $(PROTO_SRC)/a4c -name '*.proto' | sort)
 
-.PHONY: setup proto proto-check settings-doc lint typecheck test run images bench
+.PHONY: setup browser proto proto-check settings-doc lint typecheck test run images bench
 
-setup:
+setup: browser
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --all-packages --frozen --quiet
+
+# The console's browser tests drive the distribution's Chromium and its driver (never a downloaded one).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 # Generate _pb2, _pb2_grpc and their typed .pyi stubs (mypy-protobuf) next to each other under a4c.api.<svc>.v1 (directory = package).
 proto:
@@ -61,7 +68,7 @@ images:
 	@tag="$${TAG:-$$(git describe --tags --always --dirty)}"; registry="$${REGISTRY:-registry.example.com/a4c}"; \
 	revision="$$(git rev-parse HEAD)"; source="$${SOURCE:-$$(git config --get remote.origin.url || echo unknown)}"; \
 	meta="$$(mktemp -d)"; pins=""; \
-	for part in dns identity provisioning worker; do \
+	for part in dns identity provisioning worker console; do \
 		docker buildx build --target "$$part" \
 			--build-arg PYTHON_BASE="$${PYTHON_BASE:-python:3.11-slim-bookworm}" \
 			--build-arg VERSION="$$tag" --build-arg REVISION="$$revision" --build-arg SOURCE="$$source" \

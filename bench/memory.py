@@ -6,7 +6,8 @@ figure is the sum of PSS (proportional set size, shared pages divided among thei
 postmaster and every backend, so shared memory counts once.
 
 A window also records the CPU seconds each process used during it (utime + stime from /proc): on
-a small machine that says which process the others wait for.
+a small machine that says which process the others wait for. `machine_busy` is every core's
+non-idle time in the window, whoever ran: beyond the sum of the processes, that is other load.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class MemorySampler:
         self._windows[label] = {}
         self._open.append(label)
         self.sample()
-        cpu_before, started = self.cpu(), time.perf_counter()
+        cpu_before, busy_before, started = self.cpu(), procfs.machine_busy_seconds(), time.perf_counter()
         try:
             yield
         finally:
@@ -77,7 +78,8 @@ class MemorySampler:
             self._open.remove(label)
             seconds = time.perf_counter() - started
             used = {n: round(v - cpu_before.get(n, 0.0), 2) for n, v in sorted(self.cpu().items())}
-            self._cpu[label] = {"window_seconds": round(seconds, 2), **used}
+            busy = round(procfs.machine_busy_seconds() - busy_before, 2)
+            self._cpu[label] = {"window_seconds": round(seconds, 2), "machine_busy": busy, **used}
 
     def cpu_seconds(self, label: str) -> dict[str, float]:
         """CPU seconds per process within the window, and the window's length."""

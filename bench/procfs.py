@@ -36,6 +36,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every core has spent not idle since boot, whoever ran (the first line of /proc/stat:
+    user, nice, system, idle, iowait, irq, softirq, steal; guest time is already in user)."""
+    fields = (PROC / "stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
 def ppid(pid: int) -> int:
     # The command name in field 2 may hold spaces and parentheses: split after its last ')'.
     stat = (PROC / str(pid) / "stat").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.cpu import OURS, SERVER, STAND_INS
 from bench.report import row
 
 SERVICES = ("dns", "identity", "provisioning")
@@ -99,11 +100,60 @@ def _memory_rows(memory: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _cpu_rows(cpu: dict[str, Any]) -> list[dict[str, Any]]:
+    """CPU ms per bootstrap at 200 concurrent: each of ours next to the floor worker's, the sum with
+    its target, then what the stand-ins and the Temporal server cost and the throughput CPU predicts."""
+    floor, system, floor_worker = cpu["floor"], cpu["system"], cpu["floor_worker_ms"]
+    out = [
+        row(f"CPU ms per bootstrap at 200 concurrent: floor worker → {name}", floor_worker, system.get(name))
+        for name in OURS
+    ]
+    out.append(
+        row(
+            "CPU ms per bootstrap at 200 concurrent: floor worker → ours (" + " + ".join(OURS) + ")",
+            floor_worker,
+            cpu["ours_ms"],
+            target="<= 1.5x",
+            limit=1.5,
+        )
+    )
+    for name in (*STAND_INS, SERVER):
+        out.append(
+            row(
+                f"CPU ms per bootstrap at 200 concurrent, {name}: floor → system",
+                floor.get(name),
+                system.get(name),
+            )
+        )
+    out.append(
+        row(
+            "CPU ms per bootstrap at 200 concurrent, every process: floor → system",
+            cpu["all_ms"]["floor"],
+            cpu["all_ms"]["system"],
+        )
+    )
+    out.append(
+        row(
+            "throughput ratio CPU predicts at 200 concurrent: all → stand-ins as cheap as the floor's",
+            cpu["cpu_bound_throughput_ratio"],
+            cpu["cpu_bound_throughput_ratio_without_stand_ins"],
+            ratio_of=False,
+        )
+    )
+    share = cpu["machine_busy_share"]
+    out.append(
+        row("machine CPU busy at 200 concurrent (share of all cores, anyone's): floor → system",
+            share["floor"], share["system"], ratio_of=False)
+    )  # fmt: skip
+    return out
+
+
 def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = _bootstrap_rows(results["floor"], results["system"])
     out += _hop_rows(results["hop"])
     out += _eventstore_rows(results["eventstore"])
     out += _memory_rows(results["memory_mb"])
+    out += _cpu_rows(results["cpu_per_bootstrap"])
     out += _metrics_rows(results.get("metrics_overhead"), results["system"]["sequential"])
     tracing = results.get("traces_overhead")
     if tracing:
@@ -128,6 +178,17 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 target="< 30 s",
                 limit=30.0,
                 check=seed["max_seconds"],
+            )
+        )
+        out.append(
+            row(
+                f"seed latencies: bootstrap latency / injected latency on its path, worst of {seed['runs']}",
+                None,
+                seed["max_ratio"],
+                ratio_of=False,
+                target="<= 1.05",
+                limit=1.05,
+                check=seed["max_ratio"],
             )
         )
     return out

@@ -17,20 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.devstack.eventstore import DatabaseFactory, database_server
 from a4c.eventstore import EventStore
-from a4c.sandbox.zitadel.app import seed_latency_rules
-from bench import eventstore, hop, procfs, traces
+from bench import cpu, eventstore, hop, procfs, traces
 from bench.memory import MemorySampler
 from bench.metrics_overhead import metrics_overhead
 from bench.report import machine, progress, table, write_json
 from bench.results_table import rows
+from bench.seed import seed_profile
 from bench.stack import TOKEN, Stack
-from bench.workflows import CompletionWatcher, floor_bootstrap, measure, run_phase, system_bootstrap
+from bench.workflows import CompletionWatcher, floor_bootstrap, measure, system_bootstrap
 
 FULL = {
     "warmup": 3,
@@ -44,6 +43,7 @@ FULL = {
     "events_per_org": 10,
     "read_samples": 500,
     "seed_runs": 2,
+    "seed_scale": 1.0,
     "idle_seconds": 3,
     "metrics_calls": 4_000,
     "traces_count": 200,
@@ -59,7 +59,8 @@ SMOKE = {
     "large_orgs": 1_000,
     "events_per_org": 10,
     "read_samples": 10,
-    "seed_runs": 0,
+    "seed_runs": 1,
+    "seed_scale": 0.05,
     "idle_seconds": 0.5,
     "metrics_calls": 100,
     "traces_count": 3,
@@ -80,29 +81,6 @@ async def postmaster_pid(url: str) -> int | None:
         await conn.close()
 
 
-async def seed_profile(stack: Stack, watcher: CompletionWatcher, runs: int) -> dict[str, Any]:
-    """Bootstraps with the Zitadel emulator's seed latencies (SANDBOX_LATENCY_PROFILE=seed's rules),
-    set on the running emulator through its fault endpoint and cleared afterwards."""
-    if runs == 0:
-        return {"runs": 0}
-    rules = [
-        {"kind": r.kind, "path": r.path, "method": r.method, "min_seconds": r.min_seconds,
-         "max_seconds": r.max_seconds}
-        for r in seed_latency_rules()
-    ]  # fmt: skip
-    faults = stack.sandbox["faults"]["zitadel"]
-    async with httpx.AsyncClient() as http:
-        (await http.post(faults, json={"faults": rules})).raise_for_status()
-        try:
-            async with open_channel(stack.addresses["provisioning"], token=TOKEN) as channel:
-                stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
-                phase = await run_phase(system_bootstrap(stub, watcher), "seed", runs, runs)
-        finally:
-            (await http.delete(faults)).raise_for_status()
-    latencies = sorted(phase.latencies)
-    return {"runs": runs, "seconds": [round(s, 2) for s in latencies], "max_seconds": round(latencies[-1], 2)}
-
-
 async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: MemorySampler) -> dict[str, Any]:
     with sampler.window("idle"):
         await asyncio.sleep(sizes["idle_seconds"])  # a quiet spell: idle is a duration, not an event
@@ -120,7 +98,7 @@ async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: Memo
         dns = await hop.dns_hop(stack, sizes["hop_calls"])
         identity = await hop.identity_hop(stack, sizes["hop_calls"])
         progress(f"hop: dns {dns['ratio_p50']}x, identity {identity['ratio_p50']}x at p50")
-        seed = await seed_profile(stack, watcher, sizes["seed_runs"])
+        seed = await seed_profile(stack, watcher, sizes["seed_runs"], sizes["seed_scale"])
     return {
         "floor": measured["floor"],
         "system": measured["system"],
@@ -135,6 +113,12 @@ async def workflow_benchmarks(stack: Stack, sizes: dict[str, Any], sampler: Memo
     }
 
 
+def cpu_accounting(results: dict[str, Any], sizes: dict[str, Any]) -> dict[str, Any]:
+    per = cpu.per_bootstrap(results["cpu_seconds"], sizes["count_200"], os.cpu_count() or 1)
+    progress(f"CPU ms per bootstrap: ours {per['ours_ms']} vs floor worker {per['floor_worker_ms']}")
+    return per
+
+
 async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "sizes": sizes, "load_average_before": os.getloadavg()}
@@ -146,6 +130,7 @@ async def main(sizes: dict[str, Any], out: Path) -> dict[str, Any]:
                 sampler = MemorySampler(stack.pids, await postmaster_pid(url))
                 async with sampler:
                     results.update(await workflow_benchmarks(stack, sizes, sampler))
+                    results["cpu_per_bootstrap"] = cpu_accounting(results, sizes)
             overhead = await metrics_overhead(sizes["metrics_calls"])
             progress(f"metrics: {overhead['per_call_overhead_ms']} ms per gRPC call")
             results["metrics_overhead"] = overhead

@@ -49,6 +49,7 @@ class CompletionWatcher:
 
     def __init__(self) -> None:
         self._futures: dict[tuple[UUID, str], asyncio.Future[tuple[float, str]]] = {}
+        self.failures: dict[UUID, object] = {}  # a failed bootstrap's event data: what to report
 
     def wait(self, organization_id: UUID, kind: str) -> asyncio.Future[tuple[float, str]]:
         key = (organization_id, kind)
@@ -75,6 +76,8 @@ class CompletionWatcher:
                 kind = self.WATCHED.get(str(event.event_type))
                 if kind is None:
                     continue
+                if str(event.event_type) == EventType.BOOTSTRAP_FAILED.value:
+                    self.failures[event.stream_id] = event.data
                 future = self.wait(event.stream_id, kind)
                 if not future.done():
                     future.set_result((time.perf_counter(), str(event.event_type)))
@@ -96,7 +99,7 @@ def system_bootstrap(
         org = UUID(reply.organization_id)
         finished, event_type = await watcher.wait(org, "completed")
         if event_type != EventType.BOOTSTRAP_COMPLETED.value:
-            raise RuntimeError(f"bootstrap {slug} ended with {event_type}")
+            raise RuntimeError(f"bootstrap {slug} ended with {event_type}: {watcher.failures.get(org)}")
         return finished - started, lambda: watcher.wait(org, "subdomain")
 
     return run

@@ -115,7 +115,9 @@ async def test_sdk_sees_an_unknown_token_and_a_zone_outside_the_token_scope_refu
     assert (unauthenticated.value.status_code, "10000") == (401, _code(unauthenticated.value))
 
 
-async def test_sdk_is_refused_beyond_the_plan_record_quota(unique: Callable[[str], str]) -> None:
+async def test_sdk_is_refused_beyond_the_plan_record_quota_and_reads_the_usage(
+    unique: Callable[[str], str],
+) -> None:
     async with CloudflareSandbox(_settings(plan="free")) as sandbox:
         zone_id = sandbox.zone_id(ZONE)
         async with AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url, max_retries=0) as sdk:
@@ -125,11 +127,56 @@ async def test_sdk_is_refused_beyond_the_plan_record_quota(unique: Callable[[str
             with pytest.raises(cloudflare.BadRequestError) as over:
                 await sdk.dns.records.create(zone_id=zone_id, type="TXT", name=name, content="n=200", ttl=1)
             zone = await sdk.zones.get(zone_id=zone_id)
+            usage = await sdk.dns.usage.zone.get(zone_id=zone_id)
 
+    assert over.value.response.status_code == 400
     assert _code(over.value) == "81045"
     assert "Record quota exceeded." in str(over.value)
     assert zone is not None
     assert zone.plan.name == "Free Website"
+    assert usage is not None
+    assert (usage.record_usage, usage.record_quota) == (200, 200)
+
+
+@pytest.mark.parametrize(
+    ("plan", "created_on", "record_quota", "expected"),
+    [
+        ("free", "2024-08-31T23:59:59.000000Z", None, 1000),  # before the cut-over: the older quota
+        ("free", "2024-09-01T00:00:00.000000Z", None, 200),
+        ("pro", "2020-01-01T00:00:00.000000Z", None, 3500),
+        ("business", "2026-01-01T00:00:00.000000Z", None, 3500),
+        ("free", "2026-01-01T00:00:00.000000Z", 5000, 5000),  # a quota Cloudflare set for the zone
+    ],
+)
+async def test_the_zone_quota_follows_its_plan_and_creation_date(
+    plan: str, created_on: str, record_quota: int | None, expected: int
+) -> None:
+    settings = _settings(plan=plan, zone_created_on=created_on, record_quota=record_quota)
+    async with CloudflareSandbox(settings) as sandbox:
+        zone_id = sandbox.zone_id(ZONE)
+        async with AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url, max_retries=0) as sdk:
+            usage = await sdk.dns.usage.zone.get(zone_id=zone_id)
+            zone = await sdk.zones.get(zone_id=zone_id)
+
+    assert usage is not None
+    assert (usage.record_quota, usage.record_usage) == (expected, 0)
+    assert zone is not None
+    assert zone.created_on is not None
+    assert zone.created_on.isoformat().startswith(created_on[:19])
+
+
+async def test_enterprise_zones_share_the_accounts_quota(unique: Callable[[str], str]) -> None:
+    async with CloudflareSandbox(_settings(plan="enterprise")) as sandbox:
+        zone_id = sandbox.zone_id(ZONE)
+        async with AsyncCloudflare(api_token=sandbox.token, base_url=sandbox.api_url, max_retries=0) as sdk:
+            await sdk.dns.records.create(zone_id=zone_id, type="TXT", name=unique("ent"), content="x", ttl=1)
+            zone_usage = await sdk.dns.usage.zone.get(zone_id=zone_id)
+            account = await sdk.dns.usage.account.get(account_id="0" * 32)
+
+    assert zone_usage is not None
+    assert (zone_usage.record_quota, zone_usage.record_usage) == (None, 1)
+    assert account is not None
+    assert (account.record_quota, account.record_usage) == (1_000_000, 1)
 
 
 async def test_sdk_meets_the_per_ip_limit_whatever_the_token_with_the_429_of_real_payloads() -> None:

@@ -150,6 +150,7 @@ async def test_delete_clears_rules_and_restores_the_start_rate_limit() -> None:
             "rate_limit": start_limit,
             "ip_rate_limit": None,
             "injected": {},
+            "delays": [],
             "requests": {"total": 0, "by_route": {}},
         }
         assert (await client.get("/a")).status_code == 200
@@ -194,6 +195,25 @@ def test_latency_is_fixed_or_drawn_from_the_range_and_applies_until_cleared() ->
     assert len(set(drawn)) > 1
     faults.clear()
     assert faults.decide("GET", "/slow", "t").delay == 0
+
+
+def test_every_injected_delay_is_reported_with_its_request_and_start_until_cleared() -> None:
+    wall = FakeClock()
+    wall.now = 1_700_000_000.0
+    faults = Faults(rng=random.Random(7), wall=wall)
+    faults.configure({"faults": [{"kind": "latency", "path": "/slow", "method": "POST", "seconds": 2}]})
+
+    faults.decide("POST", "/slow", "t")
+    wall.now += 5
+    faults.decide("GET", "/slow", "t")  # not matched: nothing injected, nothing reported
+    faults.decide("POST", "/slow", "t")
+
+    assert faults.snapshot()["delays"] == [
+        {"method": "POST", "path": "/slow", "seconds": 2.0, "at": 1_700_000_000.0},
+        {"method": "POST", "path": "/slow", "seconds": 2.0, "at": 1_700_000_005.0},
+    ]
+    faults.clear()
+    assert faults.snapshot()["delays"] == []
 
 
 @pytest.mark.parametrize(

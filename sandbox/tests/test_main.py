@@ -16,6 +16,7 @@ import dns.asyncquery
 import dns.message
 import dns.rcode
 import httpx
+import pytest
 
 TOKEN = "main-test-cloudflare-token"
 
@@ -113,3 +114,19 @@ async def test_records_survive_a_restart_with_a_state_dir(tmp_path: Path) -> Non
     assert [r["id"] for r in listed] == [created.json()["result"]["id"]]
     assert answer.rcode() == dns.rcode.NOERROR
     assert [rd.to_text() for rd in answer.answer[0]] == ["192.0.2.9"]
+
+
+def test_the_zones_creation_date_and_a_set_quota_are_read_and_bad_ones_named() -> None:
+    from a4c.sandbox.__main__ import ConfigError, SandboxSettings
+
+    settings = SandboxSettings.from_env(
+        {"SANDBOX_CLOUDFLARE_ZONE_CREATED_ON": "2023-05-02", "SANDBOX_CLOUDFLARE_RECORD_QUOTA": "5000"}
+    )
+    assert settings.cloudflare.zone_created_on == "2023-05-02T00:00:00.000000Z"
+    assert settings.cloudflare.record_quota == 5000
+    for key, bad in (
+        ("SANDBOX_CLOUDFLARE_ZONE_CREATED_ON", "May 2023"),
+        ("SANDBOX_CLOUDFLARE_RECORD_QUOTA", "0"),
+    ):
+        with pytest.raises(ConfigError, match=f"^{key}"):
+            SandboxSettings.from_env({key: bad})

@@ -221,3 +221,26 @@ async def test_unknown_paths_answer_a_zitadel_style_404(api: httpx.AsyncClient) 
 
     assert (rest.status_code, rest.json()["code"]) == (404, 5)
     assert (connect.status_code, connect.json()["code"]) == (404, "not_found")
+
+
+async def test_deactivate_and_activate_change_the_state_once_in_both_styles(api: httpx.AsyncClient) -> None:
+    await api.post("/v2/organizations", json=org_body("Stark", "org-stark"))
+
+    deactivated = await api.post("/v2/organizations/org-stark/deactivate", json={})
+    again = await api.post("/v2/organizations/org-stark/deactivate", json={})
+    state = (await api.get("/admin/v1/orgs/org-stark")).json()["org"]["state"]
+    activated = await api.post(
+        "/zitadel.org.v2.OrganizationService/ActivateOrganization", json={"organizationId": "org-stark"}
+    )
+    active_again = await api.post("/v2/organizations/org-stark/activate", json={})
+    missing = await api.post("/v2/organizations/nope/deactivate", json={})
+
+    assert deactivated.status_code == 200
+    assert deactivated.json()["changeDate"].endswith("Z")
+    assert state == "ORG_STATE_INACTIVE"
+    assert again.status_code == 400
+    assert again.json()["message"] == "Organisation is already deactivated (COMMAND-Dbs2g)"
+    assert activated.status_code == 200
+    assert (await api.get("/admin/v1/orgs/org-stark")).json()["org"]["state"] == "ORG_STATE_ACTIVE"
+    assert active_again.status_code == 400
+    assert missing.status_code == 404

@@ -259,7 +259,7 @@ async def test_a_second_organization_with_the_same_slug_is_an_error_on_its_event
     await _apply(event_store, first, E.CREATED, slug=slug)
     clash = await event_store.append(sample_event(second, E.CREATED, slug=slug))
     assert clash.processing_error is not None
-    assert "organizations_projection_slug_key" in clash.processing_error
+    assert "organizations_projection_held_slug_key" in clash.processing_error
     assert (await event_store.get_organization_by_slug(slug)).id == first
 
 

@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
 ENVIRONMENTS = ("dev", "prod")
 PARTS = ("dns", "identity", "provisioning", "worker")
+# Every image and Deployment: the backend parts and the operators' web console (HTTP, not gRPC).
+WEB_PARTS = ("console",)
+IMAGES = (*PARTS, *WEB_PARTS)
 GRPC_SERVICES = ("dns", "identity", "provisioning")
 BASE_DOMAINS = {"dev": "firstovertheline.com", "prod": "analytics4change.com"}
 ENVIRONMENT_NAMES = {"dev": "development", "prod": "production"}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8slib import K8S, PARTS, REPO, containers, of_kind, pod_templates
+from k8slib import IMAGES, K8S, REPO, containers, of_kind, pod_templates
 
 PINNED = re.compile(r"^[a-z0-9.\-/]+:[\w.\-]+@sha256:[0-9a-f]{64}$")
 PIN_IMAGES = K8S / "pin_images.py"
@@ -115,15 +115,15 @@ def test_make_images_labels_each_image_and_pins_the_pushed_digests_in_prod(
         ["git", "rev-parse", "HEAD"], cwd=repo_copy, capture_output=True, text=True, check=True
     ).stdout.strip()
     builds = log.read_text().splitlines()
-    assert len(builds) == len(PARTS)
+    assert len(builds) == len(IMAGES)
     for line in builds:
         for arg in ("VERSION=1.2.3", f"REVISION={revision}", "SOURCE=https://example.com/a4c.git"):
             assert f"--build-arg {arg}" in line, line
         assert "--push" in line
     pinned = images(kustomize_build(repo_copy / "k8s" / "overlays" / "prod"))
-    for part in PARTS:
+    for part in IMAGES:
         digest = subprocess.run(
             ["sha256sum"], input=part, capture_output=True, text=True, check=True
         ).stdout.split()[0]
         assert f"ghcr.io/acme/a4c/{part}:1.2.3@sha256:{digest}" in pinned
-    assert len(pinned) == len(PARTS)  # nothing else, nothing left on a placeholder
+    assert len(pinned) == len(IMAGES)  # nothing else, nothing left on a placeholder

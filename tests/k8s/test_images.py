@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from k8slib import ENVIRONMENTS, PARTS, REPO, one
+from k8slib import ENVIRONMENTS, IMAGES, REPO, one
 
 DOCKERFILE = REPO / "Dockerfile"
 UV_SYNC = "uv sync --frozen --no-dev --package a4c-{part}"
@@ -138,7 +138,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env | {"UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"} | extra
 
 
-@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("part", IMAGES)
 def test_each_image_copies_exactly_its_members_dependency_closure(part):
     members = workspace_members()
     closure = member_closure(f"a4c-{part}")
@@ -160,18 +160,18 @@ def test_each_image_copies_exactly_its_members_dependency_closure(part):
 LOCAL_TOOLING = {"a4c-sandbox", "a4c-devstack"}
 
 
-@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("part", IMAGES)
 def test_no_part_ships_local_tooling_or_another_part(part):
     closure = member_closure(f"a4c-{part}")
     assert not closure & LOCAL_TOOLING
-    assert not closure & {f"a4c-{other}" for other in PARTS if other != part}
+    assert not closure & {f"a4c-{other}" for other in IMAGES if other != part}
 
 
 def test_the_emulators_are_a_leaf_that_depends_on_no_other_member():
     assert member_closure("a4c-sandbox") == {"a4c-sandbox"}
 
 
-@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("part", IMAGES)
 def test_each_image_runs_its_part_as_the_non_root_user_the_pods_expect(part, rendered):
     stages = dockerfile_stages()
     entrypoint = [a for i, a in stages[part]["steps"] if i == "ENTRYPOINT"]
@@ -186,7 +186,7 @@ def test_each_image_runs_its_part_as_the_non_root_user_the_pods_expect(part, ren
         assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (uid, gid)
 
 
-@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("part", IMAGES)
 def test_a_part_starts_with_only_the_dependencies_its_image_installs(part, tmp_path):
     app = tmp_path / "app"
     lay_out_build_context(part, app)
@@ -231,7 +231,7 @@ def test_a_part_starts_with_only_the_dependencies_its_image_installs(part, tmp_p
         assert started.stdout.strip(), f"python -m {' '.join(args)} printed no help"
 
 
-@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("part", IMAGES)
 def test_each_image_carries_the_oci_source_revision_and_version_labels_from_build_args(part):
     stages = dockerfile_stages()
     labels = " ".join(a for n in lineage(part) for i, a in stages[n]["steps"] if i == "LABEL")

@@ -16,6 +16,7 @@ from k8slib import (
     ENVIRONMENT_NAMES,
     ENVIRONMENTS,
     GRPC_SERVICES,
+    IMAGES,
     K8S,
     PARTS,
     SecretRef,
@@ -31,6 +32,7 @@ from k8slib import (
 )
 
 from a4c.common.config import SERVER_SETTINGS
+from a4c.console.config import SETTINGS as CONSOLE_SETTINGS
 from a4c.dns.config import SETTINGS as DNS_SETTINGS
 from a4c.identity.config import SETTINGS as IDENTITY_SETTINGS
 from a4c.provisioning.config import SETTINGS as PROVISIONING_SETTINGS
@@ -56,6 +58,7 @@ TENANT_POLICY = (
     "A4C_VERIFY_DEADLINE_SECONDS",
     "A4C_STEP_ATTEMPT_SECONDS",
     "A4C_STEP_TOTAL_SECONDS",
+    "A4C_STEP_HEARTBEAT_SECONDS",
 )
 CONTRACT = {
     "dns": SHARED
@@ -92,6 +95,20 @@ CONTRACT = {
         "A4C_HEALTH_PORT": str,
         "A4C_WORKER_MAX_CONCURRENT_ACTIVITIES": str,
         "A4C_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": str,
+    },
+    "console": {
+        "A4C_ENVIRONMENT": str,
+        "A4C_LOG_LEVEL": str,
+        "A4C_CONSOLE_PORT": str,
+        "A4C_CONSOLE_PUBLIC_URL": str,
+        "A4C_CONSOLE_OIDC_ISSUER": str,
+        "A4C_CONSOLE_OIDC_CLIENT_ID": SECRET,
+        "A4C_CONSOLE_OIDC_PROJECT_ID": SECRET,
+        "A4C_CONSOLE_ROLE_OPERATE": str,
+        "A4C_CONSOLE_ROLE_READ": str,
+        "A4C_PROVISIONING_ADDRESS": str,
+        "A4C_PROVISIONING_TOKEN": SECRET,
+        "A4C_CONSOLE_SESSION_KEY": SECRET,
     },
 }
 SECRET_LOOKING_KEY = re.compile(r"TOKEN|PASSWORD|SECRET|_PAT$|DATABASE_URL|PRIVATE")
@@ -133,6 +150,7 @@ DECLARED = {
     "identity": (*IDENTITY_SETTINGS, *SERVER_SETTINGS),
     "provisioning": (*PROVISIONING_SETTINGS, *SERVER_SETTINGS),
     "worker": WORKER_SETTINGS,
+    "console": CONSOLE_SETTINGS,
 }
 
 
@@ -376,4 +394,4 @@ def test_images_come_from_the_registry_at_one_pinned_tag(rendered, env):
     tags = {image.rsplit(":", 1)[1] for image in images if ":" in image.rsplit("/", 1)[-1]}
     assert len(tags) == 1, images
     assert "latest" not in tags
-    assert {image.rsplit(":", 1)[0].rsplit("/", 1)[1] for image in images} == set(PARTS)
+    assert {image.rsplit(":", 1)[0].rsplit("/", 1)[1] for image in images} == set(IMAGES)

@@ -128,6 +128,9 @@ def world(docs: list[Obj]) -> dict[str, Endpoint]:
         "kube-dns": Endpoint("kube-dns", "10.96.0.10", "kube-system", {"k8s-app": "kube-dns"}),
         "postgres-pod": Endpoint("postgres-pod", "10.3.0.1", "postgres", {"app": "postgres"}),
         "caller": Endpoint("caller", "10.4.0.1", "platform", {"a4c.io/provisioning-client": "true"}),
+        "ingress-controller": Endpoint(
+            "ingress-controller", "10.5.0.1", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}
+        ),
         "stranger": Endpoint("stranger", "10.4.0.2", "platform", {"app": "something-else"}),
         "intruder": Endpoint("intruder", "10.1.0.99", endpoints["dns"].namespace, {"app": "new"}),
         "cloudflare-api": Endpoint("cloudflare-api", "104.16.132.229"),
@@ -192,6 +195,20 @@ CALL_GRAPH = [
     ("worker", "dns", 8081, "TCP", False),
     ("worker", "identity", 8081, "TCP", False),
     ("intruder", "provisioning", 8081, "TCP", False),
+    # The console: browsers through the ingress controller only; it calls provisioning and the login only.
+    ("ingress-controller", "console", 8080, "TCP", True),
+    ("ingress-controller", "provisioning", 50051, "TCP", False),
+    ("caller", "console", 8080, "TCP", False),
+    ("stranger", "console", 8080, "TCP", False),
+    ("intruder", "console", 8080, "TCP", False),
+    ("console", "provisioning", 50051, "TCP", True),
+    ("console", "zitadel", 443, "TCP", True),
+    ("console", "dns", 50051, "TCP", False),
+    ("console", "identity", 50051, "TCP", False),
+    ("console", "temporal-frontend", 7233, "TCP", False),
+    ("console", "managed-postgres", 5432, "TCP", False),
+    ("console", "cloud-metadata", 80, "TCP", False),
+    ("console", "node-internal", 443, "TCP", False),
 ]
 
 
@@ -213,7 +230,7 @@ def test_every_pod_resolves_names_through_cluster_dns_and_nothing_else_there(ren
     docs = rendered[env]
     endpoints = world(docs)
     policies = of_kind(docs, "NetworkPolicy")
-    for part in [*PARTS, "migrate"]:
+    for part in [*PARTS, "console", "migrate"]:
         for protocol in ("UDP", "TCP"):
             assert allowed(policies, endpoints[part], endpoints["kube-dns"], 53, protocol), (part, protocol)
         assert not allowed(policies, endpoints[part], endpoints["kube-dns"], 9153), part

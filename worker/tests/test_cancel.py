@@ -1,4 +1,5 @@
-"""Cancels that race a running step, fast: the real workflows, mocked activities, time-skipping server.
+"""Cancels that race a running step, fast: the real workflows, mocked activities, a dev server
+(the time-skipping server mishandles a cancel that meets a finishing activity: worker/tests/conftest.py).
 
 The mocked step sees the cancel (through its heartbeat) and still completes, as a real call that the
 service had already applied does. Compensation must start only after it and remove what it created;
@@ -44,9 +45,9 @@ def index(mocks: MockedActivities, activity: str, detail: str = "") -> int:
 
 @pytest.mark.parametrize("step", ["create_identity_organization", "grant_admin_role"])
 async def test_a_step_that_lands_after_the_cancel_is_compensated_after_it_landed(
-    time_skipping: WorkflowEnvironment, step: str
+    real_server: WorkflowEnvironment, step: str
 ) -> None:
-    client = time_skipping.client
+    client = real_server.client
     request = bootstrap_input("racing")
     async with mocked_worker(client, Script(block_at=step, lands_after_cancel=True)) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)
@@ -65,9 +66,9 @@ async def test_a_step_that_lands_after_the_cancel_is_compensated_after_it_landed
 
 
 async def test_the_record_the_child_creates_after_the_cancel_is_removed_after_it(
-    time_skipping: WorkflowEnvironment,
+    real_server: WorkflowEnvironment,
 ) -> None:
-    client = time_skipping.client
+    client = real_server.client
     request = bootstrap_input("late-record")
     # The parent waits in grant_admin_role while the child's create_dns_record is in flight.
     script = Script(block_at=("grant_admin_role", "create_dns_record"), lands_after_cancel=True)
@@ -89,9 +90,9 @@ async def test_the_record_the_child_creates_after_the_cancel_is_removed_after_it
 
 
 async def test_a_cancel_during_the_invitation_is_refused_and_the_bootstrap_completes(
-    time_skipping: WorkflowEnvironment,
+    real_server: WorkflowEnvironment,
 ) -> None:
-    client = time_skipping.client
+    client = real_server.client
     request = bootstrap_input("too-late")
     async with mocked_worker(client, Script(block_at="send_invitation")) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)
@@ -115,9 +116,9 @@ async def test_a_cancel_during_the_invitation_is_refused_and_the_bootstrap_compl
 
 @pytest.mark.parametrize("step", ["create_identity_organization", "grant_admin_role"])
 async def test_temporal_and_the_final_event_agree_for_a_cancel_in_any_step(
-    time_skipping: WorkflowEnvironment, step: str
+    real_server: WorkflowEnvironment, step: str
 ) -> None:
-    client = time_skipping.client
+    client = real_server.client
     request = bootstrap_input("agree")
     async with mocked_worker(client, Script(block_at=step)) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)

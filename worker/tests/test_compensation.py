@@ -1,4 +1,7 @@
-"""The bootstrap's compensation, fast: the real workflows, mocked activities, time-skipping server.
+"""The bootstrap's compensation, fast: the real workflows, mocked activities, a dev server.
+
+A dev server, not the time-skipping one: compensation cancels the subdomain child while its record
+step may be finishing, a cancel the time-skipping server mishandles (worker/tests/conftest.py).
 
 A failed step or an operator's cancel undoes what was done newest first (stop the subdomain child,
 remove its record, delete the identity organization), records the outcome, and ends the workflow
@@ -49,8 +52,8 @@ def test_the_mocks_stand_in_for_every_real_activity() -> None:
     assert names(MockedActivities(Script()).all()) == names(real)
 
 
-async def test_a_failed_step_undoes_what_was_done_newest_first(time_skipping: WorkflowEnvironment) -> None:
-    client = time_skipping.client
+async def test_a_failed_step_undoes_what_was_done_newest_first(real_server: WorkflowEnvironment) -> None:
+    client = real_server.client
     request = bootstrap_input("doomed")
     async with mocked_worker(client, Script(fail=("grant_admin_role",))) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)
@@ -87,9 +90,9 @@ async def test_a_failed_step_undoes_what_was_done_newest_first(time_skipping: Wo
 
 
 async def test_a_failure_before_the_subdomain_only_deletes_the_identity_organization(
-    time_skipping: WorkflowEnvironment,
+    real_server: WorkflowEnvironment,
 ) -> None:
-    client = time_skipping.client
+    client = real_server.client
     request = bootstrap_input("early")
     async with mocked_worker(client, Script(fail=("create_identity_organization",))) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)
@@ -109,9 +112,9 @@ async def test_a_failure_before_the_subdomain_only_deletes_the_identity_organiza
 
 
 async def test_a_failing_undo_does_not_stop_the_others_and_is_reported(
-    time_skipping: WorkflowEnvironment,
+    real_server: WorkflowEnvironment,
 ) -> None:
-    client = time_skipping.client
+    client = real_server.client
     request = bootstrap_input("stuck")
     async with mocked_worker(client, Script(fail=("grant_admin_role", "remove_dns_record"))) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)
@@ -131,8 +134,8 @@ async def test_a_failing_undo_does_not_stop_the_others_and_is_reported(
     assert EventType.BOOTSTRAP_COMPENSATED not in [e.event_type for e in mocks.events]
 
 
-async def test_cancelling_mid_step_compensates_and_ends_cancelled(time_skipping: WorkflowEnvironment) -> None:
-    client = time_skipping.client
+async def test_cancelling_mid_step_compensates_and_ends_cancelled(real_server: WorkflowEnvironment) -> None:
+    client = real_server.client
     request = bootstrap_input("withdrawn")
     async with mocked_worker(client, Script(block_at="grant_admin_role")) as mocks:
         handle = await start_bootstrap(client, mocks.task_queue, request)

@@ -166,6 +166,13 @@ async def test_make_run_brings_everything_up_bootstraps_and_stops_cleanly(
             assert emails[0]["code"] in emails[0]["link"]
             ui = await http.get(f"http://{run.address('temporal-ui')}/namespaces/default/workflows")
             assert ui.status_code == 200
+            # The console: its URL and the local operators' logins are printed; a visitor is sent to sign in.
+            console = f"http://{run.address('console')}"
+            assert re.search(rf"console\s+{re.escape(console)}", text)
+            assert re.search(r"console operator\s+console-operator / \S+  \(console.operate\)", text)
+            assert (await http.get(f"{console}/healthz")).status_code == 200
+            visit = await http.get(f"{console}/")
+            assert (visit.status_code, visit.headers["location"]) == (303, "/login?next=/")
 
         assert await run.stop(signal.SIGINT) == 0
         assert "Stopped: every part the stack started has exited." in run.text

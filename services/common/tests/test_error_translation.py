@@ -10,7 +10,15 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
-from a4c.common.errors import ErrorTranslation, StatusDetails, StatusTable, upstream_status
+from a4c.common.errors import (
+    ErrorTranslation,
+    QuotaViolation,
+    StatusDetails,
+    StatusTable,
+    details_of,
+    rich_status,
+    upstream_status,
+)
 from a4c.common.upstream import UpstreamError
 
 
@@ -136,3 +144,33 @@ def test_upstream_errors_reach_the_caller_scrubbed_and_the_log_whole(
     assert "COMMAND-x8Jq2" not in repr(status)
     assert "/management/" not in repr(status)
     assert LEAKY in caplog.text  # the operator keeps the detail
+
+
+class _Failed:
+    """What a client sees of a failed call: just enough of grpc.RpcError for details_of."""
+
+    def __init__(self, status: grpc.Status) -> None:
+        self._status = status
+
+    def code(self) -> grpc.StatusCode:
+        return self._status.code
+
+    def details(self) -> str:
+        return self._status.details
+
+    def trailing_metadata(self) -> Any:
+        return self._status.trailing_metadata
+
+
+def test_a_quota_no_retry_frees_reads_back_apart_from_throttling() -> None:
+    quota = QuotaViolation("zone:example.com", "200 of 200 DNS records")
+    full = rich_status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, "zone full", reason="FULL", quota_violations=[quota]
+    )
+    throttled = rich_status(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down", reason="RATE", retry_delay=2.0)
+
+    read_full, read_throttled = details_of(_Failed(full)), details_of(_Failed(throttled))  # type: ignore[arg-type]
+
+    assert read_full.quota_violations == (quota,)
+    assert (read_full.quota_exhausted, read_full.retry_delay, read_full.reason) == (True, None, "FULL")
+    assert (read_throttled.quota_exhausted, read_throttled.retry_delay) == (False, 2.0)

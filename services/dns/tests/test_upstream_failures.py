@@ -181,24 +181,31 @@ async def test_a_zone_outside_the_tokens_scope_is_permission_denied_or_invisible
     assert details_of(looked_up.value).reason == "CLOUDFLARE_NOT_FOUND"  # why: in the log only
 
 
-async def test_the_plans_record_quota_is_a_failed_precondition_not_retried(
-    dns: dns_pb2_grpc.DnsServiceAsyncStub, sandbox: CloudflareSandbox, unique: Unique
+async def test_a_setting_above_the_zones_real_quota_meets_cloudflares_refusal_mapped_the_same(
+    start_dns: Callable[..., Any], sandbox: CloudflareSandbox, unique: Unique
 ) -> None:
     zone_id = sandbox.zone_id(ZONE)
-    free_slots = sandbox.settings.plan_limits.record_quota - len(sandbox.store.records(zone_id))
+    quota = sandbox.settings.plan_limits.zone_record_quota(sandbox.store.zone(zone_id).created_on)
+    assert quota == 200  # a Free zone created now
+    free_slots = quota - sandbox.store.record_count(zone_id)
     filler = unique("filler")
     posts = [RecordSpec("TXT", filler, f"n={i}") for i in range(free_slots)]
     filled = sandbox.store.apply(zone_id, Batch(posts=posts)).posts
     try:
-        with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await dns.CreateRecord(subdomain(unique("over")), timeout=10)
+        # The service believes the zone holds far more: only Cloudflare's own quota (81045) refuses.
+        async with start_dns(CLOUDFLARE_ZONE_RECORD_QUOTA="100000") as running:
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await running.stub.CreateRecord(subdomain(unique("over")), timeout=10)
     finally:  # the session shares the zone: give the slots back
         sandbox.store.apply(zone_id, Batch(deletes=[r.id for r in filled]))
 
-    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     details = details_of(raised.value)
     assert details.reason == "CLOUDFLARE_RECORD_QUOTA_EXCEEDED"
-    assert details.metadata == {"http_status": "400", "cloudflare_code": "81045"}
+    assert details.retry_delay is None
+    assert details.quota_exhausted
+    assert details.metadata == {"http_status": "400", "cloudflare_code": "81045", "record_quota": "100000"}
+    assert f"Cloudflare refused the record: the zone {ZONE} is at its DNS record quota" in details.message
 
 
 async def test_the_per_second_limit_per_ip_is_waited_out_and_the_create_succeeds(

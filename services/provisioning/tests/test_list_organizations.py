@@ -200,3 +200,45 @@ async def test_a_page_token_only_works_with_the_filters_it_was_issued_for(
         )
     )
     assert (details.code, details.fields) == (grpc.StatusCode.INVALID_ARGUMENT, {"page_token"})
+
+
+async def test_a_query_matches_a_slugs_start_or_any_part_of_a_name_ignoring_case(
+    listing: tuple[Running, Seeded],
+) -> None:
+    service, _ = listing
+    by_slug = await page_all_matching(service, "ORG-012")
+    assert sorted(o.slug for o in by_slug) == [f"org-{i:04d}" for i in range(120, 130)]
+    by_name = await page_all_matching(service, "g org-0999")  # inside "Org org-0999"
+    assert [o.slug for o in by_name] == ["org-0999"]
+    assert await page_all_matching(service, "%") == []  # plain text, not a LIKE pattern
+    active = await page_all_matching(service, "org-01", subdomain_status=pb.SUBDOMAIN_STATUS_ACTIVE)
+    assert {o.slug for o in active} == {f"org-{i:04d}" for i in range(100, 200, 5)}
+
+
+async def page_all_matching(service: Running, query: str, **filters: int) -> list[pb.Organization]:
+    items: list[pb.Organization] = []
+    token = ""
+    while True:
+        reply = await service.stub.ListOrganizations(
+            pb.ListOrganizationsRequest(page_size=7, page_token=token, query=query, **filters)
+        )
+        items += reply.organizations
+        token = reply.next_page_token
+        if not token:
+            return items
+
+
+async def test_a_page_token_is_bound_to_its_query_and_a_bad_query_names_the_field(
+    listing: tuple[Running, Seeded],
+) -> None:
+    service, _ = listing
+    first = await service.stub.ListOrganizations(pb.ListOrganizationsRequest(page_size=3, query="org-01"))
+    details = await rpc_error(
+        service.stub.ListOrganizations(
+            pb.ListOrganizationsRequest(page_size=3, page_token=first.next_page_token, query="org-02")
+        )
+    )
+    assert (details.code, details.fields) == (grpc.StatusCode.INVALID_ARGUMENT, {"page_token"})
+    for query in ("x" * 101, "a\nb"):
+        details = await rpc_error(service.stub.ListOrganizations(pb.ListOrganizationsRequest(query=query)))
+        assert (details.code, details.fields) == (grpc.StatusCode.INVALID_ARGUMENT, {"query"})

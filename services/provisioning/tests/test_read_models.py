@@ -218,3 +218,36 @@ async def test_a_running_bootstrap_reports_the_workflows_live_progress(
     ]
     assert view.steps[2].HasField("started_at")
     assert not view.steps[2].HasField("finished_at")
+
+
+async def test_the_lifecycle_status_is_read_and_filtered(service: Running) -> None:
+    offboarding = [EventType.OFFBOARDING_STARTED, EventType.OFFBOARDING_DNS_RECORDS_REMOVED]
+    active_id, _ = await seed(service, COMPLETED_BOOTSTRAP)
+    leaving_id, leaving_slug = await seed(service, COMPLETED_BOOTSTRAP + offboarding)
+    gone_id, _ = await seed(service, COMPLETED_BOOTSTRAP + offboarding + [EventType.OFFBOARDED])
+
+    leaving = (await service.stub.GetOrganization(pb.GetOrganizationRequest(slug=leaving_slug))).organization
+    assert (leaving.lifecycle_status, leaving.offboarding_reason) == (
+        pb.LIFECYCLE_STATUS_OFFBOARDING,
+        "contract ended",
+    )
+    assert leaving.HasField("offboarding_started_at")
+    assert not leaving.HasField("offboarded_at")
+    assert leaving.subdomain_status == pb.SUBDOMAIN_STATUS_REMOVED
+
+    expected = {
+        pb.LIFECYCLE_STATUS_ACTIVE: active_id,
+        pb.LIFECYCLE_STATUS_OFFBOARDING: leaving_id,
+        pb.LIFECYCLE_STATUS_OFFBOARDED: gone_id,
+    }
+    for status, organization_id in expected.items():
+        reply = await service.stub.ListOrganizations(
+            pb.ListOrganizationsRequest(lifecycle_status=status, page_size=500)
+        )
+        ids = {o.id for o in reply.organizations}
+        assert str(organization_id) in ids
+        assert ids.isdisjoint(str(other) for other in expected.values() if other != organization_id)
+        assert {o.lifecycle_status for o in reply.organizations} == {status}
+
+    error = await rpc_error(service.stub.ListOrganizations(pb.ListOrganizationsRequest(lifecycle_status=9)))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import json
 import logging
 import os
@@ -53,6 +54,15 @@ ENV_HELP: tuple[tuple[str, str], ...] = (
         "requests/seconds per client IP, whatever the token (default 200/1; off)",
     ),
     ("SANDBOX_CLOUDFLARE_PLAN", f"the zones' plan: {', '.join(PLANS)} (default {DEFAULT_PLAN})"),
+    (
+        "SANDBOX_CLOUDFLARE_ZONE_CREATED_ON",
+        "when the zones were created, YYYY-MM-DD (default today; a Free zone from before 2024-09-01 "
+        "holds 1,000 records, a newer one 200)",
+    ),
+    (
+        "SANDBOX_CLOUDFLARE_RECORD_QUOTA",
+        "records per zone, as Cloudflare sets on request, instead of the plan's (default: the plan's)",
+    ),
     (
         "SANDBOX_PROPAGATION_DELAY_SECONDS",
         "how long a record change takes to reach the DNS server (default 0)",
@@ -101,6 +111,8 @@ class SandboxSettings:
                 "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT", text("SANDBOX_CLOUDFLARE_IP_RATE_LIMIT", "")
             ),
             plan=plan,
+            zone_created_on=_day(env, "SANDBOX_CLOUDFLARE_ZONE_CREATED_ON"),
+            record_quota=_count(env, "SANDBOX_CLOUDFLARE_RECORD_QUOTA"),
         )
         return cls(
             host=text("SANDBOX_HOST", "127.0.0.1"),
@@ -219,6 +231,27 @@ def _seconds(env: Mapping[str, str], key: str) -> float:
     if not 0 <= value < 86400:
         raise ConfigError(f"{key}: must be between 0 and 86400 seconds")
     return value
+
+
+def _day(env: Mapping[str, str], key: str) -> str | None:
+    """``YYYY-MM-DD`` as the RFC 3339 moment Cloudflare reports (midnight UTC); None when unset."""
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        day = datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{key}: not a date (YYYY-MM-DD): {raw!r}") from None
+    return f"{day.isoformat()}T00:00:00.000000Z"
+
+
+def _count(env: Mapping[str, str], key: str) -> int | None:
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{key}: not a positive whole number: {raw!r}")
+    return int(raw)
 
 
 def _rate_limit(key: str, raw: str) -> RateLimit | None:

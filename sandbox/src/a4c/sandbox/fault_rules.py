@@ -124,6 +124,21 @@ class Decision:
     quota: Quota | None = None
 
 
+@dataclass(frozen=True)
+class InjectedDelay:
+    """One latency the sandbox added: to which request, how long, from when (wall clock, so a
+    benchmark on the same host can place it on its own timeline)."""
+
+    method: str
+    path: str
+    seconds: float
+    at: float
+
+
+# The injected delays kept for GET /_sandbox/faults (the oldest go first): a benchmark's runs.
+DELAY_LOG_SIZE = 10_000
+
+
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-f]{32}|[0-9]{6,}|[0-9a-f]{8}-[0-9a-f-]{27})$")
 
 
@@ -150,6 +165,7 @@ class Faults:
         ip_rate_limit: RateLimit | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = list(rules)
@@ -162,6 +178,8 @@ class Faults:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.injected: dict[str, int] = {}
+        self._wall = wall
+        self.delays: deque[InjectedDelay] = deque(maxlen=DELAY_LOG_SIZE)
         # The request log: every request the emulator received (faulted or not), by method and path
         # with ids replaced by {id}, so a test measures what a client really spent of its budget.
         self.requests: dict[str, int] = {}
@@ -188,6 +206,7 @@ class Faults:
             self._ip_rate_limit = self._initial_ip_rate_limit
             self._windows.clear()
             self.injected.clear()
+            self.delays.clear()
             self.requests.clear()
 
     def configure(self, data: Mapping[str, Any]) -> None:
@@ -210,6 +229,7 @@ class Faults:
                 "rate_limit": asdict(self._rate_limit) if self._rate_limit else None,
                 "ip_rate_limit": asdict(self._ip_rate_limit) if self._ip_rate_limit else None,
                 "injected": dict(self.injected),
+                "delays": [asdict(d) for d in self.delays],
                 "requests": {"total": sum(self.requests.values()), "by_route": dict(self.requests)},
             }
 
@@ -233,6 +253,7 @@ class Faults:
                 if rule.kind == "latency" and rule.matches(method, path):
                     delay = self._rng.uniform(rule.min_seconds, rule.max_seconds)
                     self._consume(rule)
+                    self.delays.append(InjectedDelay(method, path, delay, self._wall()))
                     break
             for rule in self._rules:
                 if rule.kind != "latency" and rule.matches(method, path):

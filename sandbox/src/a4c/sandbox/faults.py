@@ -19,7 +19,9 @@ with the JSON below) and at run time through the control endpoint, which is neve
         {"kind": "status", "status": 502, "after": true}],
      "rate_limit": {"limit": 1200, "window_seconds": 300, "block_seconds": 300}}
 
-``GET /_sandbox/faults``    the rules with their remaining counts, the rate limit, what was injected.
+``GET /_sandbox/faults``    the rules with their remaining counts, the rate limit, what was injected
+                            (counts by kind, and each added delay: method, path, seconds, wall-clock
+                            start, so a benchmark can say how much of its latency was injected).
 ``DELETE /_sandbox/faults`` remove every rule and forget the rate-limit history (the rate limit
                             configured at start stays in force).
 

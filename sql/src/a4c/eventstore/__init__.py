@@ -17,6 +17,7 @@ from .errors import (
     InvalidEvent,
     MigrationError,
     NotFound,
+    SchemaMismatch,
 )
 from .events import EVENT_ID_NAMESPACE, NOTIFY_CHANNEL, ORGANIZATION_STREAM, EventType, event_id
 from .models import (
@@ -24,6 +25,7 @@ from .models import (
     BootstrapStatus,
     BootstrapStepRecord,
     IdentityStatus,
+    LifecycleStatus,
     NewEvent,
     Organization,
     OrganizationCursor,
@@ -52,12 +54,14 @@ __all__ = [
     "IdentityStatus",
     "InvalidArgument",
     "InvalidEvent",
+    "LifecycleStatus",
     "MigrationError",
     "NewEvent",
     "NotFound",
     "Organization",
     "OrganizationCursor",
     "OrganizationPage",
+    "SchemaMismatch",
     "SlugClaim",
     "SlugClaims",
     "StepState",

@@ -15,7 +15,14 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from .errors import EventStoreError, translate_errors
-from .migrate import applied_versions, load_migrations, migrate
+from .migrate import (
+    LOCK_TIMEOUT_SECONDS,
+    STATEMENT_TIMEOUT_SECONDS,
+    applied_migrations,
+    load_migrations,
+    migrate,
+    unknown_files,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +48,20 @@ def _parser() -> argparse.ArgumentParser:
         default=30.0,
         help="seconds to keep retrying while the database is not reachable yet (default: 30)",
     )
+    up.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=LOCK_TIMEOUT_SECONDS,
+        help=f"seconds a migration statement may wait for a table lock before the file is tried "
+        f"again (default: {LOCK_TIMEOUT_SECONDS:g})",
+    )
+    up.add_argument(
+        "--statement-timeout",
+        type=float,
+        default=STATEMENT_TIMEOUT_SECONDS,
+        help="seconds one migration statement may run, 0 for no limit "
+        f"(default: {STATEMENT_TIMEOUT_SECONDS:g})",
+    )
     commands.add_parser("status", help="list migrations and whether each is applied")
     return parser
 
@@ -56,7 +77,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         if args.command == "migrate":
             environment = args.environment or environ.get("A4C_ENVIRONMENT") or None
-            applied = asyncio.run(migrate(dsn, environment=environment, connect_timeout=args.connect_timeout))
+            applied = asyncio.run(
+                migrate(
+                    dsn,
+                    environment=environment,
+                    connect_timeout=args.connect_timeout,
+                    lock_timeout=args.lock_timeout,
+                    statement_timeout=args.statement_timeout,
+                )
+            )
             names = ", ".join(m.filename for m in applied) or "nothing to apply"
             print(f"migrations: {names}")
         else:
@@ -72,15 +101,18 @@ async def _status(dsn: str) -> None:
         conn = await asyncpg.connect(dsn)
     try:
         with translate_errors():
-            applied = await applied_versions(conn)
+            applied = await applied_migrations(conn)
     finally:
         await conn.close()
-    for migration in load_migrations():
+    shipped = load_migrations()
+    for migration in shipped:
         recorded = applied.get(migration.version)
         state = "pending" if recorded is None else "applied"
-        if recorded is not None and recorded != migration.checksum:
+        if recorded is not None and recorded[1] != migration.checksum:
             state = "CHANGED since applied"
         print(f"{migration.filename}: {state}")
+    for filename in unknown_files(shipped, applied):
+        print(f"{filename}: UNKNOWN to this release (applied by a newer one)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from .models import (
     BootstrapStatus,
     BootstrapStepRecord,
     IdentityStatus,
+    LifecycleStatus,
     Organization,
     StepState,
     StoredEvent,
@@ -34,8 +35,10 @@ EVENT_COLUMNS = """id, sequence, stream_id, stream_type, stream_version, event_t
 ORGANIZATION_COLUMNS = """id, name, slug, subdomain_fqdn, subdomain_status::text AS subdomain_status,
     dns_record_id, identity_org_id, admin_user_id, admin_email, workflow_id,
     bootstrap_status::text AS bootstrap_status, current_step, failed_step, last_error,
-    created_at, updated_at, subdomain_verified_at, last_applied_sequence, identity_status,
-    bootstrap_step_name(current_step, failed_step) AS current_step_name"""
+    created_at, updated_at, subdomain_verified_at, last_applied_sequence,
+    bootstrap_step_name(current_step, failed_step) AS current_step_name,
+    lifecycle_status::text AS lifecycle_status, offboarding_reason, offboarding_started_at, offboarded_at,
+    slug_released_at, identity_status"""
 
 
 def _json_default(value: object) -> str:
@@ -80,6 +83,7 @@ def organization_from_row(row: asyncpg.Record) -> Organization:
     values = dict(row)
     values["subdomain_status"] = SubdomainStatus(values["subdomain_status"])
     values["bootstrap_status"] = BootstrapState(values["bootstrap_status"])
+    values["lifecycle_status"] = LifecycleStatus(values["lifecycle_status"])
     values["identity_status"] = IdentityStatus(values["identity_status"])
     return Organization(**values)
 

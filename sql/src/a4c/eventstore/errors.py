@@ -8,6 +8,7 @@ EventStoreError
 ├── EventIdConflict       an id already stored for a different stream or event type
 ├── InvalidArgument       a bad page size (also a ValueError)
 └── MigrationError        a migration failed, or an applied file was changed
+    └── SchemaMismatch    the database's applied migrations are not this release's (newer, older, changed)
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ class InvalidArgument(EventStoreError, ValueError):
 
 class MigrationError(EventStoreError):
     """A migration could not be applied, or the applied history does not match the files."""
+
+
+class SchemaMismatch(MigrationError):
+    """The database's schema is not the one this release ships: it holds migrations the release does
+    not know (a newer release migrated it), lacks some it ships (not migrated yet) or has a changed
+    file. ``unknown``, ``pending`` and ``changed`` name the files; the message says what to do."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unknown: tuple[str, ...] = (),
+        pending: tuple[str, ...] = (),
+        changed: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.unknown = unknown
+        self.pending = pending
+        self.changed = changed
 
 
 # SQLSTATEs raised by our own SQL (see the migrations).

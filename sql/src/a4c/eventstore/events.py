@@ -36,6 +36,17 @@ class EventType(StrEnum):
     BOOTSTRAP_FAILED = "organization.bootstrap.failed"
     BOOTSTRAP_CANCELLED = "organization.bootstrap.cancelled"
     BOOTSTRAP_COMPENSATED = "organization.bootstrap.compensated"
+    # Offboarding (OffboardOrganizationWorkflow), in workflow order; migration 0007.
+    OFFBOARDING_STARTED = "organization.offboarding.started"
+    OFFBOARDING_SUBDOMAIN_STOPPED = "organization.offboarding.subdomain_stopped"
+    OFFBOARDING_DNS_RECORDS_REMOVED = "organization.offboarding.dns_records_removed"
+    OFFBOARDING_IDENTITY_DEACTIVATED = "organization.offboarding.identity_deactivated"
+    OFFBOARDING_DELETION_STARTED = "organization.offboarding.deletion_started"
+    OFFBOARDING_IDENTITY_DELETED = "organization.offboarding.identity_deleted"
+    OFFBOARDED = "organization.offboarded"
+    # An operator's cancel during the grace period, then the tenant's restoration.
+    OFFBOARDING_CANCELLED = "organization.offboarding.cancelled"
+    OFFBOARDING_IDENTITY_REACTIVATED = "organization.offboarding.identity_reactivated"
     # The drift reconciler's findings (migration 0009; payloads in sql/README.md).
     SUBDOMAIN_DRIFT_DETECTED = "organization.subdomain.drift_detected"
     SUBDOMAIN_DRIFT_REPAIRED = "organization.subdomain.drift_repaired"

@@ -51,6 +51,14 @@ class BootstrapState(StrEnum):
         return self in (BootstrapState.COMPLETED, BootstrapState.FAILED, BootstrapState.CANCELLED)
 
 
+class LifecycleStatus(StrEnum):
+    """SQL enum lifecycle_status (0007): active → offboarding → offboarded; a cancel goes back to active."""
+
+    ACTIVE = "active"
+    OFFBOARDING = "offboarding"
+    OFFBOARDED = "offboarded"
+
+
 class StepState(StrEnum):
     """SQL enum step_state: a bootstrap step's state (organization_steps, the workflows' progress query)."""
 
@@ -143,6 +151,12 @@ class Organization:
     identity_status: IdentityStatus = IdentityStatus.ACTIVE
     # current_step as a step name (e.g. "grant_admin_role", "cancelled"; "" before any step).
     current_step_name: str = ""
+    lifecycle_status: LifecycleStatus = LifecycleStatus.ACTIVE
+    offboarding_reason: str | None = None
+    offboarding_started_at: datetime | None = None
+    offboarded_at: datetime | None = None
+    # When it gave up its slug (offboarded, or its failed/cancelled bootstrap compensated).
+    slug_released_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

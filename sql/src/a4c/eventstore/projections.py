@@ -12,6 +12,7 @@ from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    LifecycleStatus,
     Organization,
     OrganizationCursor,
     OrganizationPage,
@@ -22,12 +23,18 @@ MAX_PAGE_SIZE = 500
 
 # Column lists are module constants; every value travels as a bind parameter.
 _BY_ID = f"SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection WHERE id = $1"  # noqa: S608
-_BY_SLUG = f"SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection WHERE slug = $1"  # noqa: S608
+# A slug can name several organizations once it was released and bootstrapped again (0007): the
+# one that holds it, else the newest (the others stay readable by id).
+_BY_SLUG = f"""SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection WHERE slug = $1
+    ORDER BY (slug_released_at IS NULL) DESC, created_at DESC, id DESC LIMIT 1"""  # noqa: S608
 _PAGE = f"""
     SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection
      WHERE ($1::subdomain_status IS NULL OR subdomain_status = $1::subdomain_status)
        AND ($2::bootstrap_status IS NULL OR bootstrap_status = $2::bootstrap_status)
        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+       AND ($6::text IS NULL OR starts_with(slug, lower($6::text))
+            OR strpos(lower(name), lower($6::text)) > 0)
+       AND ($7::lifecycle_status IS NULL OR lifecycle_status = $7::lifecycle_status)
      ORDER BY created_at DESC, id DESC
      LIMIT $5"""  # noqa: S608
 
@@ -55,8 +62,12 @@ async def list_organizations(
     bootstrap_status: BootstrapState | None = None,
     page_size: int = 50,
     after: OrganizationCursor | None = None,
+    query: str | None = None,
+    lifecycle_status: LifecycleStatus | None = None,
 ) -> OrganizationPage:
-    """Newest first, keyset-paged on (created_at, id): stable while rows are added or change status."""
+    """Newest first, keyset-paged on (created_at, id): stable while rows are added or change status.
+    ``query``: only slugs starting with it or names containing it, ignoring case (plain text, no
+    wildcards: strpos, not LIKE)."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
     filters = [
@@ -65,7 +76,8 @@ async def list_organizations(
     ]
     keyset = (after.created_at, after.id) if after else (None, None)
     with translate_errors():
-        rows = await pool.fetch(_PAGE, *filters, *keyset, page_size + 1)
+        lifecycle = None if lifecycle_status is None else LifecycleStatus(lifecycle_status).value
+        rows = await pool.fetch(_PAGE, *filters, *keyset, page_size + 1, query or None, lifecycle)
     items = [organization_from_row(row) for row in rows[:page_size]]
     last = OrganizationCursor(items[-1].created_at, items[-1].id) if len(rows) > page_size else None
     return OrganizationPage(items=items, next_after=last)

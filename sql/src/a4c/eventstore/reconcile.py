@@ -1,9 +1,11 @@
 """Reads the drift reconciler needs: live organizations in id order, and which owners are live.
 
-"Reconcilable" is a finished bootstrap: an organization whose bootstrap is still running belongs
-to its workflow (comparing it would race the workflow's own steps), and a failed or cancelled one was
-compensated. "Live" is anything not failed or cancelled: an owned record or a marked identity
-organization whose owner is live is not an orphan, even while its bootstrap runs.
+"Reconcilable" is a finished bootstrap of an active tenant: an organization whose bootstrap is still
+running belongs to its workflow (comparing it would race the workflow's own steps), a failed or
+cancelled one was compensated, and one being offboarded lost its record and had its identity
+organization deactivated on purpose (that is not drift). "Live" is anything not failed, cancelled or
+offboarded: an owned record or a marked identity organization whose owner is live is not an orphan,
+even while its bootstrap runs or its offboarding waits out the grace period.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ MAX_BATCH = 5000
 
 _BATCH = f"""
     SELECT {ORGANIZATION_COLUMNS} FROM organizations_projection
-     WHERE bootstrap_status = 'completed'
+     WHERE bootstrap_status = 'completed' AND lifecycle_status = 'active'
        AND ($1::uuid IS NULL OR id > $1::uuid)
      ORDER BY id
      LIMIT $2"""  # noqa: S608
 _LIVE = """
     SELECT id FROM organizations_projection
-     WHERE id = ANY($1::uuid[]) AND bootstrap_status NOT IN ('failed', 'cancelled')"""
+     WHERE id = ANY($1::uuid[]) AND bootstrap_status NOT IN ('failed', 'cancelled')
+       AND lifecycle_status <> 'offboarded'"""
 
 
 async def reconcilable_batch(

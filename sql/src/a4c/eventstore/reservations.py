@@ -43,17 +43,38 @@ class SlugClaims:
         self._pool = pool
 
     async def claim(
-        self, slug: str, organization_id: UUID, *, request_id: str | None, fingerprint: str
+        self,
+        slug: str,
+        organization_id: UUID,
+        *,
+        request_id: str | None,
+        fingerprint: str,
+        quarantine_seconds: float = 0.0,
     ) -> SlugClaim:
-        """Take `slug` for `organization_id`, or return whoever holds it (see SlugClaim)."""
+        """Take `slug` for `organization_id`, or return whoever holds it (see SlugClaim).
+
+        A slug released by its organization (migration 0007: offboarded `quarantine_seconds` ago, or
+        its bootstrap compensated) is taken over: the new organization gets it, the old keeps its row.
+        """
         for _ in range(_ATTEMPTS):
             with translate_errors():
                 row = await self._pool.fetchrow(
-                    "SELECT * FROM claim_slug($1, $2, $3, $4)", slug, organization_id, request_id, fingerprint
+                    "SELECT * FROM claim_slug($1, $2, $3, $4, $5)",
+                    slug,
+                    organization_id,
+                    request_id,
+                    fingerprint,
+                    float(quarantine_seconds),
                 )
             if row is not None:  # None: a concurrent release emptied the slot between insert and read
                 return SlugClaim(**dict(row))
         raise EventStoreError(f"slug {slug!r}: claim kept racing with releases")
+
+    async def holder(self, slug: str) -> UUID | None:
+        """The organization that holds `slug` now, None when nobody does (slug_holder, migration 0007)."""
+        with translate_errors():
+            found = await self._pool.fetchval("SELECT slug_holder($1)", slug)
+        return found if isinstance(found, UUID) else None
 
     async def confirm(self, slug: str, organization_id: UUID) -> bool:
         """Mark the claim as backed by a started workflow; False when there is no such claim."""

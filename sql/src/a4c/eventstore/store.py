@@ -8,13 +8,14 @@ from uuid import UUID
 
 import asyncpg
 
-from . import projections, reconcile
+from . import projections, reconcile, schema
 from ._rows import EVENT_COLUMNS, event_from_row, to_json
 from .errors import ConcurrencyError, EventIdConflict, translate_errors
 from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    LifecycleStatus,
     NewEvent,
     Organization,
     OrganizationCursor,
@@ -77,8 +78,13 @@ class EventStore:
         poll_interval: float = 1.0,
         statement_cache_size: int = 100,
         command_timeout: float | None = 30.0,
+        check_schema: bool = True,
     ) -> EventStore:
-        """Open a pool (closed by `close()`). Use statement_cache_size=0 behind a transaction pooler."""
+        """Open a pool (closed by `close()`). Use statement_cache_size=0 behind a transaction pooler.
+
+        First the database's applied migrations are compared with the ones packaged here (see
+        a4c.eventstore.schema): SchemaMismatch when they differ, so no part runs on a schema it was
+        not written for. `check_schema=False` is for tools that inspect any schema (tests, status)."""
         with translate_errors():
             pool = await asyncpg.create_pool(
                 dsn,
@@ -87,6 +93,12 @@ class EventStore:
                 statement_cache_size=statement_cache_size,
                 command_timeout=command_timeout,
             )
+        if check_schema:
+            try:
+                await schema.check_schema(pool)
+            except BaseException:
+                await pool.close()
+                raise
         return cls(pool, dsn=dsn, notifications=notifications, poll_interval=poll_interval, owns_pool=True)
 
     @property
@@ -219,14 +231,19 @@ class EventStore:
         bootstrap_status: BootstrapState | None = None,
         page_size: int = 50,
         after: OrganizationCursor | None = None,
+        query: str | None = None,
+        lifecycle_status: LifecycleStatus | None = None,
     ) -> OrganizationPage:
-        """Newest first, continuing after `after` (a previous page's `next_after`)."""
+        """Newest first, continuing after `after` (a previous page's `next_after`); `query` matches a
+        slug's start or any part of a name, ignoring case."""
         return await projections.list_organizations(
             self._pool,
             subdomain_status=subdomain_status,
             bootstrap_status=bootstrap_status,
             page_size=page_size,
             after=after,
+            query=query,
+            lifecycle_status=lifecycle_status,
         )
 
     async def reconcilable_batch(self, after: UUID | None, limit: int) -> list[Organization]:

@@ -12,10 +12,10 @@ from temporalio.client import Client
 
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
-from a4c.common.main import parse_args
+from a4c.common.main import REFUSED_EXIT, RefusedToStart, parse_args
 from a4c.common.metrics import MetricsListener
 from a4c.common.tracing import Tracing
-from a4c.eventstore import EventStore, NotFound
+from a4c.eventstore import EventStore, NotFound, SchemaMismatch
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
@@ -33,10 +33,13 @@ async def run(settings: Settings) -> None:
     metrics, runtime = worker_metrics() if settings.metrics_port is not None else (None, core_runtime())
     # The SDK's environment configuration (TLS, API key, profiles) and the payload codec, if keyed;
     # the tracing interceptor on the client is the worker's too (workflow runs and activities).
+    try:
+        store = await EventStore.connect(settings.database_url)  # checks the schema is this release's
+    except SchemaMismatch as exc:
+        raise RefusedToStart(str(exc)) from None
     client = await settings.temporal.connect(
         interceptors=temporal_interceptors(tracing.provider), runtime=runtime
     )
-    store = await EventStore.connect(settings.database_url)
     base_domain = await _base_domain(settings, store)
     upstreams = Upstreams.open(
         settings.dns_address,
@@ -124,6 +127,10 @@ def main() -> None:
     except SettingsError as error:
         print(f"python -m a4c.worker: config error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except RefusedToStart as error:
+        # Before the health port binds: its probes never see SERVING (see a4c.common.main).
+        print(f"python -m a4c.worker: refusing to start: {error}", file=sys.stderr)
+        raise SystemExit(REFUSED_EXIT) from None
 
 
 if __name__ == "__main__":

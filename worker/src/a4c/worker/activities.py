@@ -261,7 +261,7 @@ class DnsActivities:
                 if reply.deleted:
                     deleted.append(record.id)
         # What was actually removed, possibly nothing (the step never created a record): the
-        # projection (migration 0007) reads the list and marks the subdomain removed either way.
+        # projection (migration 0008) reads the list and marks the subdomain removed either way.
         await events.append(
             self._store,
             EventToRecord(

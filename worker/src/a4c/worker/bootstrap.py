@@ -68,12 +68,18 @@ class BootstrapOrganizationWorkflow:
     @workflow.run
     async def run(self, request: BootstrapInput) -> BootstrapResult:
         # Histories from before the check replay without it (and with their input's policy).
-        if workflow.patched(POLICY_PATCH):
-            request = await self._checked(request)
-        self._request = request
+        checks = workflow.patched(POLICY_PATCH)
         # One marker for this workflow's issue-21 behaviour: waiting cancels, the point of no return
         # and the invitation split from its event. Histories without it replay the older code paths.
+        # Asked before the first await, so the marker is always in the first workflow task: asked
+        # after the policy check's local activity, a replay on another worker (after a crash) did
+        # not see the marker where core looked for it whenever that activity's marker and the code
+        # after it were recorded in different workflow tasks, and the workflow was stuck on a
+        # nondeterminism error.
         self._waits = workflow.patched(WAIT_FOR_STEPS_PATCH)
+        if checks:
+            request = await self._checked(request)
+        self._request = request
         self._irrevocable = False
         self._too_late: str | None = None
         self._saga = Compensations(request, self._record, waits=self._waits)

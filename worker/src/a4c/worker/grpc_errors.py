@@ -3,6 +3,9 @@
 Codes that mean "this request will never succeed as sent" stop retries (non-retryable
 ApplicationError whose type is the code name, so workflows can tell them apart); codes that mean
 "try again later" are left to the activity's retry policy, honouring a server's RetryInfo delay.
+RESOURCE_EXHAUSTED is both, told apart as the kit says (a4c.common.errors): with RetryInfo a rate
+limit (retried after it), with a QuotaFailure and no RetryInfo a quota no retry frees (e.g. the DNS
+zone holds its record quota): not retried, so the subdomain fails at once with the service's message.
 """
 
 from __future__ import annotations
@@ -48,8 +51,9 @@ def call_timeout() -> float:
 def to_application_error(error: grpc.aio.AioRpcError) -> ApplicationError:
     details = details_of(error)
     code = details.code
-    message = f"{code.name}: {details.message}"
-    if code in NON_RETRYABLE:
+    # The type is the code: str(error), what workflows record, reads "RESOURCE_EXHAUSTED: <message>".
+    message = details.message
+    if code in NON_RETRYABLE or details.quota_exhausted:
         return ApplicationError(message, details.reason or "", type=code.name, non_retryable=True)
     delay = timedelta(seconds=details.retry_delay) if details.retry_delay else None
     return ApplicationError(message, details.reason or "", type=code.name, next_retry_delay=delay)

@@ -11,7 +11,11 @@ input against the worker's configuration and to hand back the policy the workflo
   name rules (a4c.common.names), the workflow id is the one derived from the organization id;
 - a subdomain workflow is for an organization the event store recorded, under the name recorded for
   it (the bootstrap starts it after `organization.created`, RetrySubdomain only for a recorded one):
-  a hand-started one cannot take a free name for an organization that does not exist.
+  a hand-started one cannot take a free name for an organization that does not exist, nor for one
+  that is offboarding, offboarded or gave its slug up (its name may be another organization's now);
+- a bootstrap's slug is not held by another organization: the event store's `slug_holder` (migration
+  0007) is the rule the provisioning service's slug claims follow too, so both agree on who may
+  bootstrap a slug that was released and is being reused.
 
 The check is a local activity because settings are not workflow state: its answer is recorded in the
 history, so a replay (or a worker with other settings) follows the same path. A refusal is a
@@ -37,7 +41,7 @@ from a4c.common.names import (
     slug_problem,
     text_problem,
 )
-from a4c.eventstore import EventStore, NotFound
+from a4c.eventstore import EventStore, LifecycleStatus, NotFound, SlugClaims
 from a4c.workflows.models import (
     BootstrapInput,
     StepTimeouts,
@@ -46,8 +50,11 @@ from a4c.workflows.models import (
     bootstrap_workflow_id,
     subdomain_workflow_id,
 )
+from a4c.workflows.offboarding import OffboardInput, offboard_workflow_id
 
 REJECTED = "PolicyRejected"
+REASON_MAX = 500
+GRACE_MAX_SECONDS = 365 * 86400.0
 RECORD_TYPE = "CNAME"
 # `workflow.patched` id of the first-step check: histories recorded before it replay without it.
 POLICY_PATCH = "worker-policy-check"
@@ -128,6 +135,22 @@ def bootstrap_problems(request: BootstrapInput, policy: WorkerPolicy) -> dict[st
     return {name: problem for name, problem in problems.items() if problem}
 
 
+def offboard_problems(request: OffboardInput, policy: WorkerPolicy) -> dict[str, str]:
+    """Field -> broken rule of an offboarding input, its subdomain included (prefixed `subdomain.`)."""
+    problems: dict[str, str | None] = {
+        "organization_id": _uuid_problem(request.organization_id),
+        "slug": slug_problem(request.slug, policy.reserved),
+        "reason": text_problem(request.reason, REASON_MAX),
+    }
+    if not 0 <= request.grace_seconds <= GRACE_MAX_SECONDS:
+        problems["grace_seconds"] = f"must be 0..{GRACE_MAX_SECONDS:.0f}"
+    if request.subdomain.organization_id != request.organization_id:
+        problems["subdomain.organization_id"] = "must be the offboarding's organization_id"
+    for name, problem in subdomain_problems(request.subdomain, policy, request.slug).items():
+        problems.setdefault(f"subdomain.{name}", problem)
+    return {name: problem for name, problem in problems.items() if problem}
+
+
 def _rejected(what: str, problems: dict[str, str]) -> ApplicationError:
     listed = "; ".join(f"{name} {problem}" for name, problem in sorted(problems.items()))
     return ApplicationError(
@@ -135,8 +158,15 @@ def _rejected(what: str, problems: dict[str, str]) -> ApplicationError:
     )
 
 
-# The subdomain name the event store recorded for an organization, None when it recorded none.
+# The subdomain name the event store recorded for an organization, None when it recorded none
+# (or the organization no longer holds it: not active, or its slug released).
 RecordedName = Callable[[uuid.UUID], Awaitable["str | None"]]
+# The organization that holds a slug now, None when nobody does.
+SlugHolder = Callable[[str], Awaitable["uuid.UUID | None"]]
+
+
+async def _nobody(slug: str) -> uuid.UUID | None:
+    return None
 
 
 class StoredNames:
@@ -147,22 +177,43 @@ class StoredNames:
 
     async def __call__(self, organization_id: uuid.UUID) -> str | None:
         try:
-            return (await self._store.get_organization(organization_id)).subdomain_fqdn
+            organization = await self._store.get_organization(organization_id)
         except NotFound:
             return None
+        if (
+            organization.lifecycle_status is not LifecycleStatus.ACTIVE
+            or organization.slug_released_at is not None
+        ):
+            return None
+        return organization.subdomain_fqdn
+
+
+class StoredHolders:
+    """`SlugHolder` from the event store's slug_holder (slug claims, else the projection)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._claims = SlugClaims(store.pool)
+
+    async def __call__(self, slug: str) -> uuid.UUID | None:
+        return await self._claims.holder(slug)
 
 
 class PolicyActivities:
     """The first step of each workflow (local activities: no upstream call, nothing written)."""
 
-    def __init__(self, policy: WorkerPolicy, recorded: RecordedName) -> None:
+    def __init__(self, policy: WorkerPolicy, recorded: RecordedName, holder: SlugHolder = _nobody) -> None:
         self._policy = policy
         self._recorded = recorded
+        self._holder = holder
 
     @activity.defn(name="check_bootstrap_policy")
     async def check_bootstrap(self, request: BootstrapInput) -> CheckedBootstrap:
         problems = _workflow_id_problem(bootstrap_workflow_id(request.organization_id))
         problems |= bootstrap_problems(request, self._policy)
+        if not problems:
+            holder = await self._holder(request.slug)
+            if holder not in (None, uuid.UUID(request.organization_id)):
+                problems["slug"] = "is held by another organization"
         if problems:
             activity.logger.warning("bootstrap input rejected: %s", ", ".join(sorted(problems)))
             raise _rejected("bootstrap", problems)
@@ -180,6 +231,22 @@ class PolicyActivities:
             activity.logger.warning("subdomain input rejected: %s", ", ".join(sorted(problems)))
             raise _rejected("subdomain", problems)
         return self._subdomain(request)
+
+    @activity.defn(name="check_offboarding_policy")
+    async def check_offboarding(self, request: OffboardInput) -> OffboardInput:
+        """The input with the worker's subdomain policy and timeouts; an organization that does not
+        hold the name (unknown, already offboarding or offboarded, slug released) is refused."""
+        problems = _workflow_id_problem(offboard_workflow_id(request.organization_id))
+        problems |= offboard_problems(request, self._policy)
+        fqdn = request.subdomain.fqdn
+        if not problems and await self._recorded(uuid.UUID(request.organization_id)) != fqdn:
+            problems["subdomain.fqdn"] = "must be the name recorded for an active organization"
+        if problems:
+            activity.logger.warning("offboarding input rejected: %s", ", ".join(sorted(problems)))
+            raise _rejected("offboarding", problems)
+        return dataclasses.replace(
+            request, subdomain=self._subdomain(request.subdomain), timeouts=self._policy.timeouts
+        )
 
     def _subdomain(self, request: SubdomainInput) -> SubdomainInput:
         """The input with every policy field the worker's (the organization, name and the rest kept)."""

@@ -24,7 +24,9 @@ from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
 from a4c.worker.drift import RecordPolicy
-from a4c.worker.policy import PolicyActivities, StoredNames, WorkerPolicy
+from a4c.worker.offboarding import OffboardOrganizationWorkflow
+from a4c.worker.offboarding_activities import OffboardingActivities
+from a4c.worker.policy import PolicyActivities, StoredHolders, StoredNames, WorkerPolicy
 from a4c.worker.reconcile import ReconcileOrganizationsWorkflow
 from a4c.worker.reconcile_activities import ReconcileActivities, ReconcilePolicy
 from a4c.worker.reconcile_settings import ReconcileSettings
@@ -33,6 +35,7 @@ from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 WORKFLOWS: Sequence[type] = (
     BootstrapOrganizationWorkflow,
     ProvisionSubdomainWorkflow,
+    OffboardOrganizationWorkflow,
     ReconcileOrganizationsWorkflow,
 )
 
@@ -86,21 +89,24 @@ def activities(
     upstreams: Upstreams,
     store: EventStore,
     policy: WorkerPolicy,
+    client: Client | None = None,
     reconcile: ReconcileSettings | None = None,
 ) -> list[Any]:
-    checks = PolicyActivities(policy, StoredNames(store))
+    """``client``: the worker's Temporal client (offboarding stops a subdomain workflow through it)."""
+    checks = PolicyActivities(policy, StoredNames(store), StoredHolders(store))
     events = EventActivities(store)
-    identity = IdentityActivities(identity_pb2_grpc.IdentityServiceStub(upstreams.identity), store)
-    dns = DnsActivities(dns_pb2_grpc.DnsServiceStub(upstreams.dns), store)
+    identity_stub = identity_pb2_grpc.IdentityServiceStub(upstreams.identity)
+    dns_stub = dns_pb2_grpc.DnsServiceStub(upstreams.dns)
+    identity = IdentityActivities(identity_stub, store)
+    dns = DnsActivities(dns_stub, store)
+    offboarding = OffboardingActivities(client, dns_stub, identity_stub, store)
     drift = ReconcileActivities(
-        dns_pb2_grpc.DnsServiceStub(upstreams.dns),
-        identity_pb2_grpc.IdentityServiceStub(upstreams.identity),
-        store,
-        reconcile_policy(policy, reconcile or ReconcileSettings()),
+        dns_stub, identity_stub, store, reconcile_policy(policy, reconcile or ReconcileSettings())
     )
     return [
         checks.check_bootstrap,
         checks.check_subdomain,
+        checks.check_offboarding,
         events.record_event,
         identity.create_identity_organization,
         identity.grant_admin_role,
@@ -110,6 +116,11 @@ def activities(
         dns.create_dns_record,
         dns.check_propagation,
         dns.remove_dns_record,
+        offboarding.stop_subdomain_workflow,
+        offboarding.remove_owned_dns_records,
+        offboarding.deactivate_identity_organization,
+        offboarding.reactivate_identity_organization,
+        offboarding.delete_identity_organization,
         drift.reconcile_batch,
         drift.reconcile_orphans,
     ]
@@ -132,7 +143,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(upstreams, store, policy, reconcile),
+        activities=activities(upstreams, store, policy, client, reconcile),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),

@@ -50,12 +50,14 @@ class ProvisionSubdomainWorkflow:
     @workflow.run
     async def run(self, request: SubdomainInput) -> SubdomainResult:
         # Histories from before the check replay without it (and with their input's policy).
-        if workflow.patched(POLICY_PATCH):
-            request = await self._checked(request)
-        self._request = request
+        checks = workflow.patched(POLICY_PATCH)
         # A cancel (the bootstrap compensating) waits for a running create_dns_record, so the parent
         # removes the record only after it can no longer appear; older histories replay TRY_CANCEL.
+        # Asked before the first await, as in the bootstrap (bootstrap.py says why).
         self._waits = workflow.patched(WAIT_FOR_STEPS_PATCH)
+        if checks:
+            request = await self._checked(request)
+        self._request = request
         self._tracker.start(SubdomainStep.DNS_RECORD)
         try:
             record = await remote(

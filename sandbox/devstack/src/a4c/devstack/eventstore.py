@@ -28,7 +28,7 @@ import asyncpg
 from a4c.devstack.postgres import EmbeddedPostgres
 from a4c.eventstore.errors import translate_errors
 from a4c.eventstore.events import EventType
-from a4c.eventstore.migrate import migrate
+from a4c.eventstore.migrate import Migration, load_migrations, migrate
 from a4c.eventstore.models import NewEvent
 
 # Durability is worthless for a throwaway server and costs most of a test run's time.
@@ -152,6 +152,15 @@ def sample_data(
         EventType.BOOTSTRAP_FAILED: {"failed_step": "grant_admin_role", "error": "boom", "cleanup": cleanup},
         EventType.BOOTSTRAP_CANCELLED: {"reason": "operator request"},
         EventType.BOOTSTRAP_COMPENSATED: {"cleanup": cleanup},
+        EventType.OFFBOARDING_STARTED: {"reason": "contract ended", "grace_seconds": 604800},
+        EventType.OFFBOARDING_SUBDOMAIN_STOPPED: {"was_running": False},
+        EventType.OFFBOARDING_DNS_RECORDS_REMOVED: {"fqdn": fqdn, "dns_record_ids": [record]},
+        EventType.OFFBOARDING_IDENTITY_DEACTIVATED: {"changed": True},
+        EventType.OFFBOARDING_DELETION_STARTED: {},
+        EventType.OFFBOARDING_IDENTITY_DELETED: {"deleted": True},
+        EventType.OFFBOARDED: {},
+        EventType.OFFBOARDING_CANCELLED: {"reason": "customer renewed"},
+        EventType.OFFBOARDING_IDENTITY_REACTIVATED: {"changed": True},
         EventType.SUBDOMAIN_DRIFT_DETECTED: {
             "fqdn": fqdn,
             "reason": "name_taken",
@@ -175,3 +184,17 @@ def sample_event(
     """A NewEvent with a sample payload (`data` overrides or adds keys) and a random id."""
     payload = {**sample_data(organization_id, event_type, slug=slug), **data}
     return NewEvent(id=uuid.uuid4(), stream_id=organization_id, event_type=event_type, data=payload)
+
+
+async def migrate_as_a_newer_release(dsn: str) -> str:
+    """Apply every packaged migration plus one only a newer release would ship; return that file's
+    name (numbered after whatever this package holds). For rolling-upgrade tests: an older part or
+    runner must refuse the database."""
+    shipped = load_migrations()
+    newer = Migration(
+        version=shipped[-1].version + 1,
+        name="from_a_newer_release",
+        sql="-- a newer release's migration (tests)\nCREATE TABLE newer_release_things (id int);",
+    )
+    await migrate(dsn, migrations=[*shipped, newer])
+    return newer.filename

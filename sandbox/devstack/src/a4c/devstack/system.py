@@ -30,8 +30,9 @@ from a4c.common.server import GrpcServer, create_server
 from a4c.common.tracing import Tracing
 from a4c.devstack.emulators import CloudflareSandbox, RunningZitadel, run_zitadel
 from a4c.devstack.temporal import start_bootstrap, start_dev_server
-from a4c.devstack.wiring import TESTS, ZONE, Wiring
+from a4c.devstack.wiring import TESTS, ZONE, Profile, Wiring
 from a4c.eventstore import EventStore
+from a4c.sandbox.cloudflare import CloudflareSettings
 from a4c.worker.config import Settings as WorkerSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.worker.reconcile_settings import ReconcileSettings
@@ -163,16 +164,21 @@ async def running_system(
     propagation_delay: float = 0.0,
     with_worker: bool = True,
     tracing: Tracing | None = None,
+    profile: Profile = TESTS,
+    cloudflare_settings: CloudflareSettings | None = None,
 ) -> AsyncIterator[System]:
     """Start everything; `with_worker=False` leaves running workers to the test. `tracing` is given to
     every in-process part (services, their upstream HTTP, the worker's channels, the Temporal client),
-    so one exporter sees the whole trace."""
+    so one exporter sees the whole trace. `profile` replaces the tests' (e.g. with more settings for a
+    part), `cloudflare_settings` the emulator's (e.g. a zone's record quota)."""
     traced = tracing or Tracing.off()
     async with contextlib.AsyncExitStack() as stack:
-        cloudflare = await stack.enter_async_context(CloudflareSandbox(propagation_delay=propagation_delay))
+        cloudflare = await stack.enter_async_context(
+            CloudflareSandbox(cloudflare_settings, propagation_delay=propagation_delay)
+        )
         zitadel = await stack.enter_async_context(run_zitadel())
         wiring = Wiring.for_emulators(
-            TOKEN, cloudflare=cloudflare, zitadel=zitadel, database_url=database_url, profile=TESTS
+            TOKEN, cloudflare=cloudflare, zitadel=zitadel, database_url=database_url, profile=profile
         )
         dns = await start_service(functools.partial(dns_build, tracing=traced), wiring.env("dns"))
         stack.push_async_callback(dns.stop)

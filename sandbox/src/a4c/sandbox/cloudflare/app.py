@@ -18,9 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from a4c.sandbox.cloudflare import auth
-from a4c.sandbox.cloudflare.plans import DEFAULT_PLAN, Plan, plan_named
+from a4c.sandbox.cloudflare.models import ACCOUNT_ID
+from a4c.sandbox.cloudflare.plans import ACCOUNT_RECORD_QUOTA, DEFAULT_PLAN, Plan, plan_named
 from a4c.sandbox.cloudflare.query import order_records, parse_page, record_filter, zone_filter
-from a4c.sandbox.cloudflare.store import Batch, CloudflareStore, Record, Zone
+from a4c.sandbox.cloudflare.store import Batch, CloudflareStore, Record, RecordQuota, Zone
 from a4c.sandbox.cloudflare.validation import (
     ApiError,
     RecordSpec,
@@ -53,6 +54,11 @@ class CloudflareSettings:
     ip_rate_limit: RateLimit | None = field(default_factory=lambda: RateLimit(200, 1))
     # The zones' plan (a4c.sandbox.cloudflare.plans): record quota, comment length, batch size.
     plan: str = DEFAULT_PLAN
+    # When the zones were created (RFC 3339, UTC; None: when the emulator starts). A Free zone created
+    # before 2024-09-01 holds 1,000 records, a newer one 200.
+    zone_created_on: str | None = None
+    # A record quota Cloudflare set for the zones on request, instead of the plan's (None: the plan's).
+    record_quota: int | None = None
 
     @property
     def plan_limits(self) -> Plan:
@@ -109,7 +115,7 @@ def create_app(
     faults: Faults | None = None,
 ) -> CloudflareEmulator:
     settings = settings or CloudflareSettings()
-    store = store or CloudflareStore(settings.zones)
+    store = store or CloudflareStore(settings.zones, created_on=settings.zone_created_on)
     plan_named(settings.plan)  # fail at start on an unknown plan
     faults = faults or Faults(rate_limit=settings.rate_limit, ip_rate_limit=settings.ip_rate_limit)
     api = _Api(settings, store)
@@ -120,6 +126,8 @@ def create_app(
         Route("/zones/{zone_id}/dns_records", api.guard(api.list_records), methods=["GET"]),
         Route("/zones/{zone_id}/dns_records", api.guard(api.create_record, write=True), methods=["POST"]),
         Route("/zones/{zone_id}/dns_records/batch", api.guard(api.batch, write=True), methods=["POST"]),
+        Route("/zones/{zone_id}/dns_records/usage", api.guard(api.zone_usage), methods=["GET"]),
+        Route("/accounts/{account_id}/dns_records/usage", api.guard(api.account_usage), methods=["GET"]),
         Route("/zones/{zone_id}/dns_records/{record_id}", api.guard(api.get_record), methods=["GET"]),
         Route(
             "/zones/{zone_id}/dns_records/{record_id}",
@@ -190,6 +198,21 @@ class _Api:
         data["plan"] = {**data["plan"], "name": plan.name, "legacy_id": plan.legacy_id}
         return data
 
+    async def zone_usage(self, request: Request) -> Response:
+        """Records in the zone and its quota (null when the account's quota applies instead)."""
+        zone_id = self._zone_id(request)
+        quota = self._quota(zone_id)
+        limit = None if quota is None or quota.account_wide else quota.limit
+        return envelope({"record_quota": limit, "record_usage": self.store.record_count(zone_id)})
+
+    async def account_usage(self, request: Request) -> Response:
+        """Records across the account's zones; its quota only where one applies (Enterprise)."""
+        if check_id(request.path_params["account_id"], _api_path(request)) != ACCOUNT_ID:
+            raise ApiError(403, 10000, "Authentication error", gateway=True)
+        account_wide = self.settings.plan_limits.record_quota is None and self.settings.record_quota is None
+        limit = ACCOUNT_RECORD_QUOTA if account_wide else None
+        return envelope({"record_quota": limit, "record_usage": self.store.record_count()})
+
     async def list_records(self, request: Request) -> Response:
         zone_id = self._zone_id(request)
         params = request.query_params
@@ -205,7 +228,7 @@ class _Api:
     async def create_record(self, request: Request) -> Response:
         zone_id = self._zone_id(request)
         spec = self._spec(zone_id, await _json_object(request))
-        result = self.store.apply(zone_id, Batch(posts=[spec]), record_quota=self._quota())
+        result = self.store.apply(zone_id, Batch(posts=[spec]), record_quota=self._quota(zone_id))
         return envelope(result.posts[0].to_api())
 
     async def update_record(self, request: Request) -> Response:
@@ -244,7 +267,7 @@ class _Api:
                 puts=[(_op_id(op), self._spec(zone_id, op)) for op in ops["puts"]],
                 posts=[self._spec(zone_id, op) for op in ops["posts"]],
             ),
-            record_quota=self._quota(),
+            record_quota=self._quota(zone_id),
         )
         return envelope({key: [r.to_api() for r in getattr(result, key)] for key in ops})
 
@@ -252,8 +275,15 @@ class _Api:
         zone = self.store.zone(zone_id)
         return parse_record(body, zone.name, self.settings.plan_limits.comment_max_length)
 
-    def _quota(self) -> int:
-        return self.settings.plan_limits.record_quota
+    def _quota(self, zone_id: str) -> RecordQuota | None:
+        """The zone's quota: the one set for it, else its plan's given its creation date, else
+        (Enterprise) the account's."""
+        if self.settings.record_quota is not None:
+            return RecordQuota(self.settings.record_quota)
+        limit = self.settings.plan_limits.zone_record_quota(self.store.zone(zone_id).created_on)
+        return (
+            RecordQuota(limit) if limit is not None else RecordQuota(ACCOUNT_RECORD_QUOTA, account_wide=True)
+        )
 
     def _zone_id(self, request: Request) -> str:
         """The path's zone id: malformed → 400 7003/7000; out of the token's scope → 403 10000."""

@@ -9,6 +9,8 @@ from typing import Any
 
 from a4c.sandbox.cloudflare.validation import PROXIABLE_TYPES
 
+ACCOUNT_ID = "0" * 32  # the sandbox's one account
+
 
 @dataclass(frozen=True)
 class Zone:
@@ -34,7 +36,7 @@ class Zone:
             "activated_on": self.created_on,
             "meta": {"phishing_detected": False},
             "owner": {"id": None, "type": "user", "email": None},
-            "account": {"id": "0" * 32, "name": "A4C sandbox"},
+            "account": {"id": ACCOUNT_ID, "name": "A4C sandbox"},
             "permissions": ["#dns_records:edit", "#dns_records:read", "#zone:read"],
             "plan": {"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "legacy_id": "free"},
         }

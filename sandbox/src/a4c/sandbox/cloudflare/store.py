@@ -26,7 +26,7 @@ from a4c.sandbox.cloudflare.models import (
 )
 from a4c.sandbox.cloudflare.validation import NO_ROUTE, ApiError, RecordSpec
 
-__all__ = ["Batch", "BatchResult", "CloudflareStore", "Record", "Zone", "ZoneSnapshot"]
+__all__ = ["Batch", "BatchResult", "CloudflareStore", "Record", "RecordQuota", "Zone", "ZoneSnapshot"]
 
 log = logging.getLogger(__name__)
 _ADDRESS_TYPES = ("A", "AAAA")
@@ -53,10 +53,23 @@ class BatchResult:
 Listener = Callable[[ZoneSnapshot], None]
 
 
+@dataclass(frozen=True)
+class RecordQuota:
+    """How many records a change may leave: per zone, or across all zones (an account quota)."""
+
+    limit: int
+    account_wide: bool = False
+
+
+QUOTA_EXCEEDED = (400, 81045, "Record quota exceeded.")
+
+
 class CloudflareStore:
-    def __init__(self, zones: Iterable[str]) -> None:
+    def __init__(self, zones: Iterable[str], *, created_on: str | None = None) -> None:
+        """``created_on``: when every zone was created (RFC 3339, UTC; default now): the record quota
+        of a Free zone depends on it."""
         self._lock = threading.RLock()
-        created = now_rfc3339()
+        created = created_on or now_rfc3339()
         self._zones: dict[str, Zone] = {}
         for name in zones:
             zone = Zone(zone_id_for(name), name, default_name_servers(name), created)
@@ -90,6 +103,14 @@ class CloudflareStore:
             raise ApiError(404, 81044, "Record does not exist.")
         return record
 
+    def record_count(self, zone_id: str | None = None) -> int:
+        """Records in the zone, or (None) in every zone: what Cloudflare's usage endpoints report."""
+        with self._lock:
+            if zone_id is None:
+                return sum(len(records) for records in self._records.values())
+            self.zone(zone_id)
+            return len(self._records[zone_id])
+
     def snapshot(self, zone_id: str) -> ZoneSnapshot:
         with self._lock:
             zone = self.zone(zone_id)
@@ -101,7 +122,7 @@ class CloudflareStore:
         with self._lock:
             self._listeners.append(listener)
 
-    def apply(self, zone_id: str, batch: Batch, *, record_quota: int | None = None) -> BatchResult:
+    def apply(self, zone_id: str, batch: Batch, *, record_quota: RecordQuota | None = None) -> BatchResult:
         """Apply every operation to a working copy, check it, then commit it whole. With
         ``record_quota``, a change that adds records beyond it fails as Cloudflare's quota does."""
         with self._lock:
@@ -112,8 +133,10 @@ class CloudflareStore:
             patched = tuple(self._replace(work, rid, spec, stamp) for rid, spec in batch.patches)
             put = tuple(self._replace(work, rid, spec, stamp) for rid, spec in batch.puts)
             posted = tuple(self._add(work, zone_id, spec, stamp) for spec in batch.posts)
-            if record_quota is not None and posted and len(work) > record_quota:
-                raise ApiError(400, 81045, "Record quota exceeded.")
+            if record_quota is not None and posted:
+                others = self.record_count() - len(self._records[zone_id]) if record_quota.account_wide else 0
+                if others + len(work) > record_quota.limit:
+                    raise ApiError(*QUOTA_EXCEEDED)
             if deleted or patched or put or posted:
                 self._records[zone_id] = work
                 self._serials[zone_id] += 1

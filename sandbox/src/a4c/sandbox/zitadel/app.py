@@ -30,12 +30,16 @@ from starlette.routing import BaseRoute, Route
 
 from a4c.sandbox.faults import FaultMiddleware, FaultRule, Faults, Receive, Scope, Send
 from a4c.sandbox.zitadel import (
+    apps,
     auth,
     authorizations,
     invites,
     metadata,
+    oidc,
     org_metadata,
     orgs,
+    passwords,
+    project_admin,
     projects,
     users,
 )
@@ -91,6 +95,9 @@ class ZitadelEmulator:
             *org_metadata.REST,
             *projects.REST,
             *authorizations.REST,
+            *passwords.REST,
+            *project_admin.REST,
+            *apps.REST,
         ]
         connect = {
             **orgs.CONNECT,
@@ -99,11 +106,13 @@ class ZitadelEmulator:
             **metadata.CONNECT,
             **projects.CONNECT,
             **authorizations.CONNECT,
+            **passwords.CONNECT,
         }
         routes: list[BaseRoute] = [
             Route("/debug/healthz", _healthz, methods=["GET"]),
             Route("/_sandbox/zitadel/behaviour", self._behaviour, methods=["GET", "PUT"]),
             *auth.routes(store),
+            *oidc.routes(store),
             *invites.control_routes(store),
             *build_routes(store, rest, connect),
         ]

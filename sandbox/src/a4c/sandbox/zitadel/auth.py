@@ -1,10 +1,11 @@
-"""Service-account credentials: key files for the JWT profile, the token endpoint, OIDC discovery.
+"""Service-account credentials: key files for the JWT profile and the token endpoint.
 
 The emulator issues keys as Zitadel does: a JSON document ``{type: serviceaccount, keyId, key (PEM),
 expirationDate, userId}`` whose private key it does not keep. A client signs an RS256 assertion
 (kid = keyId, iss = sub = userId, aud = the instance URL) and exchanges it at ``/oauth/v2/token``
 (grant ``urn:ietf:params:oauth:grant-type:jwt-bearer``) for an opaque access token with an expiry.
 Failures answer the OAuth error shape ``{"error", "error_description"}`` with 400, as Zitadel does.
+The same endpoint serves the authorization code grant of the OIDC login (:mod:`.oidc.tokens`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from a4c.sandbox.zitadel.model import AccessToken, ServiceKey
+from a4c.sandbox.zitadel.oidc.params import JWT_BEARER as JWT_BEARER
+from a4c.sandbox.zitadel.oidc.tokens import AUTHORIZATION_CODE, code_exchange
 from a4c.sandbox.zitadel.store import Store, token_hash
 from a4c.sandbox.zitadel.wire import ts
 
-JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 KEY_LIFETIME_SECONDS = 365 * 24 * 3600
 # Zitadel accepts assertions whose clocks are slightly off; so does the sandbox.
 LEEWAY_SECONDS = 60
@@ -73,10 +75,12 @@ def _issuer(request: Request) -> str:
 
 
 def _token_endpoint(store: Store) -> Any:
-    async def token(request: Request) -> JSONResponse:
+    async def token(request: Request) -> Response:
         # Parsed by hand: Starlette's form parser needs python-multipart for a one-line job.
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
         grant_type, assertion = form.get("grant_type", ""), form.get("assertion", "")
+        if grant_type == AUTHORIZATION_CODE:
+            return await code_exchange(store, request, form)
         if grant_type != JWT_BEARER:
             return _oauth_error(
                 "unsupported_grant_type", f"grant_type {grant_type or '(none)'} is not supported"
@@ -127,22 +131,6 @@ def _verify_assertion(store: Store, assertion: str, issuer: str) -> str | JSONRe
     return key.user_id
 
 
-async def _discovery(request: Request) -> JSONResponse:
-    issuer = _issuer(request)
-    return JSONResponse({
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/oauth/v2/authorize",
-        "token_endpoint": f"{issuer}/oauth/v2/token",
-        "jwks_uri": f"{issuer}/oauth/v2/keys",
-        "grant_types_supported": [JWT_BEARER],
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": ["openid", "profile", "email", "urn:zitadel:iam:org:project:id:zitadel:aud"],
-        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
-    })  # fmt: skip
-
-
 def _keys_endpoint(store: Store) -> Any:
     async def keys(request: Request) -> JSONResponse:
         raw = await request.body()
@@ -160,7 +148,6 @@ def _keys_endpoint(store: Store) -> Any:
 
 def routes(store: Store) -> list[BaseRoute]:
     return [
-        Route("/.well-known/openid-configuration", _discovery, methods=["GET"]),
         Route("/oauth/v2/token", _token_endpoint(store), methods=["POST"]),
         Route("/_sandbox/zitadel/keys", _keys_endpoint(store), methods=["POST"]),
     ]

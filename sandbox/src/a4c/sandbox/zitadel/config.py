@@ -68,6 +68,11 @@ class ZitadelConfig:
     service_username: str = "a4c-identity"
     instance_domain: str = "zitadel.localhost"
     access_token_ttl_seconds: int = 43200
+    # The OIDC login: an authorization code is good this long (and once); an ID token 12 h as
+    # Zitadel's default; a login page left open this long has to start again from the app.
+    code_ttl_seconds: float = 60.0
+    id_token_ttl_seconds: int = 43200
+    login_ttl_seconds: float = 1800.0
     search_lag_seconds: float = 0.0
     duplicate_org_id_quirk: bool = False
     latency_profile: str = "none"

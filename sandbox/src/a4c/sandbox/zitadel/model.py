@@ -47,6 +47,8 @@ class User:
     # Instance-level roles (IAM_OWNER for the sandbox's service account); empty for tenants.
     instance_roles: list[str] = field(default_factory=list)
     invite: Invite | None = None
+    # The password as a salted scrypt hash (never the password itself); empty: no password set.
+    password_hash: str = ""
 
 
 @dataclass
@@ -90,6 +92,9 @@ class Project:
     created: float
     changed: float
     sequence: int
+    # Assert the user's roles of this project in userinfo (and, with the app's
+    # idTokenRoleAssertion, in ID tokens) without the client asking for them by scope.
+    project_role_assertion: bool = False
 
 
 @dataclass
@@ -147,3 +152,66 @@ class ServiceKey:
 class AccessToken:
     user_id: str
     expires: float
+    # Set for tokens from the authorization code flow: what userinfo answers depends on them.
+    client_id: str = ""
+    scopes: list[str] = field(default_factory=list)
+    session_id: str = ""
+
+
+@dataclass
+class OidcApp:
+    """An OIDC application of a project (Zitadel's AddOIDCApp); the client secret only as a hash."""
+
+    id: str
+    project_id: str
+    org_id: str
+    name: str
+    client_id: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    response_types: list[str]
+    grant_types: list[str]
+    app_type: str
+    auth_method_type: str
+    created: float
+    changed: float
+    sequence: int
+    client_secret_hash: str = ""
+    dev_mode: bool = False
+    access_token_role_assertion: bool = False
+    id_token_role_assertion: bool = False
+    id_token_userinfo_assertion: bool = False
+
+
+@dataclass
+class SigningKey:
+    """The instance's key for ID tokens; its public half is published at /oauth/v2/keys."""
+
+    key_id: str
+    private_key_pem: str
+    created: float
+
+
+@dataclass
+class AuthRequest:
+    """One authorization request, from /oauth/v2/authorize through the login to the code exchange.
+
+    Held in memory only (a restart forgets pending logins, as their short lifetime allows).
+    """
+
+    id: str
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    state: str
+    nonce: str
+    code_challenge: str
+    code_challenge_method: str
+    created: float
+    user_id: str = ""
+    auth_time: float = 0.0
+    session_id: str = ""
+    code_hash: str = ""
+    code_issued: float = 0.0
+    # Set when the code was exchanged: a second exchange is refused and revokes this token.
+    exchanged_token_hash: str = ""

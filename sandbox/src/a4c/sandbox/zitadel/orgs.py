@@ -1,10 +1,12 @@
-"""Organizations: AddOrganization with its admins, search, read by id (v1) and deletion.
+"""Organizations: AddOrganization with its admins, search, read by id (v1), deactivation,
+activation and deletion.
 
 Rules kept from Zitadel: names are unique in the instance regardless of case (checked before the
 id); a caller-chosen organization id is allowed and a duplicate answers 409 — or, with the
 zitadel/zitadel#10330 quirk switched on, "succeeds" and creates nothing; org, domain, admins and
 memberships are written atomically; deleting removes the org's users, memberships and grants
-and frees the name; the instance's default organization cannot be deleted.
+and frees the name; the instance's default organization cannot be deleted; deactivating an
+inactive org, or activating an active one, is 400 FailedPrecondition (the state does not change).
 """
 
 from __future__ import annotations
@@ -195,6 +197,34 @@ def delete_organization(call: Call) -> dict[str, Any]:
     return {"deletionDate": ts(store.now())}
 
 
+def _set_state(call: Call, state_name: str) -> dict[str, Any]:
+    """v2 DeactivateOrganization / ActivateOrganization (POST /v2/organizations/{id}/deactivate|activate)."""
+    store = call.store
+    org_id = text(call.body, "organizationId") or text(call.body, "id")
+    with store.write() as state:
+        org = state.orgs.get(org_id)
+        if org is None:
+            raise ApiError("not_found", "Organisation not found", "COMMAND-oL9nT")
+        if org.state == state_name:
+            if state_name == "INACTIVE":
+                raise ApiError("failed_precondition", "Organisation is already deactivated", "COMMAND-Dbs2g")
+            raise ApiError("failed_precondition", "Organisation is already active", "COMMAND-bfnrh")
+        if org_id == store.config.platform_org_id:
+            raise ApiError(
+                "failed_precondition", "Default organisation must not be deactivated", "COMMAND-ho3Ne"
+            )
+        org.state, org.changed, org.sequence = state_name, store.now(), store.next_sequence()
+    return {"changeDate": ts(org.changed)}
+
+
+def deactivate_organization(call: Call) -> dict[str, Any]:
+    return _set_state(call, "INACTIVE")
+
+
+def activate_organization(call: Call) -> dict[str, Any]:
+    return _set_state(call, "ACTIVE")
+
+
 def get_org_by_id(call: Call) -> dict[str, Any]:
     """v1 admin GetOrgByID (GET /admin/v1/orgs/{id}): a fresh read by id, 404 when unknown."""
     with call.store.read() as state:
@@ -214,6 +244,8 @@ REST = [
     Rest("POST", "/v2/organizations", add_organization, status=201),
     Rest("POST", "/v2/organizations/_search", list_organizations),
     Rest("DELETE", "/v2/organizations/{organizationId}", delete_organization),
+    Rest("POST", "/v2/organizations/{organizationId}/deactivate", deactivate_organization),
+    Rest("POST", "/v2/organizations/{organizationId}/activate", activate_organization),
     Rest("GET", "/admin/v1/orgs/{id}", get_org_by_id),
     Rest("GET", "/management/v1/orgs/me", get_my_org),
 ]
@@ -221,4 +253,6 @@ CONNECT: dict[str, Handler] = {
     connect_path(ORG_SERVICE, "AddOrganization"): add_organization,
     connect_path(ORG_SERVICE, "ListOrganizations"): list_organizations,
     connect_path(ORG_SERVICE, "DeleteOrganization"): delete_organization,
+    connect_path(ORG_SERVICE, "DeactivateOrganization"): deactivate_organization,
+    connect_path(ORG_SERVICE, "ActivateOrganization"): activate_organization,
 }

@@ -22,15 +22,18 @@ from typing import Any, TypeVar
 from a4c.sandbox.zitadel.config import Behaviour, ZitadelConfig
 from a4c.sandbox.zitadel.model import (
     AccessToken,
+    AuthRequest,
     Email,
     Invite,
     Member,
     Metadatum,
+    OidcApp,
     Org,
     OrgMetadatum,
     Project,
     ProjectGrant,
     ServiceKey,
+    SigningKey,
     User,
     UserGrant,
 )
@@ -55,6 +58,9 @@ class State:
     keys: dict[str, ServiceKey] = field(default_factory=dict)
     # Keyed by the SHA-256 of the token: the state file never holds a usable credential.
     tokens: dict[str, AccessToken] = field(default_factory=dict)
+    apps: dict[str, OidcApp] = field(default_factory=dict)
+    # Kept across restarts so ID tokens issued before one still verify against /oauth/v2/keys.
+    signing_keys: dict[str, SigningKey] = field(default_factory=dict)
     sequence: int = 0
     next_id: int = FIRST_ID
 
@@ -79,6 +85,8 @@ class Store:
         self.quirk_hits = 0
         # How many access tokens /oauth/v2/token issued (tests check that clients cache them).
         self.token_grants = 0
+        # Pending and recent authorization requests by id (memory only; see AuthRequest).
+        self.auth_requests: dict[str, AuthRequest] = {}
         self.state = self._load() or self._seed()
 
     def reset(self, clock: Callable[[], float] | None = None) -> None:
@@ -87,6 +95,7 @@ class Store:
             self.clock = clock or self.clock
             self.behaviour = self.config.behaviour()
             self._removed.clear()
+            self.auth_requests.clear()
             self.quirk_hits = self.token_grants = 0
             self.state = self._seed()
             self._save()
@@ -208,6 +217,8 @@ _TYPES: dict[str, type[Any]] = {
     "emails": Email,
     "keys": ServiceKey,
     "tokens": AccessToken,
+    "apps": OidcApp,
+    "signing_keys": SigningKey,
 }
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from a4c.sandbox.zitadel.api import Call, Handler, Rest, connect_path
 from a4c.sandbox.zitadel.errors import ApiError
 from a4c.sandbox.zitadel.model import Email, User
+from a4c.sandbox.zitadel.passwords import check_complexity, hash_password, raw_password
 from a4c.sandbox.zitadel.store import State, Store
 from a4c.sandbox.zitadel.wire import (
     change_details,
@@ -45,6 +46,7 @@ class HumanSpec:
     email_verified: bool
     return_code: bool
     has_password: bool
+    password: str = field(default="", repr=False)
 
 
 def parse_human(body: dict[str, Any]) -> HumanSpec:
@@ -59,6 +61,9 @@ def parse_human(body: dict[str, Any]) -> HumanSpec:
             "invalid_argument", "Profile is invalid: given and family name are required", "USER-4GB4w"
         )
     password = obj(body, "password")
+    plain = raw_password(password)
+    if plain:
+        check_complexity(plain)
     return HumanSpec(
         user_id=text(body, "userId"),
         username=text(body, "username") or address,
@@ -68,7 +73,8 @@ def parse_human(body: dict[str, Any]) -> HumanSpec:
         email=address,
         email_verified=flag(email, "isVerified"),
         return_code="returnCode" in email,
-        has_password=bool(text(password, "password") or obj(body, "hashedPassword")),
+        has_password=bool(plain or obj(body, "hashedPassword")),
+        password=plain,
     )
 
 
@@ -94,6 +100,7 @@ def create_human(store: Store, state: State, org_id: str, spec: HumanSpec) -> tu
         email=spec.email,
         email_verified=spec.email_verified,
         initialized=spec.has_password,
+        password_hash=hash_password(spec.password) if spec.password else "",
     )
     state.users[user.id] = user
     code = ""

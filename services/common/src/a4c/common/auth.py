@@ -10,6 +10,12 @@ Only SHA-256 digests of the tokens are kept, so the configuration may hold diges
 tokens themselves (``sha256=<hex>``): a leaked config map then grants nothing. The principal of the
 current call is in a context variable the auth interceptor sets (:func:`current_principal`): each
 gRPC call runs in its own task, so it never leaks between calls.
+
+**On behalf of**: a principal trusted to act for people (the console, ``A4C_AUTH_DELEGATES``) may
+name the person in the ``a4c-on-behalf-of`` call metadata; :func:`current_actor` is then
+``"<person> via <principal>"``, the actor a service records in events. Any other principal sending
+that header is refused, and the name must pass :data:`ON_BEHALF_OF_NAME`, so nobody can slip free
+text (or another principal's name alone) into the audit trail.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from a4c.common.env import SettingsError
 
@@ -27,6 +33,10 @@ MIN_TOKEN_LENGTH = 16
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _SCOPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _DIGEST = re.compile(r"^sha256=([0-9a-f]{64})$")
+# A person's login name as an identity platform issues it (``alice``, ``alice@acme.example``): no
+# spaces, quotes or control characters, bounded.
+ON_BEHALF_OF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+ON_BEHALF_OF_HEADER = "a4c-on-behalf-of"
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ class Principal:
 
     name: str
     scopes: frozenset[str]
+    # May name a person it acts for (the ``a4c-on-behalf-of`` header); A4C_AUTH_DELEGATES.
+    delegates: bool = False
 
     def holds(self, scope: str) -> bool:
         return scope in self.scopes
@@ -45,6 +57,7 @@ class Principal:
 ANONYMOUS = Principal("anonymous", frozenset())
 
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("a4c_principal", default=None)
+_on_behalf_of: contextvars.ContextVar[str | None] = contextvars.ContextVar("a4c_on_behalf_of", default=None)
 
 
 def current_principal() -> Principal:
@@ -58,8 +71,41 @@ def logged_name() -> str:
     return principal.name if principal else "-"
 
 
-def set_current_principal(principal: Principal) -> None:
+def set_current_principal(principal: Principal, on_behalf_of: str | None = None) -> None:
     _current.set(principal)
+    _on_behalf_of.set(on_behalf_of)
+
+
+def current_actor() -> str:
+    """Who caused the call, for the events it leads to: the principal's name, or ``"<person> via
+    <principal>"`` when a delegating principal named the person it acts for."""
+    principal = current_principal()
+    person = _on_behalf_of.get()
+    return f"{person} via {principal.name}" if person else principal.name
+
+
+def on_behalf_of_problem(principal: Principal, name: str) -> str | None:
+    """Why ``principal`` may not name ``name`` as the person it acts for; None when it may."""
+    if not principal.delegates:
+        return f"principal {principal.name!r} may not act on behalf of anyone"
+    if not ON_BEHALF_OF_NAME.fullmatch(name):
+        return f"{ON_BEHALF_OF_HEADER} must be a login name (letters, digits, . _ @ + -; at most 128)"
+    return None
+
+
+def with_delegates(
+    credentials: Sequence[Credential], names: Iterable[str], setting: str
+) -> tuple[Credential, ...]:
+    """``credentials`` with the principals named in ``names`` marked as delegating; a name no
+    credential has is a SettingsError (a typo would otherwise silently refuse the console)."""
+    wanted = set(names)
+    unknown = sorted(wanted - {c.principal.name for c in credentials})
+    if unknown:
+        raise SettingsError(setting, f"no principal named {', '.join(unknown)}")
+    return tuple(
+        Credential(replace(c.principal, delegates=True), c.digest) if c.principal.name in wanted else c
+        for c in credentials
+    )
 
 
 def digest_of(token: str) -> bytes:

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from a4c.common.auth import Credential, parse_principals
+from a4c.common.auth import Credential, parse_principals, with_delegates
 from a4c.common.env import EnvReader, SettingsError
 from a4c.common.settings import (
     LOG_LEVELS,
@@ -18,6 +18,7 @@ from a4c.common.settings import (
     Choice,
     Float,
     Int,
+    List,
     Optional,
     OptionalInt,
     Required,
@@ -103,6 +104,11 @@ AUTH_PRINCIPALS_FILE = Optional(
 # Replaced by A4C_AUTH_PRINCIPALS (one token for every method was issue 14); still read so a
 # deployment that sets it fails with the way to migrate instead of starting without its callers.
 LEGACY_AUTH_TOKENS = "A4C_AUTH_TOKENS"
+AUTH_DELEGATES = List(
+    "A4C_AUTH_DELEGATES",
+    "principals (of A4C_AUTH_PRINCIPALS) trusted to name the person they act for in the a4c-on-behalf-of "
+    "call metadata, recorded as the events' actor (the console)",
+)
 AUTH_DISABLED = Bool("A4C_AUTH_DISABLED", "true turns authentication off (local use only)", False)
 TLS_CERT_FILE = Optional(
     "A4C_TLS_CERT_FILE",
@@ -161,6 +167,7 @@ SERVER_SETTINGS = (
     METRICS_PORT,
     AUTH_PRINCIPALS,
     AUTH_PRINCIPALS_FILE,
+    AUTH_DELEGATES,
     AUTH_DISABLED,
     MAX_CONCURRENT_RPCS,
     PAGE_TOKEN_KEY,
@@ -265,6 +272,7 @@ def _principals(reader: EnvReader) -> tuple[Credential, ...]:
         text, name = inline or "", AUTH_PRINCIPALS.name
     credentials, tokens = parse_principals(text, name)
     reader.secrets.extend(tokens)
+    credentials = with_delegates(credentials, AUTH_DELEGATES.read(reader), AUTH_DELEGATES.name)
     if not credentials:
         raise SettingsError(
             AUTH_PRINCIPALS.name,

@@ -5,6 +5,10 @@ exception stands for (its mapping, a function to :class:`StatusDetails`), and :c
 turns that into the decorator its servicer methods wear. So every service speaks the same error
 dialect: BadRequest field violations for bad input, ErrorInfo (reason, domain, metadata such as the
 upstream error code) and RetryInfo for throttling; whatever no mapping claims is INTERNAL, logged.
+
+RESOURCE_EXHAUSTED means two things, told apart by its details: with RetryInfo it is throttling (a
+rate limit: try again after the delay); with a QuotaFailure and no RetryInfo it is a capacity quota
+that no retry frees (e.g. a zone holding its plan's maximum of DNS records): callers do not retry.
 """
 
 from __future__ import annotations
@@ -71,6 +75,15 @@ class Violations:
 
 
 @dataclass(frozen=True)
+class QuotaViolation:
+    """One exhausted quota (google.rpc.QuotaFailure): `subject` what it applies to (e.g.
+    "zone:example.com"), `description` how it was exceeded (e.g. "200 of 200 DNS records")."""
+
+    subject: str
+    description: str
+
+
+@dataclass(frozen=True)
 class StatusDetails:
     """The details of a rich error: what a service's mapping says an exception stands for (the
     domain then defaults to the service's), and what a client reads back."""
@@ -82,10 +95,21 @@ class StatusDetails:
     domain: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     retry_delay: float | None = None
+    # A capacity quota no retry frees (RESOURCE_EXHAUSTED without retry_delay): see the module doc.
+    quota_violations: tuple[QuotaViolation, ...] = ()
 
     @property
     def fields(self) -> set[str]:
         return {v.field for v in self.field_violations}
+
+    @property
+    def quota_exhausted(self) -> bool:
+        """RESOURCE_EXHAUSTED by a quota no retry frees (a QuotaFailure and no RetryInfo)."""
+        return (
+            self.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            and bool(self.quota_violations)
+            and self.retry_delay is None
+        )
 
 
 def _pack(message: object) -> any_pb2.Any:
@@ -103,6 +127,7 @@ def rich_status(
     domain: str = "a4c",
     metadata: Mapping[str, str] | None = None,
     retry_delay: float | None = None,
+    quota_violations: Iterable[QuotaViolation] = (),
 ) -> grpc.Status:
     """Build a grpc.Status carrying google.rpc details in the `grpc-status-details-bin` trailer."""
     details: list[any_pb2.Any] = []
@@ -118,6 +143,15 @@ def rich_status(
     if reason:
         info = error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=dict(metadata or {}))
         details.append(_pack(info))
+    quotas = list(quota_violations)
+    if quotas:
+        failure = error_details_pb2.QuotaFailure(
+            violations=[
+                error_details_pb2.QuotaFailure.Violation(subject=q.subject, description=q.description)
+                for q in quotas
+            ]
+        )
+        details.append(_pack(failure))
     if retry_delay is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(max(retry_delay, 0.0) * 1e9))
@@ -191,6 +225,7 @@ class ErrorTranslation:
             domain=status.domain or self._domain,
             metadata=status.metadata,
             retry_delay=status.retry_delay,
+            quota_violations=status.quota_violations,
         )
 
 
@@ -262,6 +297,7 @@ def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> StatusDetails:
     reason = domain = None
     metadata: dict[str, str] = {}
     retry_delay = None
+    quotas: list[QuotaViolation] = []
     for detail in status.details:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
@@ -275,6 +311,10 @@ def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> StatusDetails:
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)
             retry_delay = retry.retry_delay.ToNanoseconds() / 1e9
+        elif detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+            failure = error_details_pb2.QuotaFailure()
+            detail.Unpack(failure)
+            quotas += [QuotaViolation(v.subject, v.description) for v in failure.violations]
     return StatusDetails(
         code=_CODES_BY_NUMBER.get(status.code, code),
         message=status.message or message,
@@ -283,6 +323,7 @@ def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> StatusDetails:
         domain=domain,
         metadata=metadata,
         retry_delay=retry_delay,
+        quota_violations=tuple(quotas),
     )
 
 

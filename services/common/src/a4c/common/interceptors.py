@@ -13,7 +13,15 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from a4c.common.auth import ANONYMOUS, Credentials, Principal, logged_name, set_current_principal
+from a4c.common.auth import (
+    ANONYMOUS,
+    ON_BEHALF_OF_HEADER,
+    Credentials,
+    Principal,
+    logged_name,
+    on_behalf_of_problem,
+    set_current_principal,
+)
 from a4c.common.errors import abort
 from a4c.common.limits import Limit, RateLimit, StreamCap
 
@@ -53,11 +61,19 @@ def _token_of(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:
     return None
 
 
+def _on_behalf_of(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:
+    for key, value in metadata or ():
+        if key == ON_BEHALF_OF_HEADER:
+            return value if isinstance(value, str) else ""
+    return None
+
+
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Who calls (UNAUTHENTICATED for an unknown credential), whether it holds the method's scope
     (PERMISSION_DENIED naming the scope), and the method's limits (RESOURCE_EXHAUSTED). Health and
     reflection pass. With ``credentials`` None (auth off, local use) every call is ANONYMOUS and
-    only the limits apply."""
+    only the limits apply. A call naming a person it acts for (``a4c-on-behalf-of``) is refused
+    (PERMISSION_DENIED) unless its principal delegates and the name is a valid login name."""
 
     def __init__(
         self,
@@ -93,10 +109,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(OPEN_METHOD_PREFIXES):
             return handler
         principal, code, problem = self._decide(method, _token_of(details.invocation_metadata))
+        # With auth off there is nobody to trust with a name: the header is ignored.
+        person = _on_behalf_of(details.invocation_metadata) if self._credentials is not None else None
+        if code == grpc.StatusCode.OK and person is not None:
+            assert principal is not None
+            refused = on_behalf_of_problem(principal, person)
+            if refused:
+                code, problem = grpc.StatusCode.PERMISSION_DENIED, refused
         if code != grpc.StatusCode.OK:
             return _rewrap(handler, method, _rejecting(principal, code, problem))
         assert principal is not None
-        return _rewrap(handler, method, _admitting(principal, self._limits.get(method)))
+        return _rewrap(handler, method, _admitting(principal, self._limits.get(method), person))
 
 
 def _rejecting(principal: Principal | None, code: grpc.StatusCode, problem: str) -> Wrapper:
@@ -141,10 +164,10 @@ async def _refuse_over_limit(limit: Limit | None, principal: Principal, context:
     return False
 
 
-def _admitting(principal: Principal, limit: Limit | None) -> Wrapper:
+def _admitting(principal: Principal, limit: Limit | None, person: str | None = None) -> Wrapper:
     def wrap(behaviour: Callable[..., Any], _method: str, streaming: bool) -> Callable[..., Any]:
         async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            set_current_principal(principal)
+            set_current_principal(principal, person)
             slot = await _refuse_over_limit(limit, principal, context)
             try:
                 return await behaviour(request, context)
@@ -153,7 +176,7 @@ def _admitting(principal: Principal, limit: Limit | None) -> Wrapper:
                     limit.release(principal.name)
 
         async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            set_current_principal(principal)
+            set_current_principal(principal, person)
             slot = await _refuse_over_limit(limit, principal, context)
             try:
                 async for item in behaviour(request, context):

@@ -31,6 +31,20 @@ async def _nothing() -> None:
     return None
 
 
+# Exit status of a part that refuses to start against what it found (e.g. a database schema newer
+# than its code): distinct from 1 (failed) and 2 (bad settings), so a supervisor or `kubectl describe`
+# tells "wrong release for this database" apart at a glance.
+REFUSED_EXIT = 3
+
+
+class RefusedToStart(Exception):
+    """The part cannot run against its environment as found (the message says why and what to do).
+
+    It exits with REFUSED_EXIT before its server or health port ever binds, so its probes never see
+    SERVING: Kubernetes keeps the pod out of the Service and the rollout stops, while the replicas of
+    the previous release keep serving."""
+
+
 @dataclass
 class Service:
     """What a service's `build` returns: its bindings, settings, secrets and clean-up."""
@@ -104,6 +118,9 @@ def run_service(
         except SettingsError as exc:
             print(f"{prog}: config error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+        except RefusedToStart as exc:
+            print(f"{prog}: refusing to start: {exc}", file=sys.stderr)
+            raise SystemExit(REFUSED_EXIT) from None
         configure_logging(service.settings.log_level, service.secrets)
         try:
             await serve(service)

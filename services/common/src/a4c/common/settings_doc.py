@@ -26,6 +26,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("Identity service (`a4c.identity`)", "a4c.identity.config:SETTINGS"),
     ("Provisioning service (`a4c.provisioning`)", "a4c.provisioning.config:SETTINGS"),
     ("Worker (`a4c.worker`)", "a4c.worker.config:SETTINGS"),
+    ("Console (`a4c.console`)", "a4c.console.config:SETTINGS"),
 )
 
 

@@ -32,9 +32,9 @@ from a4c.dns.cloudflare_errors import (
     Unavailable,
     parse_response,
 )
-from a4c.dns.cloudflare_types import DnsRecord, RecordInput, RecordPage
+from a4c.dns.cloudflare_types import DnsRecord, RecordInput, RecordPage, ZoneRecordUsage
 
-__all__ = ["CloudflareClient", "DnsRecord", "RecordInput", "RecordPage"]
+__all__ = ["CloudflareClient", "DnsRecord", "RecordInput", "RecordPage", "ZoneRecordUsage"]
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 MAX_PAGES = 1000  # a runaway-pagination guard: 100,000 records is far beyond any zone of ours
@@ -173,6 +173,12 @@ class CloudflareClient:
             # Gone after an attempt that got no clear answer: that attempt deleted it.
             return exc.after_uncertain_attempt
         return True
+
+    async def zone_usage(self, zone: str, *, deadline: Deadline | None = None) -> ZoneRecordUsage:
+        """How many records the zone holds, and the quota Cloudflare reports for it (one GET)."""
+        deadline = self._deadline(deadline)
+        path = f"/zones/{await self._zone_id(zone.lower(), deadline)}/dns_records/usage"
+        return ZoneRecordUsage.from_api((await self._request("GET", path, deadline=deadline))["result"] or {})
 
     async def _page(
         self,

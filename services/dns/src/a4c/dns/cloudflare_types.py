@@ -92,3 +92,17 @@ def _time(raw: object) -> datetime | None:
         return datetime.fromisoformat(raw)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class ZoneRecordUsage:
+    """`GET /zones/{id}/dns_records/usage`: records in the zone, and its quota (None: Cloudflare
+    reports none for the zone, e.g. an Enterprise account's quota applies instead)."""
+
+    used: int
+    quota: int | None
+
+    @classmethod
+    def from_api(cls, result: dict[str, Any]) -> ZoneRecordUsage:
+        quota = result.get("record_quota")
+        return cls(int(result.get("record_usage") or 0), int(quota) if quota is not None else None)

@@ -56,6 +56,17 @@ MAX_REQUESTS = Int(
     min=1,
     max=CLOUDFLARE_RATE_LIMIT,
 )
+# Cloudflare's "DNS records quota" per zone; one record per tenant, so tenants per zone (README,
+# "Capacity"). 200 is the smallest quota Cloudflare gives a zone today (Free, created since
+# 2024-09-01): a service left at the default never plans on more than any zone holds.
+RECORD_QUOTA = Int(
+    "CLOUDFLARE_ZONE_RECORD_QUOTA",
+    "records the zone may hold (Cloudflare's quota: 200 Free since 2024-09, 1000 older Free, 3500 Pro and "
+    "Business, or the zone's own); CreateRecord refuses a new record at it",
+    200,
+    min=1,
+    max=10_000_000,
+)
 TIMEOUT = Float(
     "CLOUDFLARE_TIMEOUT_SECONDS",
     "time a call may take without a caller deadline",
@@ -83,6 +94,7 @@ SETTINGS = (
     TIMEOUT,
     NAMESERVERS,
     QUERY_TIMEOUT,
+    RECORD_QUOTA,
 )
 
 
@@ -109,6 +121,7 @@ class Settings:
     cloudflare_timeout_seconds: float = TIMEOUT.default
     nameservers: tuple[Nameserver, ...] = ()
     dns_query_timeout_seconds: float = QUERY_TIMEOUT.default
+    zone_record_quota: int = RECORD_QUOTA.default
     # Every secret read, for log redaction.
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -136,6 +149,7 @@ class Settings:
             cloudflare_timeout_seconds=TIMEOUT.read(reader),
             nameservers=tuple(_nameserver(raw) for raw in NAMESERVERS.read(reader)),
             dns_query_timeout_seconds=QUERY_TIMEOUT.read(reader),
+            zone_record_quota=RECORD_QUOTA.read(reader),
             secrets=tuple(reader.secrets),
         )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from a4c.common.deadline import Deadline
 from a4c.dns import cloudflare_errors
 from a4c.dns.cloudflare import CloudflareClient, DnsRecord, RecordInput, RecordPage
+from a4c.dns.quota import RecordQuota
 
 MARKER = "managed-by=a4c"
 _MANAGED = re.compile(r"(?:^|\s)managed-by=a4c(?:\s|$)")
@@ -71,8 +72,9 @@ class CreateOutcome:
 
 
 class RecordManager:
-    def __init__(self, client: CloudflareClient) -> None:
+    def __init__(self, client: CloudflareClient, quota: RecordQuota) -> None:
         self._client = client
+        self.quota = quota
 
     async def get(self, zone: str, record_id: str, deadline: Deadline) -> DnsRecord:
         return await self._client.get_record(zone, record_id, deadline=deadline)
@@ -99,8 +101,12 @@ class RecordManager:
         existing = await self._client.find_records(spec.zone, name=spec.name, deadline=deadline)
         found = _ours(spec, existing)
         if found is None:
+            # A new record needs room in the zone; an existing one (returned or updated) does not.
+            await self.quota.ensure_room(spec.zone, deadline)
             try:
                 record = await self._client.create_record(spec.zone, spec.to_input(), deadline=deadline)
+            except cloudflare_errors.QuotaExceeded as exc:
+                raise self.quota.refused(spec.zone, exc) from exc
             except cloudflare_errors.Conflict:
                 # A concurrent call got there first (or someone else did): decide again on fresh data.
                 existing = await self._client.find_records(spec.zone, name=spec.name, deadline=deadline)
@@ -108,6 +114,7 @@ class RecordManager:
                 if found is None or not _identical(found, spec):
                     raise
                 return CreateOutcome(found, created=False, updated=False)
+            self.quota.created(spec.zone)
             return CreateOutcome(record, created=True, updated=False)
         if _identical(found, spec):
             return CreateOutcome(found, created=False, updated=False)
@@ -133,7 +140,10 @@ class RecordManager:
                 record,
                 "OTHER_OWNER",
             )
-        return await self._client.delete_record(zone, record_id, deadline=deadline)
+        deleted = await self._client.delete_record(zone, record_id, deadline=deadline)
+        if deleted:
+            self.quota.deleted(zone)
+        return deleted
 
 
 def _ours(spec: CreateSpec, existing: list[DnsRecord]) -> DnsRecord | None:

@@ -23,6 +23,7 @@ from a4c.dns.cloudflare import CloudflareClient
 from a4c.dns.config import Settings
 from a4c.dns.policy import RecordPolicy
 from a4c.dns.propagation import PropagationChecker
+from a4c.dns.quota import RecordQuota
 from a4c.dns.records import RecordManager
 from a4c.dns.servicer import SCOPES, DnsServicer
 
@@ -61,7 +62,7 @@ def build_bindings(
         default_timeout=settings.cloudflare_timeout_seconds,
     )
     servicer = DnsServicer(
-        RecordManager(client),
+        RecordManager(client, RecordQuota(client, settings.zone_record_quota, metrics=metrics)),
         PropagationChecker(settings.nameservers, query_timeout=settings.dns_query_timeout_seconds),
         RecordPolicy(
             settings.zone_name,

@@ -43,6 +43,7 @@ SCOPES = MethodScopes(
         "ListRecords": "read",
         "DeleteRecord": "write",
         "CheckPropagation": "read",
+        "GetZoneUsage": "read",
         "ListOwnedRecords": "read",
     }
 )
@@ -195,6 +196,22 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
                 )
                 for a in result.answers
             ],
+        )
+
+    @grpc_errors
+    async def GetZoneUsage(
+        self, request: dns_pb2.GetZoneUsageRequest, context: Context
+    ) -> dns_pb2.GetZoneUsageResponse:
+        check = self._checker()
+        zone = check.served_zone(request.zone)
+        check.done()
+        usage = await self._records.quota.usage(zone, self._deadline(context))
+        return dns_pb2.GetZoneUsageResponse(
+            zone=usage.zone,
+            records_used=usage.used,
+            record_quota=usage.quota,
+            cloudflare_record_quota=usage.cloudflare_quota or 0,
+            records_available=usage.available,
         )
 
 

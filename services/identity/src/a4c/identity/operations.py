@@ -11,6 +11,8 @@ anything twice, so each one detects what already exists and reads it back:
   user grant; a 409 on either finds the existing grant and widens its roles when needed.
 - only organizations A4C created (marked in their metadata, a4c.identity.ownership) are read,
   deleted or granted roles in; any other answers exactly as an unknown id does (NOT_FOUND);
+- deactivate/reactivate_organization read the org's state first and change it only when needed; a
+  FailedPrecondition from Zitadel (already in that state, after a lost answer) is success too;
 - only searches are waited for (a4c.identity.consistency): commands and reads by id see a user
   or org the moment it is created.
 - send_invitation mails at most once per request id (a4c.identity.invitations records the id in
@@ -31,7 +33,7 @@ from a4c.identity import ownership
 from a4c.identity.consistency import Consistency
 from a4c.identity.invitations import Invitation, send_once
 from a4c.identity.zitadel import ZitadelClient
-from a4c.identity.zitadel_errors import AlreadyExists, NotFound, ZitadelError
+from a4c.identity.zitadel_errors import AlreadyExists, FailedPrecondition, NotFound, ZitadelError
 from a4c.identity.zitadel_types import Grant, NewAdmin, Organization, User
 
 _ADMIN_ID_NAMESPACE = uuid.UUID("0b6c3f4e-5a1d-4c8e-9f1a-6a4c0d1e2f3a")
@@ -232,6 +234,28 @@ class IdentityOperations:
             await self._client.delete_organization(org_id, deadline=deadline)
         except NotFound as exc:
             return exc.after_uncertain_attempt  # gone after a lost answer: that attempt deleted it
+        return True
+
+    async def deactivate_organization(self, org_id: str, *, deadline: Deadline) -> bool:
+        """True when this call deactivated it; False when it was already inactive."""
+        return await self._set_state(org_id, active=False, deadline=deadline)
+
+    async def reactivate_organization(self, org_id: str, *, deadline: Deadline) -> bool:
+        """True when this call reactivated it; False when it was already active."""
+        return await self._set_state(org_id, active=True, deadline=deadline)
+
+    async def _set_state(self, org_id: str, *, active: bool, deadline: Deadline) -> bool:
+        org = await self._ours(org_id, deadline)
+        if (org.state == "ACTIVE") == active:
+            return False
+        change = self._client.activate_organization if active else self._client.deactivate_organization
+        try:
+            await change(org_id, deadline=deadline)
+        except FailedPrecondition as exc:
+            # Already in that state: a repeat after a lost answer (that attempt changed it).
+            return exc.after_uncertain_attempt
+        except NotFound as exc:
+            raise ObjectNotFound(f"organization {org_id} not found", exc) from exc
         return True
 
     async def _admin_of(self, org: Organization, admin: Admin, deadline: Deadline) -> str:

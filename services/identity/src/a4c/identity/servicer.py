@@ -61,6 +61,8 @@ SCOPES = MethodScopes(
         "DeleteOrganization": "write",
         "GrantRole": "write",
         "SendInvitation": "write",
+        "DeactivateOrganization": "write",
+        "ReactivateOrganization": "write",
         "ListOrganizations": "read",
     }
 )
@@ -140,6 +142,28 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         )
         _outcome("organization deleted" if deleted else "organization was already gone", request)
         return identity_pb2.DeleteOrganizationResponse(deleted=deleted)
+
+    @grpc_errors
+    async def DeactivateOrganization(
+        self, request: identity_pb2.DeactivateOrganizationRequest, context: Context
+    ) -> identity_pb2.DeactivateOrganizationResponse:
+        Checker().id("organization_id", request.organization_id).done()
+        changed = await self._ops.deactivate_organization(
+            request.organization_id, deadline=self._deadline(context)
+        )
+        _outcome("organization deactivated" if changed else "organization was already inactive", request)
+        return identity_pb2.DeactivateOrganizationResponse(changed=changed)
+
+    @grpc_errors
+    async def ReactivateOrganization(
+        self, request: identity_pb2.ReactivateOrganizationRequest, context: Context
+    ) -> identity_pb2.ReactivateOrganizationResponse:
+        Checker().id("organization_id", request.organization_id).done()
+        changed = await self._ops.reactivate_organization(
+            request.organization_id, deadline=self._deadline(context)
+        )
+        _outcome("organization reactivated" if changed else "organization was already active", request)
+        return identity_pb2.ReactivateOrganizationResponse(changed=changed)
 
     @grpc_errors
     async def GrantRole(

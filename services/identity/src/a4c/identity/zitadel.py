@@ -76,6 +76,17 @@ class ZitadelClient:
     async def delete_organization(self, org_id: str, *, deadline: Deadline | None = None) -> None:
         await self._t.call("DELETE", f"/v2/organizations/{org_id}", deadline=self._within(deadline))
 
+    async def deactivate_organization(self, org_id: str, *, deadline: Deadline | None = None) -> None:
+        """v2 DeactivateOrganization: its users can no longer log in; an inactive one is 400
+        FailedPrecondition, an unknown one 404."""
+        path = f"/v2/organizations/{org_id}/deactivate"
+        await self._t.call("POST", path, json={}, deadline=self._within(deadline))
+
+    async def activate_organization(self, org_id: str, *, deadline: Deadline | None = None) -> None:
+        """v2 ActivateOrganization: the reverse; an active one is 400 FailedPrecondition."""
+        path = f"/v2/organizations/{org_id}/activate"
+        await self._t.call("POST", path, json={}, deadline=self._within(deadline))
+
     # -- users -------------------------------------------------------------------------------
     async def get_user(self, user_id: str, *, deadline: Deadline | None = None) -> User | None:
         try:

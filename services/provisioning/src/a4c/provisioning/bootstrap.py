@@ -6,7 +6,9 @@ Order and why:
 2. The slug claim (event store, migration 0004) decides atomically, across replicas, which request
    owns the slug. A request that is the same as the claim's (same organization id, or the same
    values: name, slug and admin) continues with the claim's organization; anything else is
-   ALREADY_EXISTS. An unconfirmed claim whose workflow never started is taken over once stale.
+   ALREADY_EXISTS. An unconfirmed claim whose workflow never started is taken over once stale; a
+   slug its organization released (offboarded and out of quarantine, or a failed or cancelled
+   bootstrap compensated; migration 0007) goes to a new organization, the old one keeps its events.
 3. Start the workflow (the running one is returned; a closed one is not restarted).
 4. Only then append `temporal_initiated` (deterministic id: every caller appends the same event once)
    and confirm the claim. The caller whose append wrote the event is the one that started the
@@ -21,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from a4c.common.tracing import current_ids
-from a4c.eventstore import EventType, NewEvent, SlugClaim, event_id
+from a4c.eventstore import EventType, LifecycleStatus, NewEvent, NotFound, SlugClaim, event_id
 from a4c.provisioning import retry
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import AlreadyExists
@@ -105,7 +107,13 @@ class Bootstrapper:
         wanted = organization_id_for(org.request_id)
         for _ in range(_CLAIM_ROUNDS):
             claim = await retry.idempotent(
-                lambda: claims.claim(org.slug, wanted, request_id=org.request_id, fingerprint=digest)
+                lambda: claims.claim(
+                    org.slug,
+                    wanted,
+                    request_id=org.request_id,
+                    fingerprint=digest,
+                    quarantine_seconds=self._deps.settings.slug_quarantine_seconds,
+                )
             )
             if claim.slug != org.slug:
                 raise AlreadyExists(
@@ -118,11 +126,24 @@ class Bootstrapper:
                     )
                 return wanted
             if claim.fingerprint == digest:
+                if await self._leaving(claim.organization_id):
+                    # Its organization is being (or was) offboarded: the slug waits out its quarantine.
+                    raise AlreadyExists(
+                        "slug", "belongs to an offboarded organization (in quarantine)", "SLUG_QUARANTINED"
+                    )
                 # The same values again (a resent command has a new request id, or none): same request.
                 return claim.organization_id
             if not await self._released(claim):
                 raise AlreadyExists("slug", "is already taken by another organization", "SLUG_TAKEN")
         raise AlreadyExists("slug", "is being claimed by another request; retry", "SLUG_CONTENDED")
+
+    async def _leaving(self, organization_id: uuid.UUID) -> bool:
+        """Whether the organization is offboarding or offboarded (a resend must not revive it)."""
+        try:
+            found = await retry.idempotent(lambda: self._deps.store.get_organization(organization_id))
+        except NotFound:
+            return False
+        return found.lifecycle_status is not LifecycleStatus.ACTIVE
 
     async def _released(self, claim: SlugClaim) -> bool:
         """Free a claim whose bootstrap never started (stale and unknown to Temporal)."""

@@ -4,6 +4,7 @@
                   --admin-given-name Ada --admin-family-name Lovelace --watch
     a4c status acme | a4c watch acme | a4c orgs --subdomain-status failed | a4c events acme
     a4c cancel acme --reason "wrong slug" | a4c retry-subdomain acme
+    a4c offboard acme --reason "contract ended" | a4c cancel-offboarding acme --reason "renewed"
     a4c reconcile --dry-run
 
 Exit codes: 0 success; 1 the service refused or failed the request (one line on stderr says why,
@@ -25,7 +26,7 @@ import grpc
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
 from a4c.common.client import open_channel
 from a4c.common.errors import details_of
-from a4c.provisioning.cli_commands import BOOTSTRAP_CHOICES, SUBDOMAIN_CHOICES, Commands
+from a4c.provisioning.cli_commands import BOOTSTRAP_CHOICES, LIFECYCLE_CHOICES, SUBDOMAIN_CHOICES, Commands
 
 ENV_ADDRESS = "A4C_PROVISIONING_ADDRESS"
 ENV_TOKEN = "A4C_PROVISIONING_TOKEN"
@@ -86,17 +87,25 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         ("events", "list an organization's events (audit trail)"),
         ("cancel", "cancel a running bootstrap (compensation runs)"),
         ("retry-subdomain", "provision a failed or removed subdomain again"),
+        (
+            "offboard",
+            "offboard an organization (DNS removed, identity deactivated, deleted after a grace period)",
+        ),
+        ("cancel-offboarding", "cancel an offboarding during its grace period (the tenant is restored)"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("organization", metavar="SLUG", help="slug or organization id")
         if name == "watch":
             sub.add_argument("--after", type=int, default=0, help="only events after this sequence")
-        if name == "cancel":
+        if name in ("cancel", "cancel-offboarding"):
             sub.add_argument("--reason", default="", help="recorded with the cancellation")
+        if name == "offboard":
+            sub.add_argument("--reason", required=True, help="why (required), recorded with the offboarding")
 
     orgs = commands.add_parser("orgs", help="list organizations")
     orgs.add_argument("--subdomain-status", choices=SUBDOMAIN_CHOICES)
     orgs.add_argument("--bootstrap-status", choices=BOOTSTRAP_CHOICES)
+    orgs.add_argument("--lifecycle-status", choices=LIFECYCLE_CHOICES)
     orgs.add_argument("--page-size", type=int, default=100, help="organizations per request (1-500)")
     orgs.add_argument("--limit", type=int, default=0, help="stop after this many (default: all)")
 

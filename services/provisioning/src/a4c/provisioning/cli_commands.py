@@ -17,7 +17,7 @@ import tenacity
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
-from a4c.eventstore import BootstrapState, SubdomainStatus
+from a4c.eventstore import BootstrapState, LifecycleStatus, SubdomainStatus
 from a4c.provisioning import cli_output as show
 
 T = TypeVar("T")
@@ -26,6 +26,7 @@ WATCH_RECONNECTS = 10
 
 BOOTSTRAP_CHOICES = tuple(state.value for state in BootstrapState)
 SUBDOMAIN_CHOICES = tuple(status.value for status in SubdomainStatus)
+LIFECYCLE_CHOICES = tuple(status.value for status in LifecycleStatus)
 
 
 def _unavailable(error: BaseException) -> bool:
@@ -150,6 +151,7 @@ class Commands:
         request = pb.ListOrganizationsRequest(
             subdomain_status=_enum(pb.SubdomainStatus, "SUBDOMAIN_STATUS_", args.subdomain_status),
             bootstrap_status=_enum(pb.BootstrapStatus, "BOOTSTRAP_STATUS_", args.bootstrap_status),
+            lifecycle_status=_enum(pb.LifecycleStatus, "LIFECYCLE_STATUS_", args.lifecycle_status),
             page_size=args.page_size,
         )
         items = await self._pages(self._stub.ListOrganizations, request, "organizations", args.limit)
@@ -186,6 +188,37 @@ class Commands:
             show.print_json(show.as_dict(reply), self._out)
         else:
             self._out.write(f"subdomain workflow {reply.workflow_id} running (run {reply.run_id})\n")
+        return 0
+
+    async def offboard(self, args: argparse.Namespace) -> int:
+        request = pb.OffboardOrganizationRequest(
+            **organization_ref(args.organization), reason=args.reason, request_id=str(uuid.uuid4())
+        )
+        reply: pb.OffboardOrganizationResponse = await self._call(self._stub.OffboardOrganization, request)
+        if self._json:
+            show.print_json(show.as_dict(reply), self._out)
+            return 0
+        verb = "already offboarding" if reply.already_existed else "offboarding started"
+        lifecycle = show.lifecycle_status(reply.lifecycle_status)
+        self._out.write(f"{verb}: organization {reply.organization_id} is {lifecycle}\n")
+        if reply.lifecycle_status == pb.LIFECYCLE_STATUS_OFFBOARDING and reply.HasField("delete_after"):
+            self._out.write(
+                f"its identity organization is deleted after {show.when(reply.delete_after)} UTC; "
+                f"until then `a4c cancel-offboarding {args.organization}` restores it\n"
+            )
+        return 0
+
+    async def cancel_offboarding(self, args: argparse.Namespace) -> int:
+        request = pb.CancelOffboardingRequest(
+            **organization_ref(args.organization), reason=args.reason, request_id=str(uuid.uuid4())
+        )
+        reply: pb.CancelOffboardingResponse = await self._call(self._stub.CancelOffboarding, request)
+        if self._json:
+            show.print_json(show.as_dict(reply), self._out)
+        elif reply.cancelled:
+            self._out.write("offboarding cancelled: identity reactivated, subdomain being restored\n")
+        else:
+            self._out.write("the offboarding was already cancelled\n")
         return 0
 
     async def reconcile(self, args: argparse.Namespace) -> int:

@@ -36,6 +36,15 @@ EVENT_TEXT: dict[str, str] = {
     EventType.SUBDOMAIN_VERIFIED: "subdomain active",
     EventType.SUBDOMAIN_VERIFICATION_FAILED: "subdomain verification FAILED",
     EventType.SUBDOMAIN_DNS_RECORD_DELETED: "DNS record removed",
+    EventType.OFFBOARDING_STARTED: "offboarding started",
+    EventType.OFFBOARDING_SUBDOMAIN_STOPPED: "subdomain workflow stopped",
+    EventType.OFFBOARDING_DNS_RECORDS_REMOVED: "DNS records removed",
+    EventType.OFFBOARDING_IDENTITY_DEACTIVATED: "identity organization deactivated",
+    EventType.OFFBOARDING_DELETION_STARTED: "grace period over: deleting",
+    EventType.OFFBOARDING_IDENTITY_DELETED: "identity organization deleted",
+    EventType.OFFBOARDED: "offboarded",
+    EventType.OFFBOARDING_CANCELLED: "offboarding cancelled",
+    EventType.OFFBOARDING_IDENTITY_REACTIVATED: "identity organization reactivated",
 }
 # The failures whose line carries the event's `error`.
 _WITH_ERROR = (EventType.BOOTSTRAP_FAILED, EventType.SUBDOMAIN_VERIFICATION_FAILED)
@@ -54,6 +63,10 @@ def bootstrap_status(value: int) -> str:
 
 def subdomain_status(value: int) -> str:
     return short(pb.SubdomainStatus.Name(value))  # type: ignore[arg-type]
+
+
+def lifecycle_status(value: int) -> str:
+    return short(pb.LifecycleStatus.Name(value))  # type: ignore[arg-type]
 
 
 def step_state(value: int) -> str:

@@ -45,6 +45,20 @@ SLUG_CLAIM_STALE = Float(
     min=30,
     max=86400,
 )
+SLUG_QUARANTINE = Float(
+    "A4C_SLUG_QUARANTINE_SECONDS",
+    "how long an offboarded organization's slug stays unavailable before a new bootstrap may take it",
+    30 * 86400.0,
+    min=0,
+    max=365 * 86400,
+)
+OFFBOARDING_GRACE = Float(
+    "A4C_OFFBOARDING_GRACE_SECONDS",
+    "time between deactivating an offboarded organization's identity and deleting it (cancel window)",
+    7 * 86400.0,
+    min=0,
+    max=365 * 86400,
+)
 BOOTSTRAP_PER_MINUTE = Float(
     "A4C_BOOTSTRAP_RATE_PER_MINUTE",
     "BootstrapOrganization calls a principal may make per minute, per replica (each sends an email)",
@@ -81,6 +95,8 @@ SETTINGS = (
     SUBDOMAIN_PROXIED,
     *PACING_SETTINGS,
     SLUG_CLAIM_STALE,
+    SLUG_QUARANTINE,
+    OFFBOARDING_GRACE,
     BOOTSTRAP_PER_MINUTE,
     BOOTSTRAP_BURST,
     WATCH_PER_PRINCIPAL,
@@ -103,6 +119,8 @@ class Settings:
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
     slug_claim_stale_seconds: float = SLUG_CLAIM_STALE.default
+    slug_quarantine_seconds: float = SLUG_QUARANTINE.default
+    offboarding_grace_seconds: float = OFFBOARDING_GRACE.default
     bootstrap_per_minute: float = BOOTSTRAP_PER_MINUTE.default
     bootstrap_burst: int = BOOTSTRAP_BURST.default
     watch_streams_per_principal: int = WATCH_PER_PRINCIPAL.default
@@ -142,6 +160,8 @@ class Settings:
             verification=read_verification(reader),
             step_timeouts=read_step_timeouts(reader),
             slug_claim_stale_seconds=SLUG_CLAIM_STALE.read(reader),
+            slug_quarantine_seconds=SLUG_QUARANTINE.read(reader),
+            offboarding_grace_seconds=OFFBOARDING_GRACE.read(reader),
             bootstrap_per_minute=BOOTSTRAP_PER_MINUTE.read(reader),
             bootstrap_burst=BOOTSTRAP_BURST.read(reader),
             watch_streams_per_principal=WATCH_PER_PRINCIPAL.read(reader),

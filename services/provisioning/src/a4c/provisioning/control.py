@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from a4c.common.deadline import Deadline
-from a4c.eventstore import BootstrapState, Organization, SubdomainStatus
+from a4c.eventstore import BootstrapState, LifecycleStatus, Organization, SubdomainStatus
 from a4c.provisioning import organizations, retry
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import FailedPrecondition
@@ -75,6 +75,11 @@ class Control:
         deps = self._deps
         organization = await organizations.find(deps.store, ref)
         org_id = str(organization.id)
+        if organization.lifecycle_status is not LifecycleStatus.ACTIVE:
+            # Offboarding removed the record on purpose (a cancel restores it).
+            raise FailedPrecondition(
+                f"the organization is {organization.lifecycle_status.value}", "ORGANIZATION_NOT_ACTIVE"
+            )
         if await deps.workflows.execution(subdomain_workflow_id(org_id)) == Execution.RUNNING:
             # Already being provisioned (e.g. this retry sent twice): the running one is the answer.
             return await deps.workflows.start_subdomain(

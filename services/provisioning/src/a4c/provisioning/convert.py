@@ -13,6 +13,7 @@ from a4c.eventstore import (
     BootstrapState,
     BootstrapStepRecord,
     IdentityStatus,
+    LifecycleStatus,
     Organization,
     StepState,
     StoredEvent,
@@ -43,6 +44,12 @@ SUBDOMAIN_STATUS = {
     SubdomainStatus.REMOVED: pb.SUBDOMAIN_STATUS_REMOVED,
     SubdomainStatus.DRIFTED: pb.SUBDOMAIN_STATUS_DRIFTED,
 }
+LIFECYCLE_STATUS = {
+    LifecycleStatus.ACTIVE: pb.LIFECYCLE_STATUS_ACTIVE,
+    LifecycleStatus.OFFBOARDING: pb.LIFECYCLE_STATUS_OFFBOARDING,
+    LifecycleStatus.OFFBOARDED: pb.LIFECYCLE_STATUS_OFFBOARDED,
+}
+LIFECYCLE_FILTER = {value: key for key, value in LIFECYCLE_STATUS.items()}
 BOOTSTRAP_FILTER = {value: key for key, value in BOOTSTRAP_STATUS.items()}
 SUBDOMAIN_FILTER = {value: key for key, value in SUBDOMAIN_STATUS.items()}
 STEP_STATE = {
@@ -84,6 +91,10 @@ def organization(org: Organization) -> pb.Organization:
         created_at=timestamp(org.created_at),
         updated_at=timestamp(org.updated_at),
         subdomain_verified_at=timestamp(org.subdomain_verified_at),
+        lifecycle_status=LIFECYCLE_STATUS[org.lifecycle_status],
+        offboarding_reason=org.offboarding_reason or "",
+        offboarding_started_at=timestamp(org.offboarding_started_at),
+        offboarded_at=timestamp(org.offboarded_at),
         identity_status=IDENTITY_STATUS[org.identity_status],
     )
 

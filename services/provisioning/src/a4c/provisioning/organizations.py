@@ -13,6 +13,7 @@ from a4c.common.paging import PageTokens
 from a4c.eventstore import (
     BootstrapState,
     EventStore,
+    LifecycleStatus,
     Organization,
     OrganizationCursor,
     StoredEvent,
@@ -24,6 +25,7 @@ from a4c.provisioning.errors import NotFound
 
 ORGANIZATIONS_PAGE = (50, 500)  # default, maximum
 EVENTS_PAGE = (100, 1000)
+QUERY_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,19 @@ async def list_organizations(
     size: int,
     token: str,
     tokens: PageTokens,
+    query: str = "",
+    lifecycle_status: LifecycleStatus | None = None,
 ) -> OrganizationsPage:
     """Newest first; the token holds the last row's keyset and is bound to the filters."""
     size = page_size(size, ORGANIZATIONS_PAGE)
-    filters = (subdomain_status, bootstrap_status)
+    query = query.strip()
+    if len(query) > QUERY_MAX or not query.isprintable():
+        raise InvalidFields.one("query", f"must be at most {QUERY_MAX} printable characters")
+    filters: tuple[object, ...] = (subdomain_status, bootstrap_status, *((query,) if query else ()))
+    # The lifecycle filter joins the binding only when set (tokens issued before it keep working),
+    # named so that it never reads as a query.
+    if lifecycle_status is not None:
+        filters = (*filters, f"lifecycle={lifecycle_status.value}")
     after = tokens.decode(token, filters, _cursor) if token else None
     page = await retry.idempotent(
         lambda: store.list_organizations(
@@ -77,6 +88,8 @@ async def list_organizations(
             bootstrap_status=bootstrap_status,
             page_size=size,
             after=after,
+            query=query or None,
+            lifecycle_status=lifecycle_status,
         )
     )
     last = page.next_after

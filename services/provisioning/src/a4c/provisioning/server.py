@@ -16,11 +16,11 @@ from a4c.api.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.config import SettingsError
 from a4c.common.limits import Limit, RateLimit, StreamCap
-from a4c.common.main import Service, metrics_for
+from a4c.common.main import RefusedToStart, Service, metrics_for
 from a4c.common.metrics import Metrics
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.common.tracing import Tracing
-from a4c.eventstore import EventStore, NotFound, SlugClaims
+from a4c.eventstore import EventStore, NotFound, SchemaMismatch, SlugClaims
 from a4c.provisioning.config import Settings
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.hub import EventHub
@@ -99,7 +99,10 @@ async def open_provisioning(
     """Connect to the database and Temporal (lazily: the service starts while Temporal is still coming up).
     A given `client` should carry `tracing`'s Temporal interceptor for workflow starts to join the trace."""
     tracing = tracing or Tracing.off()
-    store = await EventStore.connect(settings.database_url)
+    try:
+        store = await EventStore.connect(settings.database_url)  # checks the schema is this release's
+    except SchemaMismatch as exc:
+        raise RefusedToStart(str(exc)) from None
     try:
         if client is None:
             client = await settings.temporal.connect(

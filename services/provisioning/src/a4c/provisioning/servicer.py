@@ -13,7 +13,7 @@ import grpc
 
 from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.api.provisioning.v1 import provisioning_pb2_grpc
-from a4c.common.auth import MethodScopes, current_principal
+from a4c.common.auth import MethodScopes, current_actor
 from a4c.common.deadline import Deadline
 from a4c.common.errors import InvalidFields
 from a4c.common.paging import PageTokens
@@ -23,6 +23,7 @@ from a4c.provisioning.control import Control
 from a4c.provisioning.deps import Dependencies
 from a4c.provisioning.errors import grpc_errors, grpc_stream_errors
 from a4c.provisioning.hub import EventHub
+from a4c.provisioning.offboarding import Offboarding
 from a4c.provisioning.temporal import QUERY_TIMEOUT
 from a4c.provisioning.validation import organization_ref, validate_bootstrap
 from a4c.provisioning.watch import Watcher
@@ -45,6 +46,8 @@ SCOPES = MethodScopes(
         "GetOrganization": "read",
         "ListOrganizations": "read",
         "ListOrganizationEvents": "read",
+        "OffboardOrganization": "operate",
+        "CancelOffboarding": "operate",
         # A preview changes nothing but spends upstream budget, so it is an operator's.
         "PreviewDrift": "operate",
     }
@@ -64,6 +67,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self._deps = deps
         self._bootstrapper = Bootstrapper(deps)
         self._control = Control(deps)
+        self._offboarding = Offboarding(deps)
         self._watcher = Watcher(deps.store, hub, deps.workflows)
         self._page_tokens = PageTokens(deps.settings.server.page_token_key)
 
@@ -81,7 +85,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             request_id=request.request_id,
             reserved=self._deps.settings.reserved_slugs,
         )
-        done = await self._bootstrapper.bootstrap(org, actor=current_principal().name)
+        done = await self._bootstrapper.bootstrap(org, actor=current_actor())
         return pb.BootstrapOrganizationResponse(
             organization_id=done.organization_id,
             workflow_id=done.workflow_id,
@@ -114,9 +118,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self, request: pb.CancelBootstrapRequest, context: Context
     ) -> pb.CancelBootstrapResponse:
         ref = organization_ref(request.organization_id, request.slug)
-        reason = request.reason.strip()
-        if len(reason) > REASON_MAX or not reason.isprintable():
-            raise InvalidFields.one("reason", f"must be at most {REASON_MAX} printable characters")
+        reason = _reason(request.reason, required=False)
         outcome = await self._control.cancel(ref, reason)
         return pb.CancelBootstrapResponse(
             cancel_requested=outcome.cancel_requested, status=convert.BOOTSTRAP_STATUS[outcome.status]
@@ -127,7 +129,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self, request: pb.RetrySubdomainRequest, context: Context
     ) -> pb.RetrySubdomainResponse:
         ref = organization_ref(request.organization_id, request.slug)
-        started = await self._control.retry_subdomain(ref, actor=current_principal().name)
+        started = await self._control.retry_subdomain(ref, actor=current_actor())
         return pb.RetrySubdomainResponse(workflow_id=started.workflow_id, run_id=started.run_id)
 
     @grpc_errors
@@ -149,6 +151,8 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             size=request.page_size,
             token=request.page_token,
             tokens=self._page_tokens,
+            query=request.query,
+            lifecycle_status=_filter(request.lifecycle_status, convert.LIFECYCLE_FILTER, "lifecycle_status"),
         )
         return pb.ListOrganizationsResponse(
             organizations=[convert.organization(o) for o in page.items],
@@ -174,9 +178,45 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         )
 
     @grpc_errors
+    async def OffboardOrganization(
+        self, request: pb.OffboardOrganizationRequest, context: Context
+    ) -> pb.OffboardOrganizationResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        reason = _reason(request.reason, required=True)
+        done = await self._offboarding.offboard(ref, reason, actor=current_actor())
+        return pb.OffboardOrganizationResponse(
+            organization_id=done.organization_id,
+            workflow_id=done.workflow_id,
+            already_existed=done.already_existed,
+            lifecycle_status=convert.LIFECYCLE_STATUS[done.lifecycle_status],
+            delete_after=convert.timestamp(done.delete_after),
+        )
+
+    @grpc_errors
+    async def CancelOffboarding(
+        self, request: pb.CancelOffboardingRequest, context: Context
+    ) -> pb.CancelOffboardingResponse:
+        ref = organization_ref(request.organization_id, request.slug)
+        reason = _reason(request.reason, required=False)
+        done = await self._offboarding.cancel(ref, reason, actor=current_actor())
+        return pb.CancelOffboardingResponse(
+            cancelled=done.cancelled, lifecycle_status=convert.LIFECYCLE_STATUS[done.lifecycle_status]
+        )
+
+    @grpc_errors
     async def PreviewDrift(
         self, request: pb.PreviewDriftRequest, context: Context
     ) -> pb.PreviewDriftResponse:
         deadline = Deadline.from_context(context, default=PREVIEW_TIMEOUT, margin=0.5)
         tally = await self._deps.workflows.preview_drift(deadline)
         return convert.drift_preview(tally)
+
+
+def _reason(value: str, *, required: bool) -> str:
+    """An operator's reason: recorded in an event, so bounded and printable (required for offboarding)."""
+    reason = value.strip()
+    if required and not reason:
+        raise InvalidFields.one("reason", "is required")
+    if len(reason) > REASON_MAX or not reason.isprintable():
+        raise InvalidFields.one("reason", f"must be at most {REASON_MAX} printable characters")
+    return reason

@@ -15,9 +15,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from a4c.common.deadline import Deadline
@@ -31,6 +42,17 @@ from a4c.workflows.models import (
     Progress,
     SubdomainInput,
     bootstrap_workflow_id,
+)
+from a4c.workflows.offboarding import (
+    CANCEL_UPDATE,
+    OFFBOARD_WORKFLOW,
+    STATE_QUERY,
+    TOO_LATE,
+    CancelOffboardingInput,
+    CancelOffboardingResult,
+    OffboardingState,
+    OffboardInput,
+    offboard_workflow_id,
 )
 from a4c.workflows.reconcile import (
     PREVIEW_WORKFLOW_PREFIX,
@@ -56,6 +78,10 @@ class Started:
     workflow_id: str
     run_id: str
     closed: bool = False
+
+
+class TooLate(Exception):
+    """The offboarding refused the cancel: its deletion has started (the workflow's own words)."""
 
 
 class Workflows:
@@ -100,6 +126,60 @@ class Workflows:
             **subdomain_start(request, slug),
         )
         return Started(handle.id, handle.result_run_id or handle.run_id or "")
+
+    async def start_offboarding(self, request: OffboardInput) -> Started:
+        """Start (or find running) the organization's offboarding; a closed one may run again (after a
+        cancelled offboarding the organization is active and can be offboarded anew)."""
+        handle = await self._client.start_workflow(
+            OFFBOARD_WORKFLOW,
+            request,
+            id=offboard_workflow_id(request.organization_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search.ORGANIZATION_ID, request.organization_id),
+                    SearchAttributePair(search.ORG_SLUG, request.slug),
+                ]
+            ),
+            rpc_timeout=self._rpc_timeout,
+        )
+        return Started(handle.id, handle.result_run_id or handle.run_id or "")
+
+    async def offboarding_state(self, organization_id: str, deadline: Deadline) -> OffboardingState | None:
+        """The running offboarding's `offboarding` query; None when it cannot answer in time."""
+        handle = self._handle(offboard_workflow_id(organization_id))
+        wait_seconds = deadline.remaining()
+        try:
+            async with asyncio.timeout(wait_seconds):
+                state: OffboardingState = await handle.query(
+                    STATE_QUERY, result_type=OffboardingState, rpc_timeout=timedelta(seconds=wait_seconds)
+                )
+        except Exception:
+            return None
+        return state
+
+    async def cancel_offboarding(
+        self, organization_id: str, request: CancelOffboardingInput, deadline: Deadline
+    ) -> CancelOffboardingResult:
+        """Send the cancel update and wait for its answer (the tenant restored); TooLate when refused."""
+        handle = self._handle(offboard_workflow_id(organization_id))
+        wait_seconds = deadline.remaining()
+        try:
+            async with asyncio.timeout(wait_seconds):
+                result: CancelOffboardingResult = await handle.execute_update(
+                    CANCEL_UPDATE,
+                    request,
+                    result_type=CancelOffboardingResult,
+                    rpc_timeout=timedelta(seconds=wait_seconds),
+                )
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == TOO_LATE:
+                raise TooLate(cause.message) from error
+            raise
+        return result
 
     def _handle(self, workflow_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(workflow_id)

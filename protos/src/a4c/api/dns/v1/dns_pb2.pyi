@@ -479,6 +479,66 @@ class CheckPropagationResponse(_message.Message):
 Global___CheckPropagationResponse: _TypeAlias = CheckPropagationResponse  # noqa: Y015
 
 @_typing.final
+class GetZoneUsageRequest(_message.Message):
+    """Input of GetZoneUsage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ZONE_FIELD_NUMBER: _builtins.int
+    zone: _builtins.str
+    """Zone name; empty means the configured zone."""
+    def __init__(
+        self,
+        *,
+        zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetZoneUsageRequest: _TypeAlias = GetZoneUsageRequest  # noqa: Y015
+
+@_typing.final
+class GetZoneUsageResponse(_message.Message):
+    """Output of GetZoneUsage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ZONE_FIELD_NUMBER: _builtins.int
+    RECORDS_USED_FIELD_NUMBER: _builtins.int
+    RECORD_QUOTA_FIELD_NUMBER: _builtins.int
+    CLOUDFLARE_RECORD_QUOTA_FIELD_NUMBER: _builtins.int
+    RECORDS_AVAILABLE_FIELD_NUMBER: _builtins.int
+    zone: _builtins.str
+    """The zone reported on."""
+    records_used: _builtins.int
+    """Records the zone holds now, A4C's and any others (all count toward the quota), as Cloudflare counts them."""
+    record_quota: _builtins.int
+    """The quota this service enforces (its CLOUDFLARE_ZONE_RECORD_QUOTA setting)."""
+    cloudflare_record_quota: _builtins.int
+    """The quota Cloudflare reports for the zone; 0 when it reports none (an account-level quota)."""
+    records_available: _builtins.int
+    """Records that can still be added before CreateRecord refuses: record_quota - records_used, at least 0."""
+    def __init__(
+        self,
+        *,
+        zone: _builtins.str = ...,
+        records_used: _builtins.int = ...,
+        record_quota: _builtins.int = ...,
+        cloudflare_record_quota: _builtins.int = ...,
+        records_available: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cloudflare_record_quota", b"cloudflare_record_quota", "record_quota", b"record_quota", "records_available", b"records_available", "records_used", b"records_used", "zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetZoneUsageResponse: _TypeAlias = GetZoneUsageResponse  # noqa: Y015
+
+@_typing.final
 class ListOwnedRecordsRequest(_message.Message):
     """Input of ListOwnedRecords."""
 

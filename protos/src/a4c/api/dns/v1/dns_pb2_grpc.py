@@ -64,6 +64,11 @@ class DnsServiceStub:
                 request_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.CheckPropagationRequest.SerializeToString,
                 response_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.CheckPropagationResponse.FromString,
                 _registered_method=True)
+        self.GetZoneUsage = channel.unary_unary(
+                '/a4c.api.dns.v1.DnsService/GetZoneUsage',
+                request_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageResponse.FromString,
+                _registered_method=True)
         self.ListOwnedRecords = channel.unary_unary(
                 '/a4c.api.dns.v1.DnsService/ListOwnedRecords',
                 request_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsRequest.SerializeToString,
@@ -118,6 +123,16 @@ class DnsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetZoneUsage(self, request, context):
+        """Reports how many records the zone holds against its record quota (Cloudflare's per-plan
+        "DNS records quota"), read from Cloudflare at the call. CreateRecord refuses a new record once
+        the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
+        frees it; delete records, or raise the quota by another plan or zone).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListOwnedRecords(self, request, context):
         """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
         request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
@@ -153,6 +168,11 @@ def add_DnsServiceServicer_to_server(servicer, server):
                     servicer.CheckPropagation,
                     request_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.CheckPropagationRequest.FromString,
                     response_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.CheckPropagationResponse.SerializeToString,
+            ),
+            'GetZoneUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetZoneUsage,
+                    request_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageResponse.SerializeToString,
             ),
             'ListOwnedRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOwnedRecords,
@@ -300,6 +320,33 @@ class DnsService:
             '/a4c.api.dns.v1.DnsService/CheckPropagation',
             a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.CheckPropagationRequest.SerializeToString,
             a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.CheckPropagationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetZoneUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.dns.v1.DnsService/GetZoneUsage',
+            a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageRequest.SerializeToString,
+            a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,

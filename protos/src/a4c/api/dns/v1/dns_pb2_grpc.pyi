@@ -55,6 +55,12 @@ class DnsServiceStub:
     """Asks every authoritative nameserver of the zone once whether the name answers as expected.
     It never waits or loops: callers retry (the workflow's retry policy does the waiting).
     """
+    GetZoneUsage: _grpc.UnaryUnaryMultiCallable[_dns_pb2.GetZoneUsageRequest, _dns_pb2.GetZoneUsageResponse]
+    """Reports how many records the zone holds against its record quota (Cloudflare's per-plan
+    "DNS records quota"), read from Cloudflare at the call. CreateRecord refuses a new record once
+    the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
+    frees it; delete records, or raise the quota by another plan or zone).
+    """
     ListOwnedRecords: _grpc.UnaryUnaryMultiCallable[_dns_pb2.ListOwnedRecordsRequest, _dns_pb2.ListOwnedRecordsResponse]
     """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
     request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
@@ -86,6 +92,12 @@ class DnsServiceAsyncStub(DnsServiceStub):
     CheckPropagation: _aio.UnaryUnaryMultiCallable[_dns_pb2.CheckPropagationRequest, _dns_pb2.CheckPropagationResponse]  # type: ignore[assignment]
     """Asks every authoritative nameserver of the zone once whether the name answers as expected.
     It never waits or loops: callers retry (the workflow's retry policy does the waiting).
+    """
+    GetZoneUsage: _aio.UnaryUnaryMultiCallable[_dns_pb2.GetZoneUsageRequest, _dns_pb2.GetZoneUsageResponse]  # type: ignore[assignment]
+    """Reports how many records the zone holds against its record quota (Cloudflare's per-plan
+    "DNS records quota"), read from Cloudflare at the call. CreateRecord refuses a new record once
+    the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
+    frees it; delete records, or raise the quota by another plan or zone).
     """
     ListOwnedRecords: _aio.UnaryUnaryMultiCallable[_dns_pb2.ListOwnedRecordsRequest, _dns_pb2.ListOwnedRecordsResponse]  # type: ignore[assignment]
     """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
@@ -145,6 +157,18 @@ class DnsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_dns_pb2.CheckPropagationResponse, _abc.Awaitable[_dns_pb2.CheckPropagationResponse]]:
         """Asks every authoritative nameserver of the zone once whether the name answers as expected.
         It never waits or loops: callers retry (the workflow's retry policy does the waiting).
+        """
+
+    @_abc_1.abstractmethod
+    def GetZoneUsage(
+        self,
+        request: _dns_pb2.GetZoneUsageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dns_pb2.GetZoneUsageResponse, _abc.Awaitable[_dns_pb2.GetZoneUsageResponse]]:
+        """Reports how many records the zone holds against its record quota (Cloudflare's per-plan
+        "DNS records quota"), read from Cloudflare at the call. CreateRecord refuses a new record once
+        the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
+        frees it; delete records, or raise the quota by another plan or zone).
         """
 
     @_abc_1.abstractmethod

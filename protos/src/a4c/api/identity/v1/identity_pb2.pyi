@@ -385,6 +385,102 @@ class SendInvitationResponse(_message.Message):
 Global___SendInvitationResponse: _TypeAlias = SendInvitationResponse  # noqa: Y015
 
 @_typing.final
+class DeactivateOrganizationRequest(_message.Message):
+    """Input of DeactivateOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id."""
+    request_id: _builtins.str
+    """Optional caller-chosen id for tracing retries of the same request."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeactivateOrganizationRequest: _TypeAlias = DeactivateOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class DeactivateOrganizationResponse(_message.Message):
+    """Output of DeactivateOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGED_FIELD_NUMBER: _builtins.int
+    changed: _builtins.bool
+    """True when this call deactivated it; false when it was already inactive."""
+    def __init__(
+        self,
+        *,
+        changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeactivateOrganizationResponse: _TypeAlias = DeactivateOrganizationResponse  # noqa: Y015
+
+@_typing.final
+class ReactivateOrganizationRequest(_message.Message):
+    """Input of ReactivateOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id."""
+    request_id: _builtins.str
+    """Optional caller-chosen id for tracing retries of the same request."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactivateOrganizationRequest: _TypeAlias = ReactivateOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class ReactivateOrganizationResponse(_message.Message):
+    """Output of ReactivateOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGED_FIELD_NUMBER: _builtins.int
+    changed: _builtins.bool
+    """True when this call reactivated it; false when it was already active."""
+    def __init__(
+        self,
+        *,
+        changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactivateOrganizationResponse: _TypeAlias = ReactivateOrganizationResponse  # noqa: Y015
+
+@_typing.final
 class ListOrganizationsRequest(_message.Message):
     """Input of ListOrganizations."""
 

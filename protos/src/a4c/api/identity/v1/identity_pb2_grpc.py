@@ -60,6 +60,16 @@ class IdentityServiceStub:
                 request_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.SendInvitationRequest.SerializeToString,
                 response_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.SendInvitationResponse.FromString,
                 _registered_method=True)
+        self.DeactivateOrganization = channel.unary_unary(
+                '/a4c.api.identity.v1.IdentityService/DeactivateOrganization',
+                request_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.DeactivateOrganizationRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.DeactivateOrganizationResponse.FromString,
+                _registered_method=True)
+        self.ReactivateOrganization = channel.unary_unary(
+                '/a4c.api.identity.v1.IdentityService/ReactivateOrganization',
+                request_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationResponse.FromString,
+                _registered_method=True)
         self.ListOrganizations = channel.unary_unary(
                 '/a4c.api.identity.v1.IdentityService/ListOrganizations',
                 request_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.SerializeToString,
@@ -110,6 +120,22 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeactivateOrganization(self, request, context):
+        """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+        inactive is success with changed=false; an unknown organization is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReactivateOrganization(self, request, context):
+        """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+        active is success with changed=false; an unknown organization is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListOrganizations(self, request, context):
         """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
         Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
@@ -147,6 +173,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.SendInvitation,
                     request_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.SendInvitationRequest.FromString,
                     response_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.SendInvitationResponse.SerializeToString,
+            ),
+            'DeactivateOrganization': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeactivateOrganization,
+                    request_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.DeactivateOrganizationRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.DeactivateOrganizationResponse.SerializeToString,
+            ),
+            'ReactivateOrganization': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReactivateOrganization,
+                    request_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationResponse.SerializeToString,
             ),
             'ListOrganizations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrganizations,
@@ -290,6 +326,60 @@ class IdentityService:
             '/a4c.api.identity.v1.IdentityService/SendInvitation',
             a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.SendInvitationRequest.SerializeToString,
             a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.SendInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeactivateOrganization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.identity.v1.IdentityService/DeactivateOrganization',
+            a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.DeactivateOrganizationRequest.SerializeToString,
+            a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.DeactivateOrganizationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReactivateOrganization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.identity.v1.IdentityService/ReactivateOrganization',
+            a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationRequest.SerializeToString,
+            a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,14 @@ class IdentityServiceStub:
     """
     SendInvitation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.SendInvitationRequest, _identity_pb2.SendInvitationResponse]
     """Asks the identity platform to email the user an invitation to set up their login."""
+    DeactivateOrganization: _grpc.UnaryUnaryMultiCallable[_identity_pb2.DeactivateOrganizationRequest, _identity_pb2.DeactivateOrganizationResponse]
+    """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+    inactive is success with changed=false; an unknown organization is NOT_FOUND.
+    """
+    ReactivateOrganization: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ReactivateOrganizationRequest, _identity_pb2.ReactivateOrganizationResponse]
+    """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+    active is success with changed=false; an unknown organization is NOT_FOUND.
+    """
     ListOrganizations: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListOrganizationsRequest, _identity_pb2.ListOrganizationsResponse]
     """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
     Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
@@ -79,6 +87,14 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """
     SendInvitation: _aio.UnaryUnaryMultiCallable[_identity_pb2.SendInvitationRequest, _identity_pb2.SendInvitationResponse]  # type: ignore[assignment]
     """Asks the identity platform to email the user an invitation to set up their login."""
+    DeactivateOrganization: _aio.UnaryUnaryMultiCallable[_identity_pb2.DeactivateOrganizationRequest, _identity_pb2.DeactivateOrganizationResponse]  # type: ignore[assignment]
+    """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+    inactive is success with changed=false; an unknown organization is NOT_FOUND.
+    """
+    ReactivateOrganization: _aio.UnaryUnaryMultiCallable[_identity_pb2.ReactivateOrganizationRequest, _identity_pb2.ReactivateOrganizationResponse]  # type: ignore[assignment]
+    """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+    active is success with changed=false; an unknown organization is NOT_FOUND.
+    """
     ListOrganizations: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListOrganizationsRequest, _identity_pb2.ListOrganizationsResponse]  # type: ignore[assignment]
     """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
     Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
@@ -135,6 +151,26 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.SendInvitationResponse, _abc.Awaitable[_identity_pb2.SendInvitationResponse]]:
         """Asks the identity platform to email the user an invitation to set up their login."""
+
+    @_abc_1.abstractmethod
+    def DeactivateOrganization(
+        self,
+        request: _identity_pb2.DeactivateOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.DeactivateOrganizationResponse, _abc.Awaitable[_identity_pb2.DeactivateOrganizationResponse]]:
+        """Deactivates an organization A4C created: its users can no longer log in (offboarding). Already
+        inactive is success with changed=false; an unknown organization is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def ReactivateOrganization(
+        self,
+        request: _identity_pb2.ReactivateOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ReactivateOrganizationResponse, _abc.Awaitable[_identity_pb2.ReactivateOrganizationResponse]]:
+        """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
+        active is success with changed=false; an unknown organization is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def ListOrganizations(

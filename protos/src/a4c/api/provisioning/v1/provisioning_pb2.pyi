@@ -21,6 +21,34 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _LifecycleStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LifecycleStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LifecycleStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIFECYCLE_STATUS_UNSPECIFIED: _LifecycleStatus.ValueType  # 0
+    """Not set (a filter then means any)."""
+    LIFECYCLE_STATUS_ACTIVE: _LifecycleStatus.ValueType  # 1
+    """The tenant exists (whatever its bootstrap's status)."""
+    LIFECYCLE_STATUS_OFFBOARDING: _LifecycleStatus.ValueType  # 2
+    """Offboarding started: DNS removed, identity deactivated, deletion pending the grace period."""
+    LIFECYCLE_STATUS_OFFBOARDED: _LifecycleStatus.ValueType  # 3
+    """Offboarded: nothing is left upstream; the events stay readable by organization id."""
+
+class LifecycleStatus(_LifecycleStatus, metaclass=_LifecycleStatusEnumTypeWrapper):
+    """Where an organization is in its life: created by a bootstrap, then possibly offboarded."""
+
+LIFECYCLE_STATUS_UNSPECIFIED: LifecycleStatus.ValueType  # 0
+"""Not set (a filter then means any)."""
+LIFECYCLE_STATUS_ACTIVE: LifecycleStatus.ValueType  # 1
+"""The tenant exists (whatever its bootstrap's status)."""
+LIFECYCLE_STATUS_OFFBOARDING: LifecycleStatus.ValueType  # 2
+"""Offboarding started: DNS removed, identity deactivated, deletion pending the grace period."""
+LIFECYCLE_STATUS_OFFBOARDED: LifecycleStatus.ValueType  # 3
+"""Offboarded: nothing is left upstream; the events stay readable by organization id."""
+Global___LifecycleStatus: _TypeAlias = LifecycleStatus  # noqa: Y015
+
 class _BootstrapStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -329,6 +357,10 @@ class Organization(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     SUBDOMAIN_VERIFIED_AT_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_STATUS_FIELD_NUMBER: _builtins.int
+    OFFBOARDING_REASON_FIELD_NUMBER: _builtins.int
+    OFFBOARDING_STARTED_AT_FIELD_NUMBER: _builtins.int
+    OFFBOARDED_AT_FIELD_NUMBER: _builtins.int
     IDENTITY_STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Organization id (UUID)."""
@@ -352,6 +384,10 @@ class Organization(_message.Message):
     """Current or last bootstrap step."""
     last_error: _builtins.str
     """Last error, empty when none."""
+    lifecycle_status: Global___LifecycleStatus.ValueType
+    """Lifecycle: active, offboarding or offboarded."""
+    offboarding_reason: _builtins.str
+    """Why it is being (or was) offboarded; empty while active."""
     identity_status: Global___IdentityStatus.ValueType
     """The identity organization as the drift reconciler last saw it."""
     @_builtins.property
@@ -365,6 +401,14 @@ class Organization(_message.Message):
     @_builtins.property
     def subdomain_verified_at(self) -> _timestamp_pb2.Timestamp:
         """When the subdomain was verified, if it was."""
+
+    @_builtins.property
+    def offboarding_started_at(self) -> _timestamp_pb2.Timestamp:
+        """When offboarding started; unset while active."""
+
+    @_builtins.property
+    def offboarded_at(self) -> _timestamp_pb2.Timestamp:
+        """When offboarding finished; unset until offboarded."""
 
     def __init__(
         self,
@@ -383,11 +427,15 @@ class Organization(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         subdomain_verified_at: _timestamp_pb2.Timestamp | None = ...,
+        lifecycle_status: Global___LifecycleStatus.ValueType = ...,
+        offboarding_reason: _builtins.str = ...,
+        offboarding_started_at: _timestamp_pb2.Timestamp | None = ...,
+        offboarded_at: _timestamp_pb2.Timestamp | None = ...,
         identity_status: Global___IdentityStatus.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "offboarded_at", b"offboarded_at", "offboarding_started_at", b"offboarding_started_at", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_user_id", b"admin_user_id", "bootstrap_status", b"bootstrap_status", "created_at", b"created_at", "current_step", b"current_step", "dns_record_id", b"dns_record_id", "id", b"id", "identity_organization_id", b"identity_organization_id", "identity_status", b"identity_status", "last_error", b"last_error", "name", b"name", "slug", b"slug", "subdomain_fqdn", b"subdomain_fqdn", "subdomain_status", b"subdomain_status", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_user_id", b"admin_user_id", "bootstrap_status", b"bootstrap_status", "created_at", b"created_at", "current_step", b"current_step", "dns_record_id", b"dns_record_id", "id", b"id", "identity_organization_id", b"identity_organization_id", "identity_status", b"identity_status", "last_error", b"last_error", "lifecycle_status", b"lifecycle_status", "name", b"name", "offboarded_at", b"offboarded_at", "offboarding_reason", b"offboarding_reason", "offboarding_started_at", b"offboarding_started_at", "slug", b"slug", "subdomain_fqdn", b"subdomain_fqdn", "subdomain_status", b"subdomain_status", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -817,6 +865,8 @@ class ListOrganizationsRequest(_message.Message):
     BOOTSTRAP_STATUS_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_STATUS_FIELD_NUMBER: _builtins.int
     subdomain_status: Global___SubdomainStatus.ValueType
     """Only organizations whose subdomain is in this state; UNSPECIFIED means any."""
     bootstrap_status: Global___BootstrapStatus.ValueType
@@ -825,6 +875,12 @@ class ListOrganizationsRequest(_message.Message):
     """Page size, 1–500; 0 means 50."""
     page_token: _builtins.str
     """Opaque token from a previous response; empty for the first page."""
+    query: _builtins.str
+    """Only organizations whose slug starts with, or whose name contains, this text (case-insensitive;
+    at most 100 characters); empty means any.
+    """
+    lifecycle_status: Global___LifecycleStatus.ValueType
+    """Only organizations in this lifecycle state; UNSPECIFIED means any."""
     def __init__(
         self,
         *,
@@ -832,10 +888,12 @@ class ListOrganizationsRequest(_message.Message):
         bootstrap_status: Global___BootstrapStatus.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        query: _builtins.str = ...,
+        lifecycle_status: Global___LifecycleStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap_status", b"bootstrap_status", "page_size", b"page_size", "page_token", b"page_token", "subdomain_status", b"subdomain_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap_status", b"bootstrap_status", "lifecycle_status", b"lifecycle_status", "page_size", b"page_size", "page_token", b"page_token", "query", b"query", "subdomain_status", b"subdomain_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -932,6 +990,144 @@ class ListOrganizationEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOrganizationEventsResponse: _TypeAlias = ListOrganizationEventsResponse  # noqa: Y015
+
+@_typing.final
+class OffboardOrganizationRequest(_message.Message):
+    """Input of OffboardOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    SLUG_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id."""
+    slug: _builtins.str
+    """Slug."""
+    reason: _builtins.str
+    """Why (required, at most 500 printable characters), recorded in organization.offboarding.started."""
+    request_id: _builtins.str
+    """Optional caller-chosen id for tracing retries of the same request."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        slug: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "slug", b"slug"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "reason", b"reason", "request_id", b"request_id", "slug", b"slug"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_organization: _TypeAlias = _typing.Literal["organization_id", "slug"]  # noqa: Y015
+    _WhichOneofArgType_organization: _TypeAlias = _typing.Literal["organization", b"organization"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_organization) -> _WhichOneofReturnType_organization | None: ...
+
+Global___OffboardOrganizationRequest: _TypeAlias = OffboardOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class OffboardOrganizationResponse(_message.Message):
+    """Output of OffboardOrganization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    ALREADY_EXISTED_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_STATUS_FIELD_NUMBER: _builtins.int
+    DELETE_AFTER_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """The organization being offboarded."""
+    workflow_id: _builtins.str
+    """Workflow id of the offboarding, e.g. "org-offboard-<organization id>"."""
+    already_existed: _builtins.bool
+    """True when the organization was already offboarding or offboarded (nothing new was started)."""
+    lifecycle_status: Global___LifecycleStatus.ValueType
+    """Lifecycle status when the call returned."""
+    @_builtins.property
+    def delete_after(self) -> _timestamp_pb2.Timestamp:
+        """When the identity organization will be deleted (the end of the grace period)."""
+
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        workflow_id: _builtins.str = ...,
+        already_existed: _builtins.bool = ...,
+        lifecycle_status: Global___LifecycleStatus.ValueType = ...,
+        delete_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_existed", b"already_existed", "delete_after", b"delete_after", "lifecycle_status", b"lifecycle_status", "organization_id", b"organization_id", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OffboardOrganizationResponse: _TypeAlias = OffboardOrganizationResponse  # noqa: Y015
+
+@_typing.final
+class CancelOffboardingRequest(_message.Message):
+    """Input of CancelOffboarding."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    SLUG_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id."""
+    slug: _builtins.str
+    """Slug."""
+    reason: _builtins.str
+    """Why (optional, at most 500 printable characters), recorded in organization.offboarding.cancelled."""
+    request_id: _builtins.str
+    """Optional caller-chosen id for tracing retries of the same request."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        slug: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "slug", b"slug"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "organization_id", b"organization_id", "reason", b"reason", "request_id", b"request_id", "slug", b"slug"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_organization: _TypeAlias = _typing.Literal["organization_id", "slug"]  # noqa: Y015
+    _WhichOneofArgType_organization: _TypeAlias = _typing.Literal["organization", b"organization"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_organization) -> _WhichOneofReturnType_organization | None: ...
+
+Global___CancelOffboardingRequest: _TypeAlias = CancelOffboardingRequest  # noqa: Y015
+
+@_typing.final
+class CancelOffboardingResponse(_message.Message):
+    """Output of CancelOffboarding."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_STATUS_FIELD_NUMBER: _builtins.int
+    cancelled: _builtins.bool
+    """True when this call cancelled the offboarding; false when it was already cancelled."""
+    lifecycle_status: Global___LifecycleStatus.ValueType
+    """Lifecycle status when the call returned."""
+    def __init__(
+        self,
+        *,
+        cancelled: _builtins.bool = ...,
+        lifecycle_status: Global___LifecycleStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "lifecycle_status", b"lifecycle_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelOffboardingResponse: _TypeAlias = CancelOffboardingResponse  # noqa: Y015
 
 @_typing.final
 class PreviewDriftRequest(_message.Message):

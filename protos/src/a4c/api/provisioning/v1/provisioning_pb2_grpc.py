@@ -76,6 +76,16 @@ class ProvisioningServiceStub:
                 request_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.ListOrganizationEventsRequest.SerializeToString,
                 response_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.ListOrganizationEventsResponse.FromString,
                 _registered_method=True)
+        self.OffboardOrganization = channel.unary_unary(
+                '/a4c.api.provisioning.v1.ProvisioningService/OffboardOrganization',
+                request_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.OffboardOrganizationRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.OffboardOrganizationResponse.FromString,
+                _registered_method=True)
+        self.CancelOffboarding = channel.unary_unary(
+                '/a4c.api.provisioning.v1.ProvisioningService/CancelOffboarding',
+                request_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingResponse.FromString,
+                _registered_method=True)
         self.PreviewDrift = channel.unary_unary(
                 '/a4c.api.provisioning.v1.ProvisioningService/PreviewDrift',
                 request_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftRequest.SerializeToString,
@@ -148,6 +158,24 @@ class ProvisioningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OffboardOrganization(self, request, context):
+        """Starts offboarding an organization: stop its subdomain workflow, remove its DNS records,
+        deactivate its identity organization at once and delete it after the grace period. Idempotent:
+        an organization already offboarding (or offboarded) answers that offboarding, already_existed=true.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelOffboarding(self, request, context):
+        """Cancels an offboarding during its grace period: the identity organization is reactivated and the
+        DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
+        or when the organization is not offboarding.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PreviewDrift(self, request, context):
         """Runs the drift reconciler's comparison without changing anything (a read-only run of
         ReconcileOrganizationsWorkflow) and returns the drift it would act on.
@@ -198,6 +226,16 @@ def add_ProvisioningServiceServicer_to_server(servicer, server):
                     servicer.ListOrganizationEvents,
                     request_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.ListOrganizationEventsRequest.FromString,
                     response_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.ListOrganizationEventsResponse.SerializeToString,
+            ),
+            'OffboardOrganization': grpc.unary_unary_rpc_method_handler(
+                    servicer.OffboardOrganization,
+                    request_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.OffboardOrganizationRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.OffboardOrganizationResponse.SerializeToString,
+            ),
+            'CancelOffboarding': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelOffboarding,
+                    request_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingResponse.SerializeToString,
             ),
             'PreviewDrift': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewDrift,
@@ -423,6 +461,60 @@ class ProvisioningService:
             '/a4c.api.provisioning.v1.ProvisioningService/ListOrganizationEvents',
             a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.ListOrganizationEventsRequest.SerializeToString,
             a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.ListOrganizationEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OffboardOrganization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.provisioning.v1.ProvisioningService/OffboardOrganization',
+            a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.OffboardOrganizationRequest.SerializeToString,
+            a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.OffboardOrganizationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelOffboarding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.provisioning.v1.ProvisioningService/CancelOffboarding',
+            a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingRequest.SerializeToString,
+            a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingResponse.FromString,
             options,
             channel_credentials,
             insecure,

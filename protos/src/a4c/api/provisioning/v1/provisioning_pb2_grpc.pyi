@@ -57,6 +57,16 @@ class ProvisioningServiceStub:
     """Lists organizations, optionally filtered by statuses, one page at a time (stable keyset order)."""
     ListOrganizationEvents: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.ListOrganizationEventsRequest, _provisioning_pb2.ListOrganizationEventsResponse]
     """Lists an organization's events in order (its audit trail), one page at a time."""
+    OffboardOrganization: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.OffboardOrganizationRequest, _provisioning_pb2.OffboardOrganizationResponse]
+    """Starts offboarding an organization: stop its subdomain workflow, remove its DNS records,
+    deactivate its identity organization at once and delete it after the grace period. Idempotent:
+    an organization already offboarding (or offboarded) answers that offboarding, already_existed=true.
+    """
+    CancelOffboarding: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.CancelOffboardingRequest, _provisioning_pb2.CancelOffboardingResponse]
+    """Cancels an offboarding during its grace period: the identity organization is reactivated and the
+    DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
+    or when the organization is not offboarding.
+    """
     PreviewDrift: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.PreviewDriftRequest, _provisioning_pb2.PreviewDriftResponse]
     """Runs the drift reconciler's comparison without changing anything (a read-only run of
     ReconcileOrganizationsWorkflow) and returns the drift it would act on.
@@ -91,6 +101,16 @@ class ProvisioningServiceAsyncStub(ProvisioningServiceStub):
     """Lists organizations, optionally filtered by statuses, one page at a time (stable keyset order)."""
     ListOrganizationEvents: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.ListOrganizationEventsRequest, _provisioning_pb2.ListOrganizationEventsResponse]  # type: ignore[assignment]
     """Lists an organization's events in order (its audit trail), one page at a time."""
+    OffboardOrganization: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.OffboardOrganizationRequest, _provisioning_pb2.OffboardOrganizationResponse]  # type: ignore[assignment]
+    """Starts offboarding an organization: stop its subdomain workflow, remove its DNS records,
+    deactivate its identity organization at once and delete it after the grace period. Idempotent:
+    an organization already offboarding (or offboarded) answers that offboarding, already_existed=true.
+    """
+    CancelOffboarding: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.CancelOffboardingRequest, _provisioning_pb2.CancelOffboardingResponse]  # type: ignore[assignment]
+    """Cancels an offboarding during its grace period: the identity organization is reactivated and the
+    DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
+    or when the organization is not offboarding.
+    """
     PreviewDrift: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.PreviewDriftRequest, _provisioning_pb2.PreviewDriftResponse]  # type: ignore[assignment]
     """Runs the drift reconciler's comparison without changing anything (a read-only run of
     ReconcileOrganizationsWorkflow) and returns the drift it would act on.
@@ -170,6 +190,28 @@ class ProvisioningServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provisioning_pb2.ListOrganizationEventsResponse, _abc.Awaitable[_provisioning_pb2.ListOrganizationEventsResponse]]:
         """Lists an organization's events in order (its audit trail), one page at a time."""
+
+    @_abc_1.abstractmethod
+    def OffboardOrganization(
+        self,
+        request: _provisioning_pb2.OffboardOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provisioning_pb2.OffboardOrganizationResponse, _abc.Awaitable[_provisioning_pb2.OffboardOrganizationResponse]]:
+        """Starts offboarding an organization: stop its subdomain workflow, remove its DNS records,
+        deactivate its identity organization at once and delete it after the grace period. Idempotent:
+        an organization already offboarding (or offboarded) answers that offboarding, already_existed=true.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelOffboarding(
+        self,
+        request: _provisioning_pb2.CancelOffboardingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provisioning_pb2.CancelOffboardingResponse, _abc.Awaitable[_provisioning_pb2.CancelOffboardingResponse]]:
+        """Cancels an offboarding during its grace period: the identity organization is reactivated and the
+        DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
+        or when the organization is not offboarding.
+        """
 
     @_abc_1.abstractmethod
     def PreviewDrift(

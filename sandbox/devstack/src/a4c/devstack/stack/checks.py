@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # Temporal's frontend answers grpc.health.v1 for its workflow service once it takes calls.
@@ -21,6 +22,15 @@ async def tcp_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return True
+
+
+async def http_ok(url: str) -> bool:
+    """True when a GET of `url` answers 200 (the console's /healthz)."""
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def grpc_serving(address: str, service: str = "") -> bool:

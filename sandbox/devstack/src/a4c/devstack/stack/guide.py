@@ -66,6 +66,10 @@ class View:
             rows.append(("", f".venv/bin/a4c {command}"))
         for part in METRICS_PARTS:
             rows.append((f"metrics {part}", f"curl -s http://{s.address(f'{part}-metrics')}/metrics"))
+        if parts.runs_console:
+            rows.append(("console", parts.console_url))
+            if parts.console_login is not None:  # the sandbox's operators (local development credentials)
+                rows += parts.console_login.guide_rows()
         rows.append(("logs", f"{_short(s.logs_dir)}/<part>.log"))
         if s.traces_file is not None:
             # One trace per bootstrap: its trace_id is in each event's metadata and log line.

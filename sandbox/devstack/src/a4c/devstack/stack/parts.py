@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from a4c.devstack.console_login import ConsoleLogin
 from a4c.devstack.stack.config import HOST, WORKER_TOKEN_FILE, StackSettings, local_token
 from a4c.devstack.temporal import dev_server_args, temporal_binary
 from a4c.devstack.wiring import STACK, Wiring
@@ -23,6 +24,8 @@ class Parts:
         self.token = token  # the operator's (provisioning)
         self.worker_token = local_token(settings.state_dir, WORKER_TOKEN_FILE)  # dns and identity's caller
         self.database_url = database_url  # known once the embedded PostgreSQL is up
+        # The console's OIDC app and operators at the sandbox Zitadel, once seeded (supervisor).
+        self.console_login: ConsoleLogin | None = None
 
     # -- addresses ---------------------------------------------------------------------------------
 
@@ -41,6 +44,15 @@ class Parts:
     @property
     def provisioning_address(self) -> str:
         return self.settings.provisioning_address or self.settings.address("provisioning")
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.settings.address('console')}"
+
+    @property
+    def runs_console(self) -> bool:
+        """With the sandbox's Zitadel (seeded here), or a real one the caller configured the console for."""
+        return not self.settings.real_zitadel or bool(self.settings.env.get("A4C_CONSOLE_OIDC_CLIENT_ID"))
 
     @property
     def provisioning_token(self) -> str:
@@ -66,6 +78,7 @@ class Parts:
             service_token=s.env.get("A4C_SERVICE_TOKEN") or self.worker_token,
             sandbox_state_dir=s.state_dir / "sandbox",
             traces_file=s.traces_file,
+            console_oidc=self.console_login.env() if self.console_login else {},
             **s.sandbox_credentials,
         )
 

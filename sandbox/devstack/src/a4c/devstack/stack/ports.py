@@ -29,6 +29,8 @@ PORTS: dict[str, tuple[int, int]] = {
     "dns-metrics": (9102, 11),
     "identity-metrics": (9103, 12),
     "worker-metrics": (9104, 13),
+    # The operators' web console (HTTP).
+    "console": (8090, 14),
 }
 METRICS_PARTS = ("provisioning", "dns", "identity", "worker")
 # Ports that are also bound over UDP (the authoritative DNS server answers on both).

@@ -2,7 +2,7 @@
 
     PostgreSQL → migrations ┐
     Temporal dev server     ├→ dns, identity, provisioning (gRPC health SERVING) → worker (health SERVING)
-    sandbox (ready line)    ┘
+    sandbox (ready line)    ┘   → the console's login seeded at the sandbox Zitadel → console (GET /healthz)
 
 Independent parts of one level start together. A part that dies, at start or later, stops the whole
 stack with a message naming it and its log. `stack.json` in the state dir lists what runs (pids,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -21,8 +22,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from a4c.devstack.console_login import OPERATE_LOGIN, READ_LOGIN, seed
 from a4c.devstack.postgres import EmbeddedPostgres, EmbeddedPostgresError
-from a4c.devstack.stack.checks import TEMPORAL_SERVICE, grpc_serving, tcp_open
+from a4c.devstack.stack.checks import TEMPORAL_SERVICE, grpc_serving, http_ok, tcp_open
 from a4c.devstack.stack.config import HOST, StackSettings
 from a4c.devstack.stack.parts import Parts
 from a4c.devstack.stack.ports import busy_ports
@@ -71,6 +73,7 @@ class Supervisor:
             "sandbox-cloudflare": not s.runs_sandbox,
             "sandbox-zitadel": not s.runs_sandbox,
             "sandbox-dns": not s.runs_sandbox,
+            "console": not self.parts.runs_console,
         }
         return {name: port for name, port in s.ports.items() if not skip.get(name, False)}
 
@@ -88,6 +91,7 @@ class Supervisor:
         await _all(self._database(), self._temporal(), self._sandbox())
         await _all(*(self._service(name) for name in ("dns", "identity", "provisioning") if self._runs(name)))
         await self._worker()
+        await self._console()
         self._write_run_file()
         return self.parts
 
@@ -148,6 +152,24 @@ class Supervisor:
         address = self.settings.address("worker-health")
         await self._until(child, lambda: grpc_serving(address), "health SERVING")
         self.report("worker", f"{address} (health)", child.elapsed)
+
+    async def _console(self) -> None:
+        if not self.parts.runs_console:
+            return
+        url = self.parts.console_url
+        if not self.settings.real_zitadel:
+            # Stable local passwords (derived from the stack's token), so a restarted stack keeps them.
+            derived = hashlib.sha256(f"a4c-local-operators:{self.token}".encode()).hexdigest()
+            self.parts.console_login = await seed(
+                f"http://{self.settings.address('sandbox-zitadel')}",
+                f"{url}/auth/callback",
+                pat=self.parts.wiring.zitadel.pat,
+                post_logout_redirect_uris=[f"{url}/signed-out"],
+                passwords={OPERATE_LOGIN: f"{derived[:16]}-Aa1", READ_LOGIN: f"{derived[16:32]}-Aa1"},
+            )
+        child = await self._spawn("console", Parts.module_argv("a4c.console"), self.parts.env("console"))
+        await self._until(child, lambda: http_ok(f"{url}/healthz"), "HTTP /healthz")
+        self.report("console", self.settings.address("console"), child.elapsed)
 
     async def _spawn(self, name: str, argv: list[str], env: dict[str, str], pipe: bool = False) -> Child:
         child = Child(name, argv, env, self._log(name))

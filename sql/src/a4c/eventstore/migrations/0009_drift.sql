@@ -1,4 +1,4 @@
--- 0008 drift (renumbered to the next free number at landing; planned 0009): what the scheduled reconciler (issue 18) finds, projected.
+-- 0009 drift: what the scheduled reconciler (issue 18) finds, projected.
 --
 -- Why: the reconciler compares every active organization with Cloudflare and Zitadel and records what
 -- it finds as events on the organization's stream. The read model must show it: a subdomain whose name
@@ -24,7 +24,7 @@ COMMENT ON COLUMN organizations_projection.identity_status IS
 
 ALTER TABLE event_types DROP CONSTRAINT event_types_handler_check;
 ALTER TABLE event_types ADD CONSTRAINT event_types_handler_check
-    CHECK (handler IN ('bootstrap', 'subdomain', 'drift'));
+    CHECK (handler IN ('bootstrap', 'subdomain', 'lifecycle', 'drift'));
 
 INSERT INTO event_types (event_type, handler) VALUES
     ('organization.subdomain.drift_detected', 'drift'),
@@ -71,6 +71,7 @@ BEGIN
 END
 $$;
 
+-- 0007's dispatch with the drift handler added.
 CREATE OR REPLACE FUNCTION project_event(e domain_events) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -80,8 +81,11 @@ BEGIN
     SELECT handler INTO kind FROM event_types WHERE event_type = e.event_type;
     IF kind = 'bootstrap' THEN
         PERFORM organizations_apply_bootstrap_event(e);
+        PERFORM organizations_apply_slug_release(e);
     ELSIF kind = 'subdomain' THEN
         PERFORM organizations_apply_subdomain_event(e);
+    ELSIF kind = 'lifecycle' THEN
+        PERFORM organizations_apply_lifecycle_event(e);
     ELSIF kind = 'drift' THEN
         PERFORM organizations_apply_drift_event(e);
     ELSE

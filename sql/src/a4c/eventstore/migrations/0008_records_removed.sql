@@ -1,4 +1,4 @@
--- 0007 compensation says what it removed: dns_record_deleted carries a list, possibly empty.
+-- 0008 compensation says what it removed: dns_record_deleted carries a list, possibly empty.
 --
 -- Why: the bootstrap's compensation removes every record its organization owns on the name, which
 -- may be none (the step never created one) or, after a cancel that raced a running step, one
@@ -50,7 +50,7 @@ BEGIN
                SET subdomain_status = 'removed', dns_record_id = NULL
              WHERE id = e.stream_id;
         ELSE
-            -- Events before 0007: one id. Deleting an older record than the current one leaves the
+            -- Events before 0008: one id. Deleting an older record than the current one leaves the
             -- current one standing.
             record_id := event_text(e, 'dns_record_id');
             UPDATE organizations_projection

@@ -1,0 +1,1 @@
+"""The operators' console: server-rendered pages over the provisioning gRPC API (see README.md)."""
