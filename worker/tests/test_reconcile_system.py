@@ -154,6 +154,24 @@ async def test_an_identity_organization_deleted_or_deactivated_out_of_band_is_de
         assert state.orgs[deactivated.organization_id].state == "INACTIVE"
 
 
+async def test_a_tenant_being_offboarded_is_not_drift(drift: System) -> None:
+    tenant = await active_tenant(drift, "drift-leaving")
+    org = uuid.UUID(tenant.organization_id)
+    # Offboarding's first steps, as its workflow records them: the record goes, the org is deactivated.
+    await drift.store.append(sample_event(org, EventType.OFFBOARDING_STARTED))
+    (ours,) = records_on(drift, tenant.subdomain.fqdn)
+    change_zone(drift, Batch(deletes=[ours.id]))
+    with drift.zitadel.store.write() as state:
+        state.orgs[tenant.organization_id].state = "INACTIVE"
+    before = await types_of(drift, tenant.organization_id)
+
+    tally = await reconcile(drift)
+
+    assert tenant.organization_id not in {f.organization_id for f in tally.findings}
+    assert records_on(drift, tenant.subdomain.fqdn) == []
+    assert await types_of(drift, tenant.organization_id) == before
+
+
 async def test_orphans_are_reported_once_and_left_in_place(drift: System) -> None:
     record_owner, identity_owner = str(uuid.uuid4()), str(uuid.uuid4())
     orphan = RecordSpec("CNAME", f"ghost.{ZONE}", TARGET, 1, True, f"managed-by=a4c owner={record_owner}")
