@@ -16,12 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.worker import Worker
 
 from a4c.eventstore import EventType
 from a4c.worker.config import Settings
 from a4c.worker.policy import PolicyActivities
-from a4c.worker.runner import WORKFLOWS
+from a4c.worker.runner import WORKFLOWS, queue_workers
 from a4c.workflows.models import (
     BootstrapInput,
     CleanupInput,
@@ -104,11 +103,14 @@ async def main() -> None:
     # so the organization's recorded name is taken to be the one asked for.
     checks = PolicyActivities(settings.policy(settings.base_domain), _as_asked)
     client = await settings.temporal.connect()
-    worker = Worker(
+    # The same queues and rate limits as the real worker (a4c.workflows.queues).
+    worker = queue_workers(
         client,
-        task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
+        settings.task_queue,
+        workflows=WORKFLOWS,
         activities=[checks.check_bootstrap, checks.check_subdomain, *NO_OPS],
+        queues=settings.queues,
+        rates=settings.queue_rates,
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),

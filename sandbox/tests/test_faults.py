@@ -21,6 +21,7 @@ from a4c.sandbox.faults import (
     RateLimit,
 )
 from a4c.sandbox.http import AsgiServer, ThreadedAsgiServer
+from a4c.sandbox.request_log import busiest_window
 
 
 async def _echo(request: Request) -> JSONResponse:
@@ -151,7 +152,6 @@ async def test_delete_clears_rules_and_restores_the_start_rate_limit() -> None:
             "ip_rate_limit": None,
             "injected": {},
             "delays": [],
-            "requests": {"total": 0, "by_route": {}},
         }
         assert (await client.get("/a")).status_code == 200
         assert (await client.get("/a")).status_code == 429
@@ -287,13 +287,26 @@ def test_decisions_report_the_credential_quota_left_and_its_reset() -> None:
     assert (blocked.quota.remaining, blocked.quota.reset_seconds) == (0, 300)
 
 
-async def test_the_request_log_counts_every_request_by_route_faulted_or_not() -> None:
-    faults = Faults(rate_limit=RateLimit(limit=2, window_seconds=60))
-    async with AsgiServer(_app(faults)) as server, httpx.AsyncClient(base_url=server.url) as client:
-        for record in ("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"):
-            await client.get(f"/zones/{record}")
-        assert (await client.get("/a")).status_code == 429  # refused, but received: it counts
-        state = (await client.get("/_sandbox/faults")).json()
-    assert state["requests"] == {"total": 3, "by_route": {"GET /zones/{id}": 2, "GET /a": 1}}
-    assert faults.request_count("GET", "/zones/{id}") == 2
-    assert faults.request_count(method="POST") == 0
+async def test_the_request_log_keeps_every_upstream_request_with_its_status(served: Any) -> None:
+    faults, client = served
+    faults.add(FaultRule(kind="status", status=429, count=1, path="/zones/b"))
+    for path in ("/zones/a", "/zones/b", "/zones/c"):
+        await client.get(path)
+    await client.get("/_sandbox/emails")  # the emulator's own endpoints are not the upstream's traffic
+
+    logged = (await client.get("/_sandbox/requests")).json()["requests"]
+    assert [(method, path, status) for _, method, path, status in logged] == [
+        ("GET", "/zones/a", 200),
+        ("GET", "/zones/b", 429),
+        ("GET", "/zones/c", 200),
+    ]
+    since = logged[2][0]
+    later = (await client.get("/_sandbox/requests", params={"since": since})).json()["requests"]
+    assert [path for _, _, path, _ in later] == ["/zones/c"]
+    assert (await client.delete("/_sandbox/requests")).json() == {"requests": []}
+
+
+def test_the_busiest_window_counts_the_most_requests_any_window_holds() -> None:
+    assert busiest_window([], 1.0) == 0
+    assert busiest_window([0.0, 0.5, 0.99, 1.0, 1.2, 5.0], 1.0) == 4  # 0.5 .. 1.2
+    assert busiest_window([3.0, 1.0, 2.0], 0.5) == 1

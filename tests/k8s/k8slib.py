@@ -24,6 +24,8 @@ PARTS = ("dns", "identity", "provisioning", "worker")
 WEB_PARTS = ("console",)
 IMAGES = (*PARTS, *WEB_PARTS)
 GRPC_SERVICES = ("dns", "identity", "provisioning")
+# Prod runs a worker Deployment per upstream task queue beside a4c-worker (a4c.workflows.queues); dev, one.
+QUEUE_WORKERS = {"dev": (), "prod": ("worker-cloudflare", "worker-zitadel", "worker-nameservers")}
 BASE_DOMAINS = {"dev": "firstovertheline.com", "prod": "analytics4change.com"}
 ENVIRONMENT_NAMES = {"dev": "development", "prod": "production"}
 

@@ -19,6 +19,7 @@ from k8slib import (
     IMAGES,
     K8S,
     PARTS,
+    QUEUE_WORKERS,
     SecretRef,
     containers,
     deployment_env,
@@ -37,6 +38,7 @@ from a4c.dns.config import SETTINGS as DNS_SETTINGS
 from a4c.identity.config import SETTINGS as IDENTITY_SETTINGS
 from a4c.provisioning.config import SETTINGS as PROVISIONING_SETTINGS
 from a4c.worker.config import SETTINGS as WORKER_SETTINGS
+from a4c.workflows.queues import DEFAULT_RATES, Queue
 
 SECRET_TEMPLATES = K8S / "secrets" / "a4c-secrets.template.yaml"
 
@@ -316,7 +318,8 @@ def test_the_key_file_component_swaps_the_pat_for_a_read_only_mounted_key(with_k
 def test_prod_runs_every_service_replicated_behind_a_disruption_budget(rendered):
     docs = rendered["prod"]
     budgets = of_kind(docs, "PodDisruptionBudget")
-    for part in PARTS:
+    assert one(docs, "Deployment", "a4c-console")["spec"]["replicas"] >= 2
+    for part in IMAGES:
         deployment = one(docs, "Deployment", f"a4c-{part}")
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         covering = [b for b in budgets if selector_matches(b["spec"]["selector"], labels)]
@@ -336,6 +339,51 @@ def test_prod_scales_the_worker_with_an_hpa_that_owns_its_replica_count(rendered
     assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     assert hpa["spec"]["metrics"], "an HPA needs a metric"
     assert not of_kind(rendered["dev"], "HorizontalPodAutoscaler")
+
+
+def _queues(env: dict[str, str | SecretRef]) -> set[str]:
+    value = env.get("A4C_WORKER_QUEUES")
+    assert value is None or isinstance(value, str)
+    return set((value or "main,cloudflare,zitadel,nameservers").split(","))
+
+
+def test_prod_runs_a_worker_deployment_per_queue_and_dev_one_on_every_queue(rendered):
+    every = {queue.value for queue in Queue}
+    assert _queues(deployment_env(rendered["dev"], "worker")) == every
+    main = deployment_env(rendered["prod"], "worker")
+    served = {"main": _queues(main)}
+    for name in QUEUE_WORKERS["prod"]:
+        deployment = one(rendered["prod"], "Deployment", f"a4c-{name}")
+        env = resolved_env(rendered["prod"], main_container(deployment))
+        served[name] = _queues(env)
+        # The same worker on another queue: every setting alike, the server-side rates included (a
+        # worker polling with another rate would override it for all: last poller wins).
+        assert {k: v for k, v in env.items() if k != "A4C_WORKER_QUEUES"} == {
+            k: v for k, v in main.items() if k != "A4C_WORKER_QUEUES"
+        }
+        assert deployment["spec"]["replicas"] >= 2, name
+        covering = [
+            pdb
+            for pdb in of_kind(rendered["prod"], "PodDisruptionBudget")
+            if selector_matches(pdb["spec"]["selector"], deployment["spec"]["template"]["metadata"]["labels"])
+        ]
+        assert len(covering) == 1, name
+    assert served == {
+        "main": {"main"},
+        "worker-cloudflare": {"cloudflare"},
+        "worker-zitadel": {"zitadel"},
+        "worker-nameservers": {"nameservers"},
+    }
+    assert main["A4C_CLOUDFLARE_ACTIVITIES_PER_SECOND"] == f"{DEFAULT_RATES[Queue.CLOUDFLARE]:g}"
+    # No two worker Deployments select each other's pods.
+    workers = [
+        d for d in of_kind(rendered["prod"], "Deployment") if d["metadata"]["name"].startswith("a4c-worker")
+    ]
+    for deployment in workers:
+        for other in workers:
+            if other is not deployment:
+                labels = other["spec"]["template"]["metadata"]["labels"]
+                assert not selector_matches(deployment["spec"]["selector"], labels)
 
 
 def test_dev_is_one_replica_each_and_no_larger_than_prod(rendered):

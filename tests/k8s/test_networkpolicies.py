@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-from k8slib import ENVIRONMENTS, K8S, PARTS, Obj, of_kind, pod_templates, selector_matches
+from k8slib import ENVIRONMENTS, K8S, PARTS, QUEUE_WORKERS, Obj, of_kind, pod_templates, selector_matches
 
 
 @dataclass(frozen=True)
@@ -225,6 +225,22 @@ def test_network_policies_allow_exactly_the_call_graph(
     assert verdict is expected, f"{source} -> {destination}:{port}/{protocol} should be {expected}"
 
 
+@pytest.mark.parametrize(
+    ("source", "destination", "port", "protocol", "expected"),
+    [row for row in CALL_GRAPH if row[0] == "worker"],
+)
+def test_each_queue_worker_reaches_exactly_what_the_worker_reaches(
+    rendered, source, destination, port, protocol, expected
+):
+    docs = rendered["prod"]
+    endpoints = world(docs)
+    for worker in QUEUE_WORKERS["prod"]:
+        verdict = allowed(
+            of_kind(docs, "NetworkPolicy"), endpoints[worker], endpoints[destination], port, protocol
+        )
+        assert verdict is expected, f"{worker} -> {destination}:{port}/{protocol} should be {expected}"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_pod_resolves_names_through_cluster_dns_and_nothing_else_there(rendered, env):
     docs = rendered[env]
@@ -264,7 +280,7 @@ def test_no_pod_anywhere_reaches_a_plaintext_health_port(rendered, env):
     endpoints = world(docs)
     policies = of_kind(docs, "NetworkPolicy")
     targets = [e for e in endpoints.values() if "health" in e.ports]
-    assert {e.name for e in targets} == set(PARTS)
+    assert {e.name for e in targets} == {*PARTS, *QUEUE_WORKERS[env]}
     for target in targets:
         for source in endpoints.values():
             if source is not target:

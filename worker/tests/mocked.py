@@ -25,12 +25,11 @@ from temporalio import activity
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
 
 from a4c.eventstore import EventType
 from a4c.worker.activities import NOT_PROPAGATED
 from a4c.worker.policy import PolicyActivities, WorkerPolicy
-from a4c.worker.runner import WORKFLOWS
+from a4c.worker.runner import WORKFLOWS, queue_workers
 from a4c.workflows.models import (
     BootstrapInput,
     CleanupInput,
@@ -200,7 +199,8 @@ async def mocked_worker(
     mocks = MockedActivities(script)
     checks = PolicyActivities(policy, mocks.recorded_name)
     activities = [checks.check_bootstrap, checks.check_subdomain, *mocks.all()]
-    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=activities):
+    # Every queue, as a worker process serving all of them: the upstream activities run on theirs.
+    async with queue_workers(client, mocks.task_queue, workflows=WORKFLOWS, activities=activities, rates={}):
         yield mocks
 
 

@@ -16,10 +16,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.worker import Worker
 
 from a4c.worker.policy import PolicyActivities
-from a4c.worker.runner import WORKFLOWS
+from a4c.worker.runner import WORKFLOWS, queue_workers
 from a4c.workflows.models import StepTimeouts, SubdomainInput
 from a4c.workflows.offboarding import (
     OFFBOARD_WORKFLOW,
@@ -106,7 +105,8 @@ async def offboarding_worker(client: Client, script: OffboardScript) -> AsyncIte
         *mocks.base.all(),
         *mocks.all(),
     ]
-    async with Worker(client, task_queue=mocks.task_queue, workflows=list(WORKFLOWS), activities=activities):
+    # Every queue, as a worker process serving all of them: the upstream activities run on theirs.
+    async with queue_workers(client, mocks.task_queue, workflows=WORKFLOWS, activities=activities, rates={}):
         yield mocks
 
 

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from a4c.devstack.system import System
 from a4c.worker.reconcile import ReconcileOrganizationsWorkflow
 from a4c.worker.schedule import ScheduleSettings, ensure_schedule
+from a4c.workflows.queues import Queue, task_queue
 from a4c.workflows.reconcile import (
     SCHEDULED_LISTED,
     BatchInput,
@@ -75,11 +76,14 @@ class FakeTenants:
 
 async def run(env: WorkflowEnvironment, tenants: FakeTenants, request: ReconcileInput) -> ReconcileTally:
     queue = f"reconcile-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        env.client,
-        task_queue=queue,
-        workflows=[ReconcileOrganizationsWorkflow],
-        activities=[tenants.reconcile_batch, tenants.reconcile_orphans],
+    # The workflow on its queue, its activities on the Cloudflare queue (a4c.workflows.queues).
+    async with (
+        Worker(env.client, task_queue=queue, workflows=[ReconcileOrganizationsWorkflow]),
+        Worker(
+            env.client,
+            task_queue=task_queue(queue, Queue.CLOUDFLARE),
+            activities=[tenants.reconcile_batch, tenants.reconcile_orphans],
+        ),
     ):
         return await env.client.execute_workflow(
             ReconcileOrganizationsWorkflow.run,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
-import re
 import threading
 import time
 from collections import deque
@@ -139,14 +138,6 @@ class InjectedDelay:
 DELAY_LOG_SIZE = 10_000
 
 
-_ID_SEGMENT = re.compile(r"^(?:[0-9a-f]{32}|[0-9]{6,}|[0-9a-f]{8}-[0-9a-f-]{27})$")
-
-
-def route_of(path: str) -> str:
-    """The path with its id segments (Cloudflare's 32-hex ids, Zitadel's numeric ids, UUIDs) as {id}."""
-    return "/".join("{id}" if _ID_SEGMENT.match(part) else part for part in path.split("/"))
-
-
 @dataclass
 class _Window:
     stamps: deque[float] = field(default_factory=deque)
@@ -180,9 +171,6 @@ class Faults:
         self.injected: dict[str, int] = {}
         self._wall = wall
         self.delays: deque[InjectedDelay] = deque(maxlen=DELAY_LOG_SIZE)
-        # The request log: every request the emulator received (faulted or not), by method and path
-        # with ids replaced by {id}, so a test measures what a client really spent of its budget.
-        self.requests: dict[str, int] = {}
 
     def add(self, *rules: FaultRule) -> None:
         with self._lock:
@@ -207,7 +195,6 @@ class Faults:
             self._windows.clear()
             self.injected.clear()
             self.delays.clear()
-            self.requests.clear()
 
     def configure(self, data: Mapping[str, Any]) -> None:
         """Apply a control-endpoint body: validated as a whole before anything changes."""
@@ -230,24 +217,11 @@ class Faults:
                 "ip_rate_limit": asdict(self._ip_rate_limit) if self._ip_rate_limit else None,
                 "injected": dict(self.injected),
                 "delays": [asdict(d) for d in self.delays],
-                "requests": {"total": sum(self.requests.values()), "by_route": dict(self.requests)},
             }
-
-    def request_count(self, method: str | None = None, route: str | None = None) -> int:
-        """Requests received so far, optionally only those of `method` and/or `route` (ids as {id})."""
-        with self._lock:
-            return sum(
-                n
-                for key, n in self.requests.items()
-                if (method is None or key.split(" ", 1)[0] == method)
-                and (route is None or key.split(" ", 1)[1] == route)
-            )
 
     def decide(self, method: str, path: str, credential: str, client: str = "") -> Decision:
         """Consume the matching rules for one request and say what to do with it."""
         with self._lock:
-            key = f"{method} {route_of(path)}"
-            self.requests[key] = self.requests.get(key, 0) + 1
             delay = 0.0
             for rule in self._rules:
                 if rule.kind == "latency" and rule.matches(method, path):

@@ -25,6 +25,9 @@ with the JSON below) and at run time through the control endpoint, which is neve
 ``DELETE /_sandbox/faults`` remove every rule and forget the rate-limit history (the rate limit
                             configured at start stays in force).
 
+Every other request is kept in the middleware's :class:`~a4c.sandbox.request_log.RequestLog`
+(``GET /_sandbox/requests``), answered or refused, so a test can check an upstream's rate held.
+
 ``path`` is a shell-style pattern (fnmatch) on the request path; ``method`` is optional. Latency
 rules apply to every matching request until cleared (or ``count`` times when given); status and drop
 rules fire ``count`` times (default 1), the first matching rule first; with ``"after": true`` the
@@ -50,6 +53,7 @@ from a4c.sandbox.fault_rules import (
     Quota,
     RateLimit,
 )
+from a4c.sandbox.request_log import REQUESTS_PATH, RequestLog
 
 __all__ = [
     "ABORT_EXTENSION",
@@ -85,6 +89,7 @@ ErrorBody = Callable[[int, str], Any]
 QuotaHeaders = Callable[[Quota], Mapping[str, str]]
 
 CONTROL_PATH = "/_sandbox/faults"
+SANDBOX_PREFIX = "/_sandbox/"
 # Scope extension set by a4c.sandbox.http: a callable that aborts the TCP connection.
 ABORT_EXTENSION = "a4c.sandbox.abort"
 
@@ -99,6 +104,7 @@ class FaultMiddleware:
         self.faults = faults
         self.error_body = error_body
         self.quota_headers = quota_headers
+        self.requests = RequestLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,6 +114,20 @@ class FaultMiddleware:
         if path == CONTROL_PATH:
             await self._control(scope, receive, send)
             return
+        if path == REQUESTS_PATH:
+            await self._requests(scope, send)
+            return
+        if path.startswith(SANDBOX_PREFIX):  # the emulator's own endpoints: not the upstream's traffic
+            await self._handle(scope, receive, send)
+            return
+        entry = _Logged(self.requests, scope)
+        try:
+            await self._handle(scope, receive, entry.wrap(send))
+        finally:
+            entry.finish()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
         decision = self.faults.decide(scope["method"], path, _credential(scope), _client(scope))
         if decision.quota is not None and self.quota_headers is not None:
             send = _with_headers(send, self.quota_headers(decision.quota))
@@ -125,6 +145,11 @@ class FaultMiddleware:
             await _send_json(send, decision.status, body, headers)
         else:
             await self.app(scope, receive, send)
+
+    async def _requests(self, scope: Scope, send: Send) -> None:
+        if scope["method"] == "DELETE":
+            self.requests.clear()
+        await _send_json(send, 200, self.requests.snapshot(scope.get("query_string", b"")))
 
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -146,6 +171,26 @@ class FaultMiddleware:
         else:
             error = {"error": f"method {method} not allowed"}
             await _send_json(send, 405, error, {"allow": "GET, POST, DELETE"})
+
+
+class _Logged:
+    """One request's entry in the log: its status once answered, 0 if it never was (dropped)."""
+
+    def __init__(self, log: RequestLog, scope: Scope) -> None:
+        self._log = log
+        self._at, self._method, self._path = log.now(), scope["method"], scope["path"]
+        self._status = 0
+
+    def wrap(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and not self._status:
+                self._status = int(message["status"])
+            await send(message)
+
+        return sending
+
+    def finish(self) -> None:
+        self._log.add(self._at, self._method, self._path, self._status)
 
 
 def _client(scope: Scope) -> str:

@@ -58,6 +58,8 @@ async def run(settings: Settings) -> None:
         upstreams,
         store,
         policy=settings.policy(base_domain),
+        queues=settings.queues,
+        rates=settings.queue_rates,
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_seconds=settings.shutdown_grace_seconds,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from a4c.common.config import (
     DATABASE_URL,
@@ -30,18 +31,48 @@ from a4c.common.config import (
 from a4c.common.env import EnvReader
 from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
 from a4c.common.names import slug_problem
-from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Text
+from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Setting, Text
 from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.worker.reconcile_settings import RECONCILE_SETTINGS, ReconcileSettings
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 from a4c.workflows.pacing import PACING_SETTINGS, read_step_timeouts, read_verification
+from a4c.workflows.queues import DEFAULT_RATES, UPSTREAM_QUEUES, Queue
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 SERVICE_NAME = "a4c-worker"  # service.name of its spans unless OTEL_SERVICE_NAME
-TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue to poll", TASK_QUEUE)
+TASK_QUEUE_SETTING = Text(
+    "TEMPORAL_TASK_QUEUE",
+    "main task queue (workflows); the upstream queues add -cloudflare, -zitadel, -nameservers",
+    TASK_QUEUE,
+)
+# k8s runs one Deployment per queue in prod (each scaled on its own) and one all-queues worker in dev.
+WORKER_QUEUES = List(
+    "A4C_WORKER_QUEUES",
+    "queues this worker serves: main (workflows, event appends), cloudflare, zitadel, nameservers",
+    tuple(queue.value for queue in Queue),
+)
+
+
+def _rate(queue: Queue, what: str) -> Float:
+    return Float(
+        f"A4C_{queue.value.upper()}_ACTIVITIES_PER_SECOND",
+        f"{what} per second Temporal dispatches from the {queue.value} queue to all its workers together "
+        "(server-side; every worker on the queue must set the same; 0: this worker sets none)",
+        DEFAULT_RATES[queue],
+        min=0,
+        max=10000,
+    )
+
+
+# Derived from each upstream's documented limit in a4c.workflows.queues (README: "Upstream rate limits").
+QUEUE_RATES: dict[Queue, Float] = {
+    Queue.CLOUDFLARE: _rate(Queue.CLOUDFLARE, "DNS record changes"),
+    Queue.ZITADEL: _rate(Queue.ZITADEL, "identity calls"),
+    Queue.NAMESERVERS: _rate(Queue.NAMESERVERS, "propagation checks"),
+}
 DNS_ADDRESS = Required("A4C_DNS_SERVICE_ADDRESS", "DNS service host:port")
 IDENTITY_ADDRESS = Required("A4C_IDENTITY_SERVICE_ADDRESS", "identity service host:port")
 SERVICE_TOKEN = Optional(
@@ -105,12 +136,14 @@ POLICY_SETTINGS = (
     RESERVED_SLUGS,
     *PACING_SETTINGS,
 )
-SETTINGS = (
+SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL,
     TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE,
     *TEMPORAL_CONNECTION,
     TASK_QUEUE_SETTING,
+    WORKER_QUEUES,
+    *QUEUE_RATES.values(),
     DNS_ADDRESS,
     IDENTITY_ADDRESS,
     SERVICE_TOKEN,
@@ -143,6 +176,9 @@ class Settings:
     service_tls_key_file: str | None = None
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
     task_queue: str = TASK_QUEUE_SETTING.default
+    queues: frozenset[Queue] = frozenset(Queue)
+    # activities per second per upstream queue; None: this worker sets no server-side limit
+    queue_rates: dict[Queue, float | None] = field(default_factory=lambda: dict(DEFAULT_RATES))
     health_host: str = HEALTH_HOST.default
     health_port: int = HEALTH_PORT.default
     metrics_port: int | None = None
@@ -201,6 +237,8 @@ class Settings:
             service_tls_key_file=key,
             temporal=temporal,
             task_queue=TASK_QUEUE_SETTING.read(reader),
+            queues=_queues(WORKER_QUEUES.read(reader)),
+            queue_rates={queue: QUEUE_RATES[queue].read(reader) or None for queue in UPSTREAM_QUEUES},
             health_host=HEALTH_HOST.read(reader),
             health_port=HEALTH_PORT.read(reader),
             metrics_port=WORKER_METRICS_PORT.read(reader),
@@ -219,6 +257,16 @@ class Settings:
             tracing=TracingSettings.from_env(reader, SERVICE_NAME),
             secrets=(*reader.secrets, *temporal.secrets),
         )
+
+
+def _queues(names: tuple[str, ...]) -> frozenset[Queue]:
+    known = [queue.value for queue in Queue]
+    for name in names:
+        if name.lower() not in known:
+            raise SettingsError(WORKER_QUEUES.name, f"unknown queue {name!r}; known: {', '.join(known)}")
+    if not names:
+        raise SettingsError(WORKER_QUEUES.name, "name at least one queue")
+    return frozenset(Queue(name.lower()) for name in names)
 
 
 def _domain(value: str | None) -> str | None:

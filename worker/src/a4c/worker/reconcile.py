@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from a4c.worker.reconcile_activities import ReconcileActivities
+    from a4c.workflows.queues import activity_queue
     from a4c.workflows.reconcile import (
         MAX_BATCHES_PER_RUN,
         PREVIEW_LISTED,
@@ -51,6 +52,7 @@ class ReconcileOrganizationsWorkflow:
             batch = await workflow.execute_activity_method(
                 ReconcileActivities.reconcile_batch,
                 BatchInput(after, request.dry_run, listed),
+                task_queue=activity_queue(ReconcileActivities.reconcile_batch, workflow.info().task_queue),
                 start_to_close_timeout=_BATCH_TIMEOUT,
                 heartbeat_timeout=_HEARTBEAT,
                 retry_policy=_RETRY,
@@ -61,6 +63,9 @@ class ReconcileOrganizationsWorkflow:
                 orphans = await workflow.execute_activity_method(
                     ReconcileActivities.reconcile_orphans,
                     OrphanInput(request.dry_run, listed),
+                    task_queue=activity_queue(
+                        ReconcileActivities.reconcile_orphans, workflow.info().task_queue
+                    ),
                     start_to_close_timeout=_BATCH_TIMEOUT,
                     heartbeat_timeout=_HEARTBEAT,
                     retry_policy=_RETRY,

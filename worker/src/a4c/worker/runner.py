@@ -1,14 +1,18 @@
-"""Worker wiring: channels, stubs, activities and workflows on one Temporal worker.
+"""Worker wiring: channels, stubs, activities and workflows on one Temporal worker per task queue.
 
-Everything is built from arguments (no module globals), so tests start the same worker against a
-dev server, real services on port 0 and a real database.
+One process serves the main queue (workflows and their local activities) and the upstream queues
+(a4c.workflows.queues), or the subset it is configured for: a Temporal `Worker` per queue, each upstream
+one with the queue's server-side rate limit. Everything is built from arguments (no module globals),
+so tests start the same workers against a dev server, real services on port 0 and a real database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 import grpc
@@ -31,6 +35,7 @@ from a4c.worker.reconcile import ReconcileOrganizationsWorkflow
 from a4c.worker.reconcile_activities import ReconcileActivities, ReconcilePolicy
 from a4c.worker.reconcile_settings import ReconcileSettings
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
+from a4c.workflows.queues import DEFAULT_RATES, Queue, served_by, task_queue
 
 WORKFLOWS: Sequence[type] = (
     BootstrapOrganizationWorkflow,
@@ -126,6 +131,71 @@ def activities(
     ]
 
 
+@dataclass
+class QueueWorkers:
+    """The Temporal workers of one process, one per served queue; `async with` runs them all."""
+
+    workers: dict[Queue, Worker]
+    _running: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+    @property
+    def task_queues(self) -> dict[Queue, str]:
+        return {queue: worker.task_queue for queue, worker in self.workers.items()}
+
+    async def __aenter__(self) -> QueueWorkers:
+        async with contextlib.AsyncExitStack() as starting:
+            for worker in self.workers.values():
+                await starting.enter_async_context(worker)
+            self._running = starting.pop_all()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._running.aclose()
+
+
+def queue_workers(
+    client: Client,
+    main_queue: str,
+    *,
+    workflows: Sequence[type],
+    activities: Sequence[Callable[..., Any]],
+    queues: Collection[Queue] = tuple(Queue),
+    rates: Mapping[Queue, float | None] = DEFAULT_RATES,
+    max_concurrent_activities: int = 100,
+    max_concurrent_workflow_tasks: int = 100,
+    **options: Any,
+) -> QueueWorkers:
+    """A worker per queue in `queues` for workflows on `main_queue`; `rates` (activities per second,
+    None: no limit) become each upstream queue's server-side limit. `options` go to every Worker."""
+    workers: dict[Queue, Worker] = {}
+    for queue in Queue:
+        if queue not in queues:
+            continue
+        own = served_by(activities, queue)
+        if queue is Queue.MAIN:
+            workers[queue] = Worker(
+                client,
+                task_queue=main_queue,
+                workflows=list(workflows),
+                activities=own,
+                max_concurrent_activities=max_concurrent_activities,
+                max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+                **options,
+            )
+        elif own:
+            workers[queue] = Worker(
+                client,
+                task_queue=task_queue(main_queue, queue),
+                activities=own,
+                max_concurrent_activities=max_concurrent_activities,
+                max_task_queue_activities_per_second=rates.get(queue),
+                **options,
+            )
+    return QueueWorkers(workers)
+
+
 def build_worker(
     client: Client,
     task_queue: str,
@@ -133,17 +203,21 @@ def build_worker(
     store: EventStore,
     *,
     policy: WorkerPolicy,
+    queues: Collection[Queue] = tuple(Queue),
+    rates: Mapping[Queue, float | None] = DEFAULT_RATES,
     max_concurrent_activities: int = 100,
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
     sticky_timeout_seconds: float = 2.0,
     reconcile: ReconcileSettings | None = None,
-) -> Worker:
-    return Worker(
+) -> QueueWorkers:
+    return queue_workers(
         client,
-        task_queue=task_queue,
-        workflows=list(WORKFLOWS),
+        task_queue,
+        workflows=WORKFLOWS,
         activities=activities(upstreams, store, policy, client, reconcile),
+        queues=queues,
+        rates=rates,
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),

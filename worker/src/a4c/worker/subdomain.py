@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         SubdomainResult,
         SubdomainStep,
     )
+    from a4c.workflows.queues import activity_queue
 
 
 @workflow.defn(name=SUBDOMAIN_WORKFLOW)
@@ -82,6 +83,7 @@ class ProvisionSubdomainWorkflow:
             await workflow.execute_activity_method(
                 DnsActivities.check_propagation,
                 request,
+                task_queue=activity_queue(DnsActivities.check_propagation, workflow.info().task_queue),
                 start_to_close_timeout=timedelta(seconds=min(request.timeouts.attempt_seconds, 30)),
                 schedule_to_close_timeout=timedelta(seconds=policy.deadline_seconds),
                 retry_policy=RetryPolicy(

@@ -13,6 +13,7 @@ from temporalio.common import RetryPolicy
 from a4c.eventstore import StepState
 from a4c.worker.grpc_errors import NON_RETRYABLE
 from a4c.workflows.models import Progress, StepProgress, StepTimeouts
+from a4c.workflows.queues import activity_queue
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -78,6 +79,8 @@ async def remote(
     return await workflow.execute_activity_method(
         method,
         arg,
+        # Its upstream's queue (a4c.workflows.queues); the total includes the time it waits there.
+        task_queue=activity_queue(method, workflow.info().task_queue),
         start_to_close_timeout=timedelta(seconds=timeouts.attempt_seconds),
         schedule_to_close_timeout=timedelta(seconds=timeouts.total_seconds),
         heartbeat_timeout=heartbeat,

@@ -23,7 +23,6 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from a4c.common.main import Service
 from a4c.common.server import GrpcServer, create_server
@@ -36,7 +35,7 @@ from a4c.sandbox.cloudflare import CloudflareSettings
 from a4c.worker.config import Settings as WorkerSettings
 from a4c.worker.policy import WorkerPolicy
 from a4c.worker.reconcile_settings import ReconcileSettings
-from a4c.worker.runner import Upstreams, build_worker
+from a4c.worker.runner import QueueWorkers, Upstreams, build_worker
 from a4c.workflows.models import BootstrapInput, BootstrapResult
 from a4c.workflows.telemetry import temporal_interceptors
 
@@ -91,7 +90,6 @@ class System:
     wiring: Wiring
     # The dev server's client, with the tracing interceptor when the system is traced.
     traced_client: Client | None = None
-    _worker: Worker | None = None
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -131,15 +129,17 @@ class System:
         task_queue: str | None = None,
         *,
         reconcile: ReconcileSettings | None = None,
-    ) -> Worker:
-        """A worker on the system's queue (or `task_queue`); `policy` replaces the wiring's, `reconcile`
-        the reconciler's default settings."""
+    ) -> QueueWorkers:
+        """Workers on every queue of the system's (or `task_queue`); `policy` replaces the wiring's,
+        `reconcile` the reconciler's default settings."""
+        settings = WorkerSettings.from_env(self.wiring.env("worker"))
         return build_worker(
             self.client,
             task_queue or self.task_queue,
             self.upstreams,
             self.store,
             policy=policy or self.worker_policy,
+            rates=settings.queue_rates,
             graceful_shutdown_seconds=1,
             reconcile=reconcile,
         )

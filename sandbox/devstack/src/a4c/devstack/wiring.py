@@ -9,7 +9,9 @@ a part's environment, so a part's variables are named here and nowhere else:
     env = wiring.env("dns")        # A4C_GRPC_*, A4C_AUTH_PRINCIPALS, CLOUDFLARE_* at the sandbox, ...
 
 Addresses are host:port under the stack's part names (a4c.devstack.stack.ports.PORTS); port 0 lets
-a part bind a free one (an in-process server reports it; `at()` passes it on). What is neither an
+a part bind a free one (an in-process server reports it; `at()` passes it on). A part run as several
+replicas has a comma list there: `env(part, replica=i)` binds the i-th, and its callers dial them all
+(`client_target`: gRPC's client-side round robin over the list). What is neither an
 address nor a credential (how fast a subdomain is checked, how long a stop may take) is the
 harness's `Profile`: STACK, TESTS or BENCH. A caller's own environment beats a profile, never the
 wiring.
@@ -86,6 +88,15 @@ UNLIMITED_BOOTSTRAPS = {
     "A4C_WATCH_STREAMS_PER_PRINCIPAL": "400",
     "A4C_WATCH_STREAMS_PER_SERVER": "400",
 }
+# The per-upstream queues' server-side rate limits (a4c.workflows.queues) off: tests and the bench
+# bootstrap far faster than Cloudflare's real 1,200 per 5 minutes allows (the bench turns the sandbox's
+# copy of that limit off too); tests/test_replicas.py sets test-sized limits and checks they hold.
+NO_QUEUE_RATES = {
+    "A4C_CLOUDFLARE_ACTIVITIES_PER_SECOND": "0",
+    "A4C_ZITADEL_ACTIVITIES_PER_SECOND": "0",
+    "A4C_NAMESERVERS_ACTIVITIES_PER_SECOND": "0",
+}
+
 # Worker processes of tests and the bench leave the reconciler's schedule alone: a scheduled run
 # would repair what a test broke on purpose (the reconciler's tests start their runs themselves).
 NO_RECONCILE_SCHEDULE = {"A4C_RECONCILE_INTERVAL_SECONDS": "0"}
@@ -93,7 +104,7 @@ TESTS = Profile(
     verification=FAST_CHECKS,
     timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30, heartbeat_seconds=1.5),
     shutdown_grace_seconds=1,
-    extra={"provisioning": UNLIMITED_BOOTSTRAPS, "worker": NO_RECONCILE_SCHEDULE},
+    extra={"provisioning": UNLIMITED_BOOTSTRAPS, "worker": {**NO_QUEUE_RATES, **NO_RECONCILE_SCHEDULE}},
 )
 BENCH_RECORD_QUOTA = "1000000"
 # The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
@@ -116,8 +127,8 @@ BENCH = Profile(
             "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off",
             "SANDBOX_CLOUDFLARE_RECORD_QUOTA": BENCH_RECORD_QUOTA,
         },
+        "worker": {**NO_QUEUE_RATES, **NO_RECONCILE_SCHEDULE},
         # The bench bootstraps hundreds at once as one operator, and watches as many streams.
-        "worker": NO_RECONCILE_SCHEDULE,
         "provisioning": {
             **UNLIMITED_BOOTSTRAPS,
             "A4C_WATCH_STREAMS_PER_PRINCIPAL": "5000",
@@ -167,6 +178,8 @@ class Wiring:
     # Every service and the worker append their spans here (A4C_TRACES=file); None: each part's own
     # A4C_TRACES (off unless the caller's environment says otlp, with OTEL_EXPORTER_OTLP_ENDPOINT).
     traces_file: Path | None = None
+    # The task queues each worker replica serves (A4C_WORKER_QUEUES), by replica; empty: every queue.
+    worker_queues: tuple[str, ...] = ()
     # The console's OIDC client settings (A4C_CONSOLE_OIDC_*, A4C_CONSOLE_ROLE_*), known once its
     # application is seeded at the identity platform (a4c.devstack.console_login).
     console_oidc: Mapping[str, str] = field(default_factory=dict)
@@ -220,16 +233,39 @@ class Wiring:
     def address(self, part: str) -> str:
         return self.addresses[part]
 
+    def replicas(self, part: str) -> list[str]:
+        """The address of each replica of `part` (one unless the wiring lists several)."""
+        return self.addresses[part].split(",")
+
+    def client_target(self, part: str) -> str:
+        """What a caller dials to reach every replica of `part`: host:port, or an ipv4: list for gRPC's
+        round robin (a4c.common.client balances over it)."""
+        replicas = self.replicas(part)
+        return replicas[0] if len(replicas) == 1 else "ipv4:" + ",".join(replicas)
+
     def at(self, **addresses: str) -> Wiring:
         """The same wiring with parts found elsewhere, e.g. `at(dns=...)` once a port-0 server bound."""
         moved = {name.replace("_", "-"): address for name, address in addresses.items()}
         return replace(self, addresses={**self.addresses, **moved})
 
-    def env(self, part: str, inherited: Mapping[str, str] | None = None) -> dict[str, str]:
-        """`part`'s environment: defaults, the profile, then `inherited` (the caller's), then the wiring."""
-        wired = _TABLE[part](self)
+    def env(
+        self, part: str, inherited: Mapping[str, str] | None = None, *, replica: int | None = None
+    ) -> dict[str, str]:
+        """`part`'s environment: defaults, the profile, then `inherited` (the caller's), then the wiring;
+        `replica`: the i-th of a part wired as several (its own address)."""
+        wiring = self if replica is None else self._replica(part, replica)
+        wired = _TABLE[part](wiring)
         kept = {k: v for k, v in (inherited or {}).items() if not k.startswith(self._foreign(part))}
         return {**_DEFAULTS.get(part, {}), **self.profile.env(part), **kept, **wired}
+
+    def _replica(self, part: str, index: int) -> Wiring:
+        """This wiring as the `index`-th replica of `part` sees itself: its own address to bind."""
+        own = "worker-health" if part == "worker" else part
+        moved = {own: self.replicas(own)[index]}
+        if f"{part}-metrics" in self.addresses:
+            moved[f"{part}-metrics"] = self.replicas(f"{part}-metrics")[index]
+        queues = self.worker_queues[index : index + 1] if part == "worker" else ()
+        return replace(self, addresses={**self.addresses, **moved}, worker_queues=queues)
 
     def _foreign(self, part: str) -> tuple[str, ...]:
         """A real upstream's settings the caller may hold, dropped where the sandbox stands in."""
@@ -399,8 +435,8 @@ def _worker(w: Wiring) -> dict[str, str]:
     health = w.address("worker-health")
     return {
         **_temporal_client(w),
-        "A4C_DNS_SERVICE_ADDRESS": w.address("dns"),
-        "A4C_IDENTITY_SERVICE_ADDRESS": w.address("identity"),
+        "A4C_DNS_SERVICE_ADDRESS": w.client_target("dns"),
+        "A4C_IDENTITY_SERVICE_ADDRESS": w.client_target("identity"),
         "A4C_SERVICE_TOKEN": w.worker_token,
         "A4C_HEALTH_HOST": _host(health),  # a developer's machine: loopback only
         "A4C_HEALTH_PORT": _port(health),
@@ -408,6 +444,8 @@ def _worker(w: Wiring) -> dict[str, str]:
         # The zone the worker holds every workflow to: the one the DNS service is wired to.
         **({} if w.real_cloudflare else {"A4C_BASE_DOMAIN": w.zone}),
         **_traces(w),
+        # Set when the wiring names this replica's queues (env(..., replica=i)); unset: all of them.
+        **({"A4C_WORKER_QUEUES": w.worker_queues[0]} if len(w.worker_queues) == 1 else {}),
     }
 
 

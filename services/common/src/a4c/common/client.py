@@ -58,7 +58,7 @@ def open_channel(
     tracing: Tracing | None = None,
     metrics: Metrics | None = None,
 ) -> grpc.aio.Channel:
-    """An aio channel to `address` (host:port) that authenticates every call with `token`.
+    """An aio channel to `address` (host:port, or any gRPC target) that authenticates every call with `token`.
 
     `tls_ca_file` turns TLS on and is the only trust anchor (the server's name in `address` must be in
     its certificate); `tls_cert_file` + `tls_key_file` add a client certificate for servers that ask
@@ -75,7 +75,13 @@ def open_channel(
     if token:
         interceptors += [_UnaryToken(token), _StreamToken(token)]
     interceptors.extend(client_interceptors(metrics))
-    options = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
+    # Round robin over whatever the target resolves to: an `ipv4:a:1,b:2` list of replicas (the tests'),
+    # or a headless Service's addresses; a ClusterIP name resolves to one address, the same as pick_first.
+    options = [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.enable_retries", 1),
+        ("grpc.lb_policy_name", "round_robin"),
+    ]
     if tls_ca_file:
         credentials = grpc.ssl_channel_credentials(
             root_certificates=Path(tls_ca_file).read_bytes(),
