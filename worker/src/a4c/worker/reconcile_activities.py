@@ -121,8 +121,18 @@ class ReconcileActivities:
             by_owner[record.owner].append(record)
         states = {o.id: o.state for o in await self._identity_organizations(run)}
         for org in orgs:
-            await self._subdomain_check(org, by_owner.get(str(org.id), []), run, request.dry_run)
-            await self._identity_check(org, states, run, request.dry_run)
+            try:
+                await self._subdomain_check(org, by_owner.get(str(org.id), []), run, request.dry_run)
+                await self._identity_check(org, states, run, request.dry_run)
+            except ApplicationError as error:
+                if not error.non_retryable:
+                    raise  # a service is down: the batch is retried
+                # One organization a service refuses (a name outside its policy...) must not stop
+                # the sweep of every other one.
+                activity.logger.warning("organization %s not reconciled: %s", org.id, error.type)
+                run.found(
+                    str(org.id), org.slug or "", DriftKind.UNCHECKED, DriftAction.REPORT, error.type or ""
+                )
         domain_metrics.drift_found(run.counts)
         return BatchResult(run.tally(), str(orgs[-1].id), done=len(orgs) < size)
 

@@ -32,6 +32,7 @@ class DriftKind(StrEnum):
     IDENTITY_DEACTIVATED = "identity_deactivated"  # ...or deactivated out of band
     ORPHAN_RECORD = "orphan_record"  # a record with our marker whose owner is not live
     ORPHAN_IDENTITY = "orphan_identity"  # a Zitadel organization we marked whose owner is not live
+    UNCHECKED = "unchecked"  # a service refused this organization's comparison (logged); next run again
 
 
 class DriftAction(StrEnum):
