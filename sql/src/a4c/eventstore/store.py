@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from . import projections, schema
+from . import projections, reconcile, schema
 from ._rows import EVENT_COLUMNS, event_from_row, to_json
 from .errors import ConcurrencyError, EventIdConflict, translate_errors
 from .models import (
@@ -263,6 +263,14 @@ class EventStore:
             query=query,
             lifecycle_status=lifecycle_status,
         )
+
+    async def reconcilable_batch(self, after: UUID | None, limit: int) -> list[Organization]:
+        """The drift reconciler's next batch: finished bootstraps with ids above `after`, in id order."""
+        return await reconcile.reconcilable_batch(self._pool, after, limit)
+
+    async def live_organizations(self, ids: Sequence[UUID]) -> set[UUID]:
+        """The ids among `ids` whose organization is live (not failed or cancelled): not orphans."""
+        return await reconcile.live_organizations(self._pool, ids)
 
     async def count_by_status(
         self, stuck_after_seconds: float
