@@ -26,8 +26,9 @@ from temporalio.service import RPCError
 
 from a4c.devstack.system import System
 from a4c.devstack.timing import eventually
-from a4c.eventstore import BootstrapState, EventType
+from a4c.eventstore import BootstrapState, EventType, NewEvent
 from a4c.workflows.models import BootstrapInput, Progress, subdomain_workflow_id
+from a4c.workflows.queues import Queue, task_queue
 
 from .helpers import sandbox_counts
 
@@ -150,6 +151,21 @@ async def test_a_cancel_at_a_step_boundary_ends_where_temporal_and_the_projectio
     name = (boundary or "start").replace(".", "-").replace("_", "-")
     request = system.bootstrap_input(f"edge-{name}"[:40])
     handle = await system.start_bootstrap(request)
+    # The provisioning service's own event, which it appends once the workflow started (and before
+    # its CancelBootstrap can be called): a cancel at once finds the organization recorded.
+    initiated = NewEvent(
+        id=uuid.uuid4(),
+        stream_id=uuid.UUID(request.organization_id),
+        event_type=EventType.TEMPORAL_INITIATED,
+        data={
+            "workflow_id": handle.id,
+            "name": request.name,
+            "slug": request.slug,
+            "subdomain_fqdn": request.subdomain.fqdn,
+            "admin_email": request.admin_email,
+        },
+    )
+    await system.store.append(initiated)
 
     async def reached() -> bool:
         events = await system.store.read_stream(uuid.UUID(request.organization_id))
@@ -210,10 +226,10 @@ async def test_failing_appends_during_the_invitation_step_send_exactly_one_email
 
 
 async def polling(system: System, process: subprocess.Popen[bytes]) -> bool:
-    """The worker process polls the system's activity queue (Temporal lists it among the pollers)."""
+    """The worker process polls the Zitadel activities' queue (Temporal lists it among the pollers)."""
     request = DescribeTaskQueueRequest(
         namespace=system.client.namespace,
-        task_queue=TaskQueue(name=system.task_queue),
+        task_queue=TaskQueue(name=task_queue(system.task_queue, Queue.ZITADEL)),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     )
     answer = await system.client.workflow_service.describe_task_queue(request)

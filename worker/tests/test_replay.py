@@ -95,3 +95,76 @@ def test_histories_recorded_before_each_patch_are_kept() -> None:
     assert patches, "the workflows branch on at least one patch"
     without = {patch: [h for h in histories if patch not in _patches_in(h)] for patch in patches}
     assert {patch for patch, older in without.items() if not older} == set()
+
+
+def _split_after_the_first_local_activity(path: Path) -> WorkflowHistory:
+    """The history as a worker writes it when core ends the first workflow task right after the
+    first local activity's marker (a task that sat long in the queue gets a workflow-task heartbeat):
+    the commands that follow the activity land in a second task. Replays of such histories on a new
+    worker (after a crash) hit a nondeterminism error while a patch was asked after that activity."""
+    events = json.loads(path.read_text())["events"]
+    at = next(
+        i
+        for i, event in enumerate(events)
+        if event.get("markerRecordedEventAttributes", {}).get("markerName") == "core_local_activity"
+    )
+    marker = int(events[at]["eventId"])
+    first_completed = next(
+        e["eventId"] for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"
+    )
+
+    def moved(value: str) -> str:
+        return str(int(value) + 3) if int(value) > marker else value
+
+    def renumber(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.endswith("EventId") and isinstance(value, str):
+                    node[key] = moved(value)
+                else:
+                    renumber(value)
+        elif isinstance(node, list):
+            for item in node:
+                renumber(item)
+
+    rest = events[at + 1 :]
+    renumber(rest)
+    for event in rest:
+        event["eventId"] = moved(event["eventId"])
+    for event in rest:  # the first task's remaining commands now belong to the second task
+        for attributes in (v for k, v in event.items() if k.endswith("Attributes")):
+            if attributes.get("workflowTaskCompletedEventId") == first_completed:
+                attributes["workflowTaskCompletedEventId"] = str(marker + 3)
+    when, queue = events[at]["eventTime"], events[1]["workflowTaskScheduledEventAttributes"]
+    second_task = [
+        {
+            "eventId": str(marker + 1),
+            "eventTime": when,
+            "eventType": "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED",
+            "workflowTaskScheduledEventAttributes": queue,
+        },
+        {
+            "eventId": str(marker + 2),
+            "eventTime": when,
+            "eventType": "EVENT_TYPE_WORKFLOW_TASK_STARTED",
+            "workflowTaskStartedEventAttributes": {"scheduledEventId": str(marker + 1)},
+        },
+        {
+            "eventId": str(marker + 3),
+            "eventTime": when,
+            "eventType": "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+            "workflowTaskCompletedEventAttributes": {
+                "scheduledEventId": str(marker + 1),
+                "startedEventId": str(marker + 2),
+            },
+        },
+    ]
+    split = {"events": [*events[: at + 1], *second_task, *rest]}
+    return WorkflowHistory.from_json(f"split-{path.stem}", json.dumps(split))
+
+
+@pytest.mark.parametrize("name", ["bootstrap_completed_waits", "subdomain_verified_waits"])
+async def test_a_history_whose_first_task_ends_after_the_policy_check_replays(name: str) -> None:
+    history = _split_after_the_first_local_activity(HISTORIES / f"{name}.json")
+    result = await Replayer(workflows=list(WORKFLOWS)).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
