@@ -27,6 +27,7 @@ from a4c.workflows.models import (
     EventToRecord,
     GrantInput,
     IdentityCreated,
+    InvitationSent,
     InviteInput,
     RecordCreated,
     SubdomainInput,
@@ -52,6 +53,11 @@ async def create_identity_organization(request: BootstrapInput) -> IdentityCreat
 @activity.defn(name="grant_admin_role")
 async def grant_admin_role(request: GrantInput) -> str:
     return "grant"
+
+
+@activity.defn(name="send_invitation")
+async def send_invitation(request: InviteInput) -> InvitationSent:
+    return InvitationSent(request.admin_user_id, "admin@example.invalid")
 
 
 @activity.defn(name="send_admin_invitation")
@@ -83,6 +89,7 @@ NO_OPS: list[Any] = [
     record_event,
     create_identity_organization,
     grant_admin_role,
+    send_invitation,
     send_admin_invitation,
     delete_identity_organization,
     create_dns_record,
@@ -114,6 +121,7 @@ async def main() -> None:
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_timeout_seconds),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -12,10 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = {"sandbox", "dns", "identity", "provisioning", "worker", "floor_worker", "temporal", "postgresql"}
 
 
+@pytest.mark.timeout(450)  # above the run's own 420 s: its error says what hung, not pytest's
 def test_the_smoke_benchmark_measures_every_part_and_writes_the_results(
     database_server_url: str, tmp_path: Path
 ) -> None:

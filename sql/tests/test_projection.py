@@ -12,8 +12,10 @@ from a4c.eventstore import (
     BootstrapState,
     EventStore,
     EventType,
+    IdentityStatus,
     InvalidEvent,
     NewEvent,
+    NotFound,
     Organization,
     SubdomainStatus,
 )
@@ -213,11 +215,22 @@ async def test_the_schema_handles_exactly_the_event_types(event_store: EventStor
     assert {r["event_type"] for r in handled} == {t.value for t in EventType}
 
 
+DRIFT_TYPES = {
+    E.SUBDOMAIN_DRIFT_DETECTED,
+    E.SUBDOMAIN_DRIFT_REPAIRED,
+    E.IDENTITY_DRIFT_DETECTED,
+    E.SUBDOMAIN_ORPHAN_DETECTED,
+    E.IDENTITY_ORPHAN_DETECTED,
+}
+
+
 @pytest.mark.parametrize("event_type", list(EventType))
 async def test_every_event_type_is_projected_without_error(
     event_store: EventStore, event_type: EventType
 ) -> None:
     org = uuid.uuid4()
+    if event_type in DRIFT_TYPES:  # the reconciler's findings change an organization, never create one
+        await event_store.append(sample_event(org, E.CREATED))
     stored = await event_store.append(sample_event(org, event_type))
     assert stored.processing_error is None, stored.processing_error
     row = await event_store.get_organization(org)
@@ -248,3 +261,28 @@ async def test_a_second_organization_with_the_same_slug_is_an_error_on_its_event
     assert clash.processing_error is not None
     assert "organizations_projection_held_slug_key" in clash.processing_error
     assert (await event_store.get_organization_by_slug(slug)).id == first
+
+
+async def test_drift_findings_show_in_the_projection_and_orphans_create_no_row(
+    event_store: EventStore,
+) -> None:
+    org = uuid.uuid4()
+    for event_type in (E.CREATED, E.SUBDOMAIN_DNS_RECORD_CREATED, E.SUBDOMAIN_VERIFIED):
+        await event_store.append(sample_event(org, event_type))
+    await event_store.append(sample_event(org, E.SUBDOMAIN_DRIFT_DETECTED))
+    drifted = await event_store.get_organization(org)
+    assert (drifted.subdomain_status, drifted.last_error) == (SubdomainStatus.DRIFTED, "name_taken")
+    await event_store.append(sample_event(org, E.SUBDOMAIN_DRIFT_REPAIRED, dns_record_id="rec-new"))
+    repaired = await event_store.get_organization(org)
+    assert (repaired.subdomain_status, repaired.dns_record_id) == (SubdomainStatus.ACTIVE, "rec-new")
+    await event_store.append(sample_event(org, E.IDENTITY_DRIFT_DETECTED, state="deactivated"))
+    assert (await event_store.get_organization(org)).identity_status == IdentityStatus.DEACTIVATED
+    bad = await event_store.append(sample_event(org, E.IDENTITY_DRIFT_DETECTED, state="fine"))
+    assert bad.processing_error is not None
+    assert "state" in bad.processing_error
+
+    stranger = uuid.uuid4()
+    orphan = await event_store.append(sample_event(stranger, E.SUBDOMAIN_ORPHAN_DETECTED))
+    assert orphan.processing_error is None
+    with pytest.raises(NotFound):
+        await event_store.get_organization(stranger)

@@ -150,3 +150,24 @@ async def test_each_append_notifies_a_small_payload(event_store: EventStore, dat
         "stream_id": str(stored.stream_id),
         "event_type": stored.event_type,
     }
+
+
+async def test_a_pooled_listener_connection_goes_back_to_the_pool_listening_to_nothing(
+    database_url: str,
+) -> None:
+    # The store's pool skips asyncpg's reset query on release (a round trip per call), so a
+    # subscription that LISTENs on a pooled connection (no DSN of its own) must undo that itself.
+    async with await EventStore.connect(database_url, min_size=1, max_size=1) as store:
+        pooled = EventStore(store.pool, dsn=None, poll_interval=3600)
+        async with pooled.subscribe(await store.last_sequence()) as subscription:
+            assert subscription.listening
+        async with store.pool.acquire() as conn:  # the one connection the subscription held
+            assert await conn.fetch("SELECT pg_listening_channels()") == []
+
+
+async def test_a_released_connection_keeps_no_open_transaction(database_url: str) -> None:
+    async with await EventStore.connect(database_url, min_size=1, max_size=1) as store:
+        async with store.pool.acquire() as conn:
+            await conn.execute("BEGIN")
+        async with store.pool.acquire() as conn:
+            assert not conn.is_in_transaction()  # the server's ReadyForQuery status: idle

@@ -61,6 +61,15 @@ class Browser:
         assert isinstance(found, WebElement)
         return found
 
+    def click(self, css: str) -> None:
+        """Click the element, finding it again if a live update replaced it in between."""
+
+        def clicked(driver: webdriver.Chrome) -> bool:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return True
+
+        self.wait(clicked)
+
     def text_is(self, css: str, text: str, seconds: float = WAIT_SECONDS) -> None:
         """Wait until the element's text is exactly ``text`` (re-finding it: live updates replace it)."""
 

@@ -54,7 +54,10 @@ async def stack(system: System) -> AsyncIterator[Stack]:
         pat=system.zitadel.config.pat,
         post_logout_redirect_uris=[f"{url}/signed-out"],
     )
-    async with provisioning_with_worker(system) as provisioning:
+    # Attempts long enough for the cancel scenario's slow role grant (test_browser.py).
+    async with provisioning_with_worker(
+        system, StepTimeouts(attempt_seconds=15, total_seconds=60)
+    ) as provisioning:
         wiring = system.wiring.at(provisioning=provisioning.address, console=f"127.0.0.1:{port}")
         wiring = replace(wiring, console_oidc=login.env())
         async with running_console(wiring.env("console")) as console:

@@ -109,10 +109,18 @@ async def test_an_operator_cancels_a_running_bootstrap(
     stack: Stack, operator_stub: provisioning_pb2_grpc.ProvisioningServiceStub
 ) -> None:
     slug = slug_for("cancel")
-    # A slow identity platform (each write 4 s, within the step's 5 s attempt): the bootstrap runs long
-    # enough to be cancelled from the page.
-    slow = ["/v2/organizations", "/management/v1/users/*/grants", "/v2/users/*/invite_code"]
-    rules = [{"kind": "latency", "method": "POST", "path": p, "seconds": 4, "count": 1} for p in slow]
+    # A slow role grant (8 s, within the console stack's 15 s attempts): the bootstrap runs long enough to
+    # be cancelled from the page once its organization and subdomain exist, so the compensation has
+    # something to undo, and before the invitation (the point of no return: a cancel then is refused).
+    rules = [
+        {
+            "kind": "latency",
+            "method": "POST",
+            "path": "/management/v1/users/*/grants",
+            "seconds": 8,
+            "count": 1,
+        }
+    ]
 
     def scenario() -> None:
         with chromium(stack.console.url) as browser:
@@ -120,7 +128,9 @@ async def test_an_operator_cancels_a_running_bootstrap(
             stack.system.zitadel.faults.configure({"faults": rules})
             fill_new_bootstrap(browser, slug)
             browser.find("#start").click()
-            browser.find("#cancel").click()
+            # The subdomain has started (step 3): the bootstrap is in its slow grant or invitation now.
+            browser.wait(lambda d: d.find_element(By.ID, "subdomain-status").text != "pending")
+            browser.click("#cancel")
             browser.find("#reason").send_keys("tenant withdrew")
             browser.find("#confirm").click()
             browser.text_is("#bootstrap-status", "cancelled", seconds=60)
@@ -171,7 +181,7 @@ async def test_an_operator_retries_a_failed_subdomain(
             browser.sign_in(stack.login.operate.login_name, stack.login.operate.password)
             browser.open(f"/organizations/{started.organization_id}")
             browser.text_is("#subdomain-status", "failed")
-            browser.find("#retry-subdomain").click()
+            browser.click("#retry-subdomain")
             browser.find("#confirm").click()
             browser.text_is("#subdomain-status", "active", seconds=60)
 
@@ -232,15 +242,23 @@ async def test_a_post_without_the_csrf_token_is_refused(
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_the_list_shows_every_status_as_text_at_laptop_and_phone_width(stack: Stack) -> None:
+async def test_every_status_reads_as_text_at_laptop_and_phone_width_then_sign_out(
+    stack: Stack, operator_stub: provisioning_pb2_grpc.ProvisioningServiceStub
+) -> None:
+    slug = slug_for("listed")  # at least one row, whichever scenarios ran before
+    admin = pb.Admin(email=f"ada@{slug}.example", given_name="Ada", family_name="Lovelace")
+    await operator_stub.BootstrapOrganization(
+        pb.BootstrapOrganizationRequest(name=f"Listed {slug}", slug=slug, admin=admin)
+    )
+
     def scenario() -> None:
         with chromium(stack.console.url) as browser:
             browser.sign_in(stack.login.operate.login_name, stack.login.operate.password)
             rows = browser.driver.find_elements(By.CSS_SELECTOR, "#organizations tbody tr")
-            assert rows, "the earlier scenarios' organizations are listed"
+            assert rows, "the organizations are listed"
             for row in rows:
                 badges = row.find_elements(By.CSS_SELECTOR, ".badge")
-                assert len(badges) == 2
+                assert len(badges) == 3  # bootstrap, subdomain, tenant lifecycle
                 assert all(b.text.strip() for b in badges), "a status shown by colour alone"
             browser.screenshot("organizations")
             browser.open("/?subdomain=active")
@@ -251,5 +269,10 @@ async def test_the_list_shows_every_status_as_text_at_laptop_and_phone_width(sta
             browser.driver.set_window_size(390, 844)
             browser.open("/")
             browser.screenshot("organizations-phone")
+            # Signing out goes through the identity platform's end_session and back; the session is gone.
+            browser.find(".who button").click()
+            browser.find("#sign-in")
+            browser.open("/")
+            browser.find("#loginName")
 
     await in_thread(scenario)

@@ -244,3 +244,5 @@ async def test_an_operator_offboards_an_active_tenant_and_cancels_the_offboardin
 
         await eventually(restored, within=30)
         assert "olga via console" in (await http.get(page_url)).text
+        listing = (await http.get("/", params={"q": "console-offboard"})).text
+        assert 'data-field="lifecycle">active<' in listing

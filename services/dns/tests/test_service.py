@@ -15,6 +15,7 @@ from a4c.common.errors import details_of
 from a4c.devstack.emulators import CloudflareSandbox
 from a4c.sandbox.cloudflare.store import Batch
 from a4c.sandbox.cloudflare.validation import RecordSpec
+from a4c.sandbox.faults import FaultMiddleware
 
 ZONE = "firstovertheline.com"
 APP = f"app.{ZONE}"
@@ -212,3 +213,40 @@ async def test_a_configured_reserved_label_is_refused_on_top_of_the_built_in_lis
     assert configured.value.code() == built_in.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert details_of(configured.value).fields == {"name"}
     assert records_named(sandbox, name) == []
+
+
+async def test_owned_records_are_listed_in_large_pages_and_only_ours(
+    dns: dns_pb2_grpc.DnsServiceAsyncStub, sandbox: CloudflareSandbox, unique: Unique
+) -> None:
+    owner = org()
+    ours = {(await dns.CreateRecord(subdomain(unique("own"), owner), timeout=10)).record.id for _ in range(3)}
+    plant(sandbox, unique("theirs"), "CNAME", APP, comment="managed-by=someone-else owner=x")
+    plant(sandbox, unique("plain"), "A", "192.0.2.1")
+    app = sandbox.emulator.app
+    assert isinstance(app, FaultMiddleware)
+    since = app.requests.now()
+
+    listed: list[dns_pb2.Record] = []
+    token = ""
+    pages = 0
+    while True:
+        page = await dns.ListOwnedRecords(
+            dns_pb2.ListOwnedRecordsRequest(page_size=2, page_token=token), timeout=10
+        )
+        listed += page.records
+        pages += 1
+        token = page.next_page_token
+        if not token:
+            break
+    whole = await dns.ListOwnedRecords(dns_pb2.ListOwnedRecordsRequest(), timeout=10)
+    with pytest.raises(grpc.aio.AioRpcError) as too_big:
+        await dns.ListOwnedRecords(dns_pb2.ListOwnedRecordsRequest(page_size=5001), timeout=10)
+
+    assert all(r.managed for r in listed)
+    assert ours <= {r.id for r in listed if r.owner == owner}
+    assert {r.id for r in whole.records} == {r.id for r in listed}
+    assert whole.next_page_token == ""
+    # One Cloudflare list per page: the marker filter is Cloudflare's, not a walk of the zone.
+    lists = [e for e in app.requests.entries(since) if e.method == "GET" and e.path.endswith("/dns_records")]
+    assert len(lists) == pages + 1
+    assert details_of(too_big.value).fields == {"page_size"}

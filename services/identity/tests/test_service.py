@@ -282,3 +282,33 @@ async def test_delete_organization_twice_second_is_deleted_false(
         assert org.admin_user_id not in state.users
     again = await created_org(identity)  # the name is free again
     assert again.created
+
+
+async def test_list_organizations_pages_ids_and_states_of_uuid_shaped_orgs_only(
+    zitadel: RunningZitadel, identity: IdentityServiceStub
+) -> None:
+    created = [
+        (await created_org(identity, name=f"Lister {i}", email=f"l{i}@lister.test")).organization.id
+        for i in range(3)
+    ]
+    with zitadel.store.write() as state:
+        state.orgs[created[0]].state = "INACTIVE"
+
+    listed: list[pb.Organization] = []
+    token = ""
+    while True:
+        page = await identity.ListOrganizations(
+            pb.ListOrganizationsRequest(page_size=2, page_token=token), timeout=10
+        )
+        listed += page.organizations
+        token = page.next_page_token
+        if not token:
+            break
+    with pytest.raises(grpc.aio.AioRpcError) as too_big:
+        await identity.ListOrganizations(pb.ListOrganizationsRequest(page_size=1001), timeout=10)
+
+    states = {o.id: o.state for o in listed}
+    assert {created[0]: "INACTIVE", created[1]: "ACTIVE", created[2]: "ACTIVE"}.items() <= states.items()
+    assert all(str(uuid.UUID(o.id)) == o.id for o in listed)  # never the platform's own org
+    assert all(o.name == "" for o in listed)
+    assert details_of(too_big.value).fields == {"page_size"}

@@ -22,8 +22,9 @@ from a4c.common.client import open_channel
 from a4c.devstack.system import ZONE, System, running_system
 from a4c.devstack.timing import eventually
 from a4c.dns.server import build as dns_build
-from a4c.eventstore import EventType
+from a4c.eventstore import EventType, NewEvent
 from a4c.identity.server import build as identity_build
+from a4c.sandbox.cloudflare.store import Batch
 from a4c.workflows.models import StepTimeouts
 
 from .cli_runner import a4c, bootstrap_args
@@ -251,3 +252,52 @@ async def test_a_failed_subdomain_is_retried_and_a_watch_follows_it_to_active(
     assert after[-1].subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
     org = (await service.stub.GetOrganization(pb.GetOrganizationRequest(slug=slug))).organization
     assert org.subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
+
+
+async def test_the_cli_previews_drift_without_changing_anything_and_get_shows_drifted(
+    system: System, service: Running
+) -> None:
+    slug = unique("preview")
+    async with asyncio.timeout(HANG_GUARD):
+        reply = await service.stub.BootstrapOrganization(bootstrap_request(slug))
+
+        async def active() -> bool:
+            got = await service.stub.GetOrganization(pb.GetOrganizationRequest(slug=slug), metadata=AUTH)
+            return got.organization.subdomain_status == pb.SUBDOMAIN_STATUS_ACTIVE
+
+        await eventually(active, within=HANG_GUARD)
+        zone_id = system.cloudflare.zone_id(ZONE)
+        (record,) = [r for r in system.cloudflare.store.records(zone_id) if r.name == f"{slug}.{ZONE}"]
+        system.cloudflare.store.apply(zone_id, Batch(deletes=[record.id]))
+        before = await service.store.read_stream(uuid.UUID(reply.organization_id))
+
+        result = await a4c(service, "reconcile", "--dry-run")
+
+    assert result.code == 0, result.err
+    (line,) = [line for line in result.out.splitlines() if line.startswith(f"{slug} ")]
+    assert line.split()[1:4] == ["record_missing", "repair", f"{slug}.{ZONE}"]
+    assert result.out.splitlines()[-1].endswith("nothing was changed")
+    assert not [r for r in system.cloudflare.store.records(zone_id) if r.name == f"{slug}.{ZONE}"]
+    assert await service.store.read_stream(uuid.UUID(reply.organization_id)) == before
+    refused = await a4c(service, "reconcile")
+    assert refused.code == 2
+    assert "--dry-run" in refused.err
+
+    # What the reconciler records shows in Get and List: the subdomain drifted, the identity missing.
+    org = uuid.UUID(reply.organization_id)
+    for event_type, data in (
+        (EventType.SUBDOMAIN_DRIFT_DETECTED, {"fqdn": f"{slug}.{ZONE}", "reason": "name_taken"}),
+        (EventType.IDENTITY_DRIFT_DETECTED, {"identity_org_id": str(org), "state": "missing"}),
+    ):
+        await service.store.append(NewEvent(id=uuid.uuid4(), stream_id=org, event_type=event_type, data=data))
+    got = (
+        await service.stub.GetOrganization(pb.GetOrganizationRequest(slug=slug), metadata=AUTH)
+    ).organization
+    assert (got.subdomain_status, got.identity_status) == (
+        pb.SUBDOMAIN_STATUS_DRIFTED,
+        pb.IDENTITY_STATUS_MISSING,
+    )
+    listed = await service.stub.ListOrganizations(
+        pb.ListOrganizationsRequest(subdomain_status=pb.SUBDOMAIN_STATUS_DRIFTED), metadata=AUTH
+    )
+    assert slug in [o.slug for o in listed.organizations]

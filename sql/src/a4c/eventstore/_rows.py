@@ -16,6 +16,7 @@ from .models import (
     BootstrapState,
     BootstrapStatus,
     BootstrapStepRecord,
+    IdentityStatus,
     LifecycleStatus,
     Organization,
     StepState,
@@ -37,7 +38,7 @@ ORGANIZATION_COLUMNS = """id, name, slug, subdomain_fqdn, subdomain_status::text
     created_at, updated_at, subdomain_verified_at, last_applied_sequence,
     bootstrap_step_name(current_step, failed_step) AS current_step_name,
     lifecycle_status::text AS lifecycle_status, offboarding_reason, offboarding_started_at, offboarded_at,
-    slug_released_at"""
+    slug_released_at, identity_status"""
 
 
 def _json_default(value: object) -> str:
@@ -83,6 +84,7 @@ def organization_from_row(row: asyncpg.Record) -> Organization:
     values["subdomain_status"] = SubdomainStatus(values["subdomain_status"])
     values["bootstrap_status"] = BootstrapState(values["bootstrap_status"])
     values["lifecycle_status"] = LifecycleStatus(values["lifecycle_status"])
+    values["identity_status"] = IdentityStatus(values["identity_status"])
     return Organization(**values)
 
 

@@ -47,6 +47,12 @@ class EventType(StrEnum):
     # An operator's cancel during the grace period, then the tenant's restoration.
     OFFBOARDING_CANCELLED = "organization.offboarding.cancelled"
     OFFBOARDING_IDENTITY_REACTIVATED = "organization.offboarding.identity_reactivated"
+    # The drift reconciler's findings (migration 0009; payloads in sql/README.md).
+    SUBDOMAIN_DRIFT_DETECTED = "organization.subdomain.drift_detected"
+    SUBDOMAIN_DRIFT_REPAIRED = "organization.subdomain.drift_repaired"
+    IDENTITY_DRIFT_DETECTED = "organization.identity.drift_detected"
+    SUBDOMAIN_ORPHAN_DETECTED = "organization.subdomain.orphan_detected"
+    IDENTITY_ORPHAN_DETECTED = "organization.identity.orphan_detected"
 
 
 def event_id(workflow_id: str, step: str) -> uuid.UUID:

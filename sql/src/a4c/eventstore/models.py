@@ -25,6 +25,16 @@ class SubdomainStatus(StrEnum):
     ACTIVE = "active"
     FAILED = "failed"
     REMOVED = "removed"
+    # The name is held by a record A4C does not own (the reconciler, migration 0009).
+    DRIFTED = "drifted"
+
+
+class IdentityStatus(StrEnum):
+    """organizations_projection.identity_status: the identity organization as the reconciler saw it."""
+
+    ACTIVE = "active"
+    MISSING = "missing"
+    DEACTIVATED = "deactivated"
 
 
 class BootstrapState(StrEnum):
@@ -138,6 +148,7 @@ class Organization:
     updated_at: datetime
     subdomain_verified_at: datetime | None
     last_applied_sequence: int
+    identity_status: IdentityStatus = IdentityStatus.ACTIVE
     # current_step as a step name (e.g. "grant_admin_role", "cancelled"; "" before any step).
     current_step_name: str = ""
     lifecycle_status: LifecycleStatus = LifecycleStatus.ACTIVE

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from . import projections, schema
+from . import projections, reconcile, schema
 from ._rows import EVENT_COLUMNS, event_from_row, to_json
 from .errors import ConcurrencyError, EventIdConflict, translate_errors
 from .models import (
@@ -36,13 +36,25 @@ _SELECT_AFTER = f"""SELECT {EVENT_COLUMNS} FROM domain_events
 
 # One statement for any number of events: triggers dedupe by id, assign versions, project, NOTIFY.
 # WITH ORDINALITY + ORDER BY keeps the caller's order, which is the order sequences are assigned in.
-_INSERT = """
+# RETURNING hands back each inserted row as stored (every trigger that shapes it runs BEFORE insert),
+# so only ids the dedupe skipped need a read afterwards: one round trip per append, not two.
+_INSERT = f"""
 INSERT INTO domain_events (id, stream_id, stream_type, stream_version, event_type, event_data, event_metadata)
 SELECT e.id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.data::jsonb, e.meta::jsonb
   FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
        WITH ORDINALITY AS e(id, stream_id, stream_type, stream_version, event_type, data, meta, ord)
  ORDER BY e.ord
-"""
+RETURNING {EVENT_COLUMNS}
+"""  # noqa: S608
+
+
+async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset on release: nothing beyond what asyncpg always does (roll back an open
+    transaction, drop client-side listeners). Its default also sends `pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` on every release: a round trip and four statements per append or read,
+    undoing what this store never does on a pooled connection (no SET, no session advisory locks —
+    the append lock is transaction-level —, no cursors outside a transaction; a subscription that
+    LISTENs on a pooled connection UNLISTENs before giving it back)."""
 
 
 class EventStore:
@@ -92,6 +104,7 @@ class EventStore:
                 max_size=max_size,
                 statement_cache_size=statement_cache_size,
                 command_timeout=command_timeout,
+                reset=_keep_session,
             )
         if check_schema:
             try:
@@ -136,26 +149,31 @@ class EventStore:
         columns = _columns(events)
         explicit = any(e.expected_version is not None for e in events)
         for _ in range(_APPEND_ATTEMPTS):
-            if await self._try_insert(columns, explicit_versions=explicit):
-                return await self._stored(events)
+            inserted = await self._try_insert(columns, explicit_versions=explicit)
+            if inserted is not None:
+                return await self._stored(events, inserted)
         raise ConcurrencyError(f"append gave up after {_APPEND_ATTEMPTS} version conflicts")
 
-    async def _try_insert(self, columns: tuple[list[object], ...], *, explicit_versions: bool) -> bool:
-        """One insert attempt; False when a concurrent writer won a race that a retry resolves."""
+    async def _try_insert(
+        self, columns: tuple[list[object], ...], *, explicit_versions: bool
+    ) -> list[asyncpg.Record] | None:
+        """One insert attempt: the rows it stored, or None when a concurrent writer won a race that
+        a retry resolves."""
         with translate_errors():
             try:
-                await self._pool.execute(_INSERT, *columns)
+                return await self._pool.fetch(_INSERT, *columns)
             except asyncpg.UniqueViolationError as exc:
                 if explicit_versions and exc.constraint_name == "domain_events_stream_version_key":
                     raise ConcurrencyError(str(exc)) from exc
-                return False  # the retry's triggers see the winner: its id is skipped, versions move on
-        return True
+                return None  # the retry's triggers see the winner: its id is skipped, versions move on
 
-    async def _stored(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        ids = list(dict.fromkeys(e.id for e in events))
-        with translate_errors():
-            rows = await self._pool.fetch(_SELECT_BY_IDS, ids)
-        by_id = {row["id"]: event_from_row(row) for row in rows}
+    async def _stored(self, events: Sequence[NewEvent], inserted: list[asyncpg.Record]) -> list[StoredEvent]:
+        by_id = {row["id"]: event_from_row(row) for row in inserted}
+        skipped = [i for i in dict.fromkeys(e.id for e in events) if i not in by_id]
+        if skipped:  # already stored (a replayed append): read them as they are
+            with translate_errors():
+                rows = await self._pool.fetch(_SELECT_BY_IDS, skipped)
+            by_id.update((row["id"], event_from_row(row)) for row in rows)
         result = []
         for event in events:
             stored = by_id[event.id]
@@ -245,6 +263,14 @@ class EventStore:
             query=query,
             lifecycle_status=lifecycle_status,
         )
+
+    async def reconcilable_batch(self, after: UUID | None, limit: int) -> list[Organization]:
+        """The drift reconciler's next batch: finished bootstraps with ids above `after`, in id order."""
+        return await reconcile.reconcilable_batch(self._pool, after, limit)
+
+    async def live_organizations(self, ids: Sequence[UUID]) -> set[UUID]:
+        """The ids among `ids` whose organization is live (not failed or cancelled): not orphans."""
+        return await reconcile.live_organizations(self._pool, ids)
 
     async def count_by_status(
         self, stuck_after_seconds: float

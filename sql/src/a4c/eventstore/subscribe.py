@@ -182,6 +182,9 @@ class Subscription:
         with contextlib.suppress(Exception):
             if isinstance(conn, PoolConnectionProxy):
                 assert self._pool is not None
+                # The store's pool does not reset sessions on release (EventStore.connect): the
+                # next user of this connection must not receive our notifications.
+                await conn.execute("UNLISTEN *")
                 await self._pool.release(conn)
             else:
                 await conn.close(timeout=2)

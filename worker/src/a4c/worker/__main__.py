@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
+
+from temporalio.client import Client
 
 from a4c.common.config import SettingsError
 from a4c.common.logging import configure_logging
@@ -16,10 +19,12 @@ from a4c.eventstore import EventStore, NotFound, SchemaMismatch
 from a4c.worker.config import SETTINGS, Settings
 from a4c.worker.health import WorkerHealth
 from a4c.worker.runner import Upstreams, build_worker
+from a4c.worker.schedule import ScheduleSettings, ensure_schedule
 from a4c.worker.telemetry import worker_metrics
 from a4c.workflows.telemetry import core_runtime, temporal_interceptors
 
-DESCRIPTION = "A4C worker: runs the bootstrap and subdomain workflows and their activities."
+DESCRIPTION = "A4C worker: runs the bootstrap, subdomain and drift reconciler workflows and their activities."
+log = logging.getLogger("a4c.worker")
 
 
 async def run(settings: Settings) -> None:
@@ -58,6 +63,7 @@ async def run(settings: Settings) -> None:
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_seconds=settings.shutdown_grace_seconds,
+        reconcile=settings.reconcile,
         sticky_timeout_seconds=settings.sticky_timeout_seconds,
     )
     stop = asyncio.Event()
@@ -69,6 +75,7 @@ async def run(settings: Settings) -> None:
         listener = MetricsListener(metrics, settings.health_host, settings.metrics_port)
         await listener.start()
     await health.start()
+    await _ensure_reconcile_schedule(client, settings)
     try:
         async with worker:
             await stop.wait()
@@ -79,6 +86,19 @@ async def run(settings: Settings) -> None:
         await upstreams.close()
         await store.close()
         await tracing.shutdown()
+
+
+async def _ensure_reconcile_schedule(client: Client, settings: Settings) -> None:
+    """The reconciler's schedule (a4c.worker.schedule). A failure is logged, not fatal: bootstraps
+    matter more than the reconciler, and the next replica to start tries again."""
+    interval = settings.reconcile.interval_seconds
+    if interval <= 0:
+        return
+    wanted = ScheduleSettings(interval, settings.reconcile.batches_per_run, settings.task_queue)
+    try:
+        await ensure_schedule(client, wanted)
+    except Exception:
+        log.exception("could not create or update the reconcile schedule; the worker runs without it")
 
 
 async def _base_domain(settings: Settings, store: EventStore) -> str:

@@ -34,6 +34,7 @@ from a4c.common.names import slug_problem
 from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Setting, Text
 from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
+from a4c.worker.reconcile_settings import RECONCILE_SETTINGS, ReconcileSettings
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 from a4c.workflows.pacing import PACING_SETTINGS, read_step_timeouts, read_verification
@@ -157,6 +158,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     STICKY_TIMEOUT,
     WORKER_SHUTDOWN_GRACE,
     *POLICY_SETTINGS,
+    *RECONCILE_SETTINGS,
     LOG_LEVEL,
     ENVIRONMENT.but(help="development or production (production requires A4C_PAYLOAD_KEYS)"),
     *TRACING_SETTINGS,
@@ -192,6 +194,7 @@ class Settings:
     reserved_slugs: frozenset[str] = BUILT_IN_RESERVED
     verification: VerificationPolicy = field(default_factory=VerificationPolicy)
     step_timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     tracing: TracingSettings = field(default_factory=lambda: TracingSettings(SERVICE_NAME))
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -250,6 +253,7 @@ class Settings:
             reserved_slugs=_reserved(RESERVED_SLUGS.read(reader)),
             verification=read_verification(reader),
             step_timeouts=read_step_timeouts(reader),
+            reconcile=ReconcileSettings.read(reader),
             tracing=TracingSettings.from_env(reader, SERVICE_NAME),
             secrets=(*reader.secrets, *temporal.secrets),
         )

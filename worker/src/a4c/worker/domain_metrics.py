@@ -9,11 +9,14 @@ Every label added here is an enum value (outcome, compensation name, event type)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio import activity, workflow
 from temporalio.common import MetricMeter
 
 from a4c.eventstore import BootstrapState, EventType
 from a4c.workflows.models import Compensation
+from a4c.workflows.reconcile import DriftKind
 
 # Seconds; the SDK's default buckets are for milliseconds. Handed to PrometheusConfig by the runner.
 DURATION_BUCKETS = {
@@ -68,6 +71,24 @@ def event_recorded(event_type: EventType) -> None:
     activity.metric_meter().create_counter(
         "a4c_events_appended", "Events this part appended to the event store", None
     ).add(1, {"event_type": event_type.value})
+
+
+def drift_found(counts: Mapping[str, int]) -> None:
+    """In the reconciler's batch activity: findings by kind (a DriftKind value)."""
+    counter = activity.metric_meter().create_counter(
+        "a4c_drift_findings", "Drift the reconciler found in active organizations, by kind"
+    )
+    for kind, n in counts.items():
+        counter.add(n, {"kind": kind})
+
+
+def orphans_seen(counts: Mapping[str, int]) -> None:
+    """In the reconciler's orphan pass: how many orphans of each kind the last pass saw."""
+    gauge = activity.metric_meter().create_gauge(
+        "a4c_orphans", "Owned records and marked identity organizations with no live organization"
+    )
+    for kind in (DriftKind.ORPHAN_RECORD, DriftKind.ORPHAN_IDENTITY):
+        gauge.set(counts.get(kind.value, 0), {"kind": kind.value})
 
 
 def initialize(meter: MetricMeter) -> None:

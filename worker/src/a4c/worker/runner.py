@@ -27,9 +27,13 @@ from a4c.common.tracing import Tracing
 from a4c.eventstore import EventStore
 from a4c.worker.activities import DnsActivities, EventActivities, IdentityActivities
 from a4c.worker.bootstrap import BootstrapOrganizationWorkflow
+from a4c.worker.drift import RecordPolicy
 from a4c.worker.offboarding import OffboardOrganizationWorkflow
 from a4c.worker.offboarding_activities import OffboardingActivities
 from a4c.worker.policy import PolicyActivities, StoredHolders, StoredNames, WorkerPolicy
+from a4c.worker.reconcile import ReconcileOrganizationsWorkflow
+from a4c.worker.reconcile_activities import ReconcileActivities, ReconcilePolicy
+from a4c.worker.reconcile_settings import ReconcileSettings
 from a4c.worker.subdomain import ProvisionSubdomainWorkflow
 from a4c.workflows.queues import DEFAULT_RATES, Queue, served_by, task_queue
 
@@ -37,6 +41,7 @@ WORKFLOWS: Sequence[type] = (
     BootstrapOrganizationWorkflow,
     ProvisionSubdomainWorkflow,
     OffboardOrganizationWorkflow,
+    ReconcileOrganizationsWorkflow,
 )
 
 
@@ -74,8 +79,23 @@ class Upstreams:
         await self.identity.close()
 
 
+def reconcile_policy(policy: WorkerPolicy, settings: ReconcileSettings) -> ReconcilePolicy:
+    """The reconciler holds records to the same zone, target and proxying as the workflows."""
+    return ReconcilePolicy(
+        RecordPolicy(policy.zone, policy.target, policy.proxied),
+        auto_repair=settings.auto_repair,
+        delete_orphans=settings.delete_orphans,
+        batch_size=settings.batch_size,
+        orphan_min_age_seconds=settings.orphan_min_age_seconds,
+    )
+
+
 def activities(
-    upstreams: Upstreams, store: EventStore, policy: WorkerPolicy, client: Client | None = None
+    upstreams: Upstreams,
+    store: EventStore,
+    policy: WorkerPolicy,
+    client: Client | None = None,
+    reconcile: ReconcileSettings | None = None,
 ) -> list[Any]:
     """``client``: the worker's Temporal client (offboarding stops a subdomain workflow through it)."""
     checks = PolicyActivities(policy, StoredNames(store), StoredHolders(store))
@@ -85,6 +105,9 @@ def activities(
     identity = IdentityActivities(identity_stub, store)
     dns = DnsActivities(dns_stub, store)
     offboarding = OffboardingActivities(client, dns_stub, identity_stub, store)
+    drift = ReconcileActivities(
+        dns_stub, identity_stub, store, reconcile_policy(policy, reconcile or ReconcileSettings())
+    )
     return [
         checks.check_bootstrap,
         checks.check_subdomain,
@@ -103,6 +126,8 @@ def activities(
         offboarding.deactivate_identity_organization,
         offboarding.reactivate_identity_organization,
         offboarding.delete_identity_organization,
+        drift.reconcile_batch,
+        drift.reconcile_orphans,
     ]
 
 
@@ -184,12 +209,13 @@ def build_worker(
     max_concurrent_workflow_tasks: int = 100,
     graceful_shutdown_seconds: float = 30.0,
     sticky_timeout_seconds: float = 2.0,
+    reconcile: ReconcileSettings | None = None,
 ) -> QueueWorkers:
     return queue_workers(
         client,
         task_queue,
         workflows=WORKFLOWS,
-        activities=activities(upstreams, store, policy, client),
+        activities=activities(upstreams, store, policy, client, reconcile),
         queues=queues,
         rates=rates,
         max_concurrent_activities=max_concurrent_activities,

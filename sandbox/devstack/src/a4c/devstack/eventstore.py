@@ -161,6 +161,19 @@ def sample_data(
         EventType.OFFBOARDED: {},
         EventType.OFFBOARDING_CANCELLED: {"reason": "customer renewed"},
         EventType.OFFBOARDING_IDENTITY_REACTIVATED: {"changed": True},
+        EventType.SUBDOMAIN_DRIFT_DETECTED: {
+            "fqdn": fqdn,
+            "reason": "name_taken",
+            "found": {"type": "A", "content": "192.0.2.1", "managed": False},
+        },
+        EventType.SUBDOMAIN_DRIFT_REPAIRED: {
+            "fqdn": fqdn,
+            "reason": "record_missing",
+            "dns_record_id": record,
+        },
+        EventType.IDENTITY_DRIFT_DETECTED: {"identity_org_id": str(organization_id), "state": "missing"},
+        EventType.SUBDOMAIN_ORPHAN_DETECTED: {"dns_record_id": record, "fqdn": fqdn, "deleted": False},
+        EventType.IDENTITY_ORPHAN_DETECTED: {"identity_org_id": str(organization_id), "deleted": False},
     }
     return samples[event_type]
 

@@ -34,6 +34,7 @@ from a4c.eventstore import EventStore
 from a4c.sandbox.cloudflare import CloudflareSettings
 from a4c.worker.config import Settings as WorkerSettings
 from a4c.worker.policy import WorkerPolicy
+from a4c.worker.reconcile_settings import ReconcileSettings
 from a4c.worker.runner import QueueWorkers, Upstreams, build_worker
 from a4c.workflows.models import BootstrapInput, BootstrapResult
 from a4c.workflows.telemetry import temporal_interceptors
@@ -123,9 +124,14 @@ class System:
         return settings.policy(settings.base_domain or self.wiring.zone)
 
     def in_process_worker(
-        self, policy: WorkerPolicy | None = None, task_queue: str | None = None
+        self,
+        policy: WorkerPolicy | None = None,
+        task_queue: str | None = None,
+        *,
+        reconcile: ReconcileSettings | None = None,
     ) -> QueueWorkers:
-        """Workers on every queue of the system's (or `task_queue`); `policy` replaces the wiring's."""
+        """Workers on every queue of the system's (or `task_queue`); `policy` replaces the wiring's,
+        `reconcile` the reconciler's default settings."""
         settings = WorkerSettings.from_env(self.wiring.env("worker"))
         return build_worker(
             self.client,
@@ -135,6 +141,7 @@ class System:
             policy=policy or self.worker_policy,
             rates=settings.queue_rates,
             graceful_shutdown_seconds=1,
+            reconcile=reconcile,
         )
 
     @contextlib.contextmanager

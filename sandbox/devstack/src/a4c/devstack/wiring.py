@@ -96,11 +96,15 @@ NO_QUEUE_RATES = {
     "A4C_ZITADEL_ACTIVITIES_PER_SECOND": "0",
     "A4C_NAMESERVERS_ACTIVITIES_PER_SECOND": "0",
 }
+
+# Worker processes of tests and the bench leave the reconciler's schedule alone: a scheduled run
+# would repair what a test broke on purpose (the reconciler's tests start their runs themselves).
+NO_RECONCILE_SCHEDULE = {"A4C_RECONCILE_INTERVAL_SECONDS": "0"}
 TESTS = Profile(
     verification=FAST_CHECKS,
     timeouts=StepTimeouts(attempt_seconds=5, total_seconds=30, heartbeat_seconds=1.5),
     shutdown_grace_seconds=1,
-    extra={"provisioning": UNLIMITED_BOOTSTRAPS, "worker": NO_QUEUE_RATES},
+    extra={"provisioning": UNLIMITED_BOOTSTRAPS, "worker": {**NO_QUEUE_RATES, **NO_RECONCILE_SCHEDULE}},
 )
 BENCH_RECORD_QUOTA = "1000000"
 # The bench: the production step timeouts; 60 s for a subdomain queued behind hundreds of others.
@@ -123,7 +127,7 @@ BENCH = Profile(
             "SANDBOX_CLOUDFLARE_IP_RATE_LIMIT": "off",
             "SANDBOX_CLOUDFLARE_RECORD_QUOTA": BENCH_RECORD_QUOTA,
         },
-        "worker": NO_QUEUE_RATES,
+        "worker": {**NO_QUEUE_RATES, **NO_RECONCILE_SCHEDULE},
         # The bench bootstraps hundreds at once as one operator, and watches as many streams.
         "provisioning": {
             **UNLIMITED_BOOTSTRAPS,

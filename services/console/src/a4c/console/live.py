@@ -10,6 +10,7 @@ re-reads the rows the page shows that are not settled yet, every few seconds, an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -104,8 +105,10 @@ async def _with_keepalive(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
                 return
             yield item
     finally:
-        if pending is not None:
+        if pending is not None:  # the browser went away mid-wait: finish the read before closing
             pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
         closing = getattr(iterator, "aclose", None)
         if closing is not None:
             await closing()

@@ -108,6 +108,14 @@ class CloudflareClient:
         deadline = self._deadline(deadline)
         return await self._page(zone, name, type, page, per_page, deadline)
 
+    async def list_owned_records(
+        self, zone: str, marker: str, *, page: int, per_page: int, deadline: Deadline | None = None
+    ) -> RecordPage:
+        """One page of the records whose comment starts with `marker` (filtered by Cloudflare, so a
+        sweep pays one request per `per_page` owned records, not per record of the zone)."""
+        deadline = self._deadline(deadline)
+        return await self._page(zone, None, None, page, per_page, deadline, comment_prefix=marker)
+
     async def find_records(
         self, zone: str, *, name: str, type: str | None = None, deadline: Deadline | None = None
     ) -> list[DnsRecord]:
@@ -173,9 +181,19 @@ class CloudflareClient:
         return ZoneRecordUsage.from_api((await self._request("GET", path, deadline=deadline))["result"] or {})
 
     async def _page(
-        self, zone: str, name: str | None, type_: str | None, page: int, per_page: int, deadline: Deadline
+        self,
+        zone: str,
+        name: str | None,
+        type_: str | None,
+        page: int,
+        per_page: int,
+        deadline: Deadline,
+        *,
+        comment_prefix: str | None = None,
     ) -> RecordPage:
         params: dict[str, str | int] = {"page": page, "per_page": per_page}
+        if comment_prefix:
+            params["comment.startswith"] = comment_prefix
         if name:
             params["name.exact"] = name
         if type_:

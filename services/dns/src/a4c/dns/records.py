@@ -86,6 +86,15 @@ class RecordManager:
             zone, name=name or None, type=type_ or None, page=page, per_page=per_page, deadline=deadline
         )
 
+    async def list_owned(self, zone: str, page: int, per_page: int, deadline: Deadline) -> RecordPage:
+        """A page of the records carrying the marker; the owner check on each record stays ours
+        (Cloudflare's filter is a prefix match on the comment, the marker regex is exact)."""
+        found = await self._client.list_owned_records(
+            zone, MARKER, page=page, per_page=per_page, deadline=deadline
+        )
+        owned = [r for r in found.records if Ownership.of(r).managed]
+        return RecordPage(owned, found.page, found.total_pages, found.total_count)
+
     async def create(self, spec: CreateSpec, deadline: Deadline) -> CreateOutcome:
         """Look up the name first; return, update or create; never touch a record we do not own.
         Every upstream call of the request shares the one ``deadline``."""

@@ -44,6 +44,7 @@ SCOPES = MethodScopes(
         "DeleteRecord": "write",
         "CheckPropagation": "read",
         "GetZoneUsage": "read",
+        "ListOwnedRecords": "read",
     }
 )
 
@@ -131,6 +132,22 @@ class DnsServicer(dns_pb2_grpc.DnsServiceServicer):
         result = await self._records.list(zone, name, type_, page, size, self._deadline(context))
         next_token = next_page_token(page + 1, query, self._page_tokens) if page < result.total_pages else ""
         return dns_pb2.ListRecordsResponse(
+            records=[to_proto(r) for r in result.records], next_page_token=next_token
+        )
+
+    @grpc_errors
+    async def ListOwnedRecords(
+        self, request: dns_pb2.ListOwnedRecordsRequest, context: Context
+    ) -> dns_pb2.ListOwnedRecordsResponse:
+        check = self._checker()
+        zone = check.served_zone(request.zone)
+        size = check.owned_page_size(request.page_size)
+        query = ("owned", zone, size)
+        page = check.page_token(request.page_token, query, self._page_tokens)
+        check.done()
+        result = await self._records.list_owned(zone, page, size, self._deadline(context))
+        next_token = next_page_token(page + 1, query, self._page_tokens) if page < result.total_pages else ""
+        return dns_pb2.ListOwnedRecordsResponse(
             records=[to_proto(r) for r in result.records], next_page_token=next_token
         )
 

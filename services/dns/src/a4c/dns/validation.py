@@ -21,6 +21,9 @@ PROXIABLE_TYPES = ("A", "AAAA", "CNAME")
 MAX_NAME = 253
 MAX_TXT = 2048
 MAX_PAGE_SIZE = 500
+# ListOwnedRecords: Cloudflare's list takes per_page far above 100 (its spec allows up to 5,000,000;
+# the reference treats more than 5,000 as suspect), and a sweep pays one request per page.
+MAX_OWNED_PAGE_SIZE = 5000
 _LABEL = re.compile(r"^(?:\*|[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$")
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -118,6 +121,16 @@ class Checker(Violations):
             return 100
         if not 1 <= raw <= MAX_PAGE_SIZE:
             self.add("page_size", f"must be between 1 and {MAX_PAGE_SIZE} (0 means 100)")
+        return raw
+
+    def owned_page_size(self, raw: int) -> int:
+        """ListOwnedRecords pages are large: a sweep pays one Cloudflare request per page."""
+        if raw == 0:
+            return MAX_OWNED_PAGE_SIZE
+        if not 1 <= raw <= MAX_OWNED_PAGE_SIZE:
+            self.add(
+                "page_size", f"must be between 1 and {MAX_OWNED_PAGE_SIZE} (0 means {MAX_OWNED_PAGE_SIZE})"
+            )
         return raw
 
     def page_token(self, raw: str, query: tuple[object, ...], tokens: PageTokens) -> int:

@@ -213,6 +213,17 @@ class IdentityOperations:
     async def get_organization(self, org_id: str, *, deadline: Deadline) -> Organization:
         return await self._ours(org_id, deadline)
 
+    async def list_organizations(
+        self, offset: int, limit: int, *, deadline: Deadline
+    ) -> tuple[list[Organization], int | None]:
+        """A page of the organizations whose id has A4C's shape (a UUID), and the next offset (None on
+        the last page). Only ids, states and creation times leave: the ownership mark is
+        GetOrganization's to check, one request per organization, which a sweep cannot afford."""
+        found, total = await self._client.list_organizations(offset=offset, limit=limit, deadline=deadline)
+        ours = [Organization(o.id, "", o.state, o.created_at) for o in found if _uuid_shaped(o.id)]
+        following = offset + len(found)
+        return ours, (following if found and following < total else None)
+
     async def delete_organization(self, org_id: str, *, deadline: Deadline) -> bool:
         """True when this call deleted it; False when it was already gone. An org A4C did not
         create is ObjectNotFound and stays."""
@@ -365,3 +376,11 @@ class IdentityOperations:
         if wider:
             await widen(existing.id, wider, deadline=deadline)
         return existing.id
+
+
+def _uuid_shaped(org_id: str) -> bool:
+    """A4C creates organizations with its own organization UUID as the Zitadel id."""
+    try:
+        return str(uuid.UUID(org_id)) == org_id
+    except ValueError:
+        return False

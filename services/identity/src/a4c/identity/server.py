@@ -20,6 +20,7 @@ from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common import server as common_server
 from a4c.common.main import Service, metrics_for
 from a4c.common.metrics import Metrics
+from a4c.common.paging import PageTokens
 from a4c.common.retry import RetryPolicy
 from a4c.common.server import GrpcServer, ServiceBinding
 from a4c.common.tracing import Tracing
@@ -75,7 +76,11 @@ def build_bindings(
         application_name=settings.application_name,
         consistency_wait=settings.consistency_wait_seconds,
     )
-    servicer = IdentityServicer(IdentityOperations(client, policy), default_timeout=settings.timeout_seconds)
+    servicer = IdentityServicer(
+        IdentityOperations(client, policy),
+        default_timeout=settings.timeout_seconds,
+        page_tokens=PageTokens(settings.server.page_token_key),
+    )
     return [
         ServiceBinding(
             SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server, servicer, scopes=SCOPES

@@ -8,6 +8,7 @@ Only translation lives here: proto ↔ domain, the caller's gRPC deadline → on
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -16,6 +17,8 @@ from google.protobuf import timestamp_pb2
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.common.auth import MethodScopes
 from a4c.common.deadline import Deadline
+from a4c.common.errors import InvalidFields
+from a4c.common.paging import PageTokens
 from a4c.identity.errors import grpc_errors
 from a4c.identity.operations import Admin, IdentityOperations
 from a4c.identity.validation import Checker
@@ -24,6 +27,8 @@ from a4c.identity.zitadel_types import Organization
 log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
+# Zitadel's default list limit; one search per page.
+MAX_ORG_PAGE = 1000
 
 
 def _organization(org: Organization) -> identity_pb2.Organization:
@@ -33,6 +38,13 @@ def _organization(org: Organization) -> identity_pb2.Organization:
         created.FromDatetime(org.created_at)
         message.created_at.CopyFrom(created)
     return message
+
+
+def _offset(position: Mapping[str, Any]) -> int:
+    offset = position["offset"]
+    if not isinstance(offset, int) or offset < 0:
+        raise ValueError("offset")
+    return offset
 
 
 def _outcome(event: str, request: Any) -> None:
@@ -51,14 +63,18 @@ SCOPES = MethodScopes(
         "SendInvitation": "write",
         "DeactivateOrganization": "write",
         "ReactivateOrganization": "write",
+        "ListOrganizations": "read",
     }
 )
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, operations: IdentityOperations, *, default_timeout: float) -> None:
+    def __init__(
+        self, operations: IdentityOperations, *, default_timeout: float, page_tokens: PageTokens
+    ) -> None:
         self._ops = operations
         self._default_timeout = default_timeout
+        self._page_tokens = page_tokens
 
     def _deadline(self, context: Context) -> Deadline:
         return Deadline.from_context(context, default=self._default_timeout)
@@ -93,6 +109,28 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         Checker().id("organization_id", request.organization_id).done()
         org = await self._ops.get_organization(request.organization_id, deadline=self._deadline(context))
         return identity_pb2.GetOrganizationResponse(organization=_organization(org))
+
+    @grpc_errors
+    async def ListOrganizations(
+        self, request: identity_pb2.ListOrganizationsRequest, context: Context
+    ) -> identity_pb2.ListOrganizationsResponse:
+        checker = Checker()
+        size = request.page_size or MAX_ORG_PAGE
+        if not 1 <= size <= MAX_ORG_PAGE:
+            checker.add("page_size", f"must be between 1 and {MAX_ORG_PAGE} (0 means {MAX_ORG_PAGE})")
+        query = ("organizations", size)
+        offset = 0
+        if request.page_token:
+            try:
+                offset = self._page_tokens.decode(request.page_token, query, _offset)
+            except InvalidFields as exc:
+                checker.violations.extend(exc.violations)
+        checker.done()
+        orgs, following = await self._ops.list_organizations(offset, size, deadline=self._deadline(context))
+        token = "" if following is None else self._page_tokens.encode({"offset": following}, query)
+        return identity_pb2.ListOrganizationsResponse(
+            organizations=[_organization(o) for o in orgs], next_page_token=token
+        )
 
     @grpc_errors
     async def DeleteOrganization(

@@ -48,6 +48,19 @@ class ZitadelClient:
             return None
         return Organization.from_v1(body.get("org") or {})
 
+    async def list_organizations(
+        self, *, offset: int, limit: int, deadline: Deadline | None = None
+    ) -> tuple[list[Organization], int]:
+        """One page of the instance's organizations, oldest first (a search: it may lag), and the
+        total Zitadel reports."""
+        payload = {"query": {"offset": str(offset), "limit": limit, "asc": True}}
+        body = await self._t.call(
+            "POST", "/v2/organizations/_search", json=payload, deadline=self._within(deadline)
+        )
+        found = [Organization.from_v2(o) for o in body.get("result") or [] if isinstance(o, dict)]
+        total = int((body.get("details") or {}).get("totalResult") or 0)
+        return found, total
+
     async def add_organization(
         self, org_id: str, name: str, admin: NewAdmin, *, deadline: Deadline | None = None
     ) -> CreatedOrganization:

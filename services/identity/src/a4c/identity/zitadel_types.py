@@ -50,6 +50,18 @@ class Organization:
             primary_domain=str(org.get("primaryDomain", "")),
         )
 
+    @classmethod
+    def from_v2(cls, org: dict[str, Any]) -> Organization:
+        """zitadel.org.v2.Organization (searches): the same fields, the state prefixed differently."""
+        details = org.get("details") or {}
+        return cls(
+            id=str(org.get("id", "")),
+            name=str(org.get("name", "")),
+            state=_state(org.get("state"), "ORGANIZATION_STATE_"),
+            created_at=parse_time(details.get("creationDate")),
+            primary_domain=str(org.get("primaryDomain", "")),
+        )
+
 
 @dataclass(frozen=True)
 class User:

@@ -5,6 +5,7 @@
     a4c status acme | a4c watch acme | a4c orgs --subdomain-status failed | a4c events acme
     a4c cancel acme --reason "wrong slug" | a4c retry-subdomain acme
     a4c offboard acme --reason "contract ended" | a4c cancel-offboarding acme --reason "renewed"
+    a4c reconcile --dry-run
 
 Exit codes: 0 success; 1 the service refused or failed the request (one line on stderr says why,
 naming the offending flag) or a watched bootstrap/subdomain did not succeed; 2 usage errors;
@@ -107,6 +108,13 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     orgs.add_argument("--lifecycle-status", choices=LIFECYCLE_CHOICES)
     orgs.add_argument("--page-size", type=int, default=100, help="organizations per request (1-500)")
     orgs.add_argument("--limit", type=int, default=0, help="stop after this many (default: all)")
+
+    drift = commands.add_parser(
+        "reconcile", help="show the drift the reconciler would act on (it runs on its own schedule)"
+    )
+    drift.add_argument(
+        "--dry-run", action="store_true", help="compare every active tenant and change nothing (required)"
+    )
     return parser
 
 
@@ -153,6 +161,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         parser.error("--tls-cert-file and --tls-key-file go together (mTLS)")
     if args.tls_cert_file and not args.tls_ca_file:
         parser.error("--tls-cert-file needs --tls-ca-file (mTLS is TLS with a client certificate)")
+    if args.command == "reconcile" and not args.dry_run:
+        parser.error("reconcile needs --dry-run: the reconciler acts only on its schedule (the worker's)")
     try:
         code = asyncio.run(run(args, sys.stdout, sys.stderr))
     except KeyboardInterrupt:

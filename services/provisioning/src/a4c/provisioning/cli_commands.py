@@ -221,6 +221,14 @@ class Commands:
             self._out.write("the offboarding was already cancelled\n")
         return 0
 
+    async def reconcile(self, args: argparse.Namespace) -> int:
+        reply: pb.PreviewDriftResponse = await self._call(self._stub.PreviewDrift, pb.PreviewDriftRequest())
+        if self._json:
+            show.print_json(show.as_dict(reply), self._out)
+        else:
+            show.drift(reply, self._out)
+        return 0
+
 
 def _enum(enum: Any, prefix: str, value: str | None) -> Any:
     """The enum number for a lowercase choice such as "active" (0, any, when not given)."""

@@ -26,6 +26,11 @@ EVENT_TEXT: dict[str, str] = {
     EventType.BOOTSTRAP_FAILED: "bootstrap FAILED",
     EventType.BOOTSTRAP_CANCELLED: "bootstrap cancelled",
     EventType.BOOTSTRAP_COMPENSATED: "cleanup done",
+    EventType.SUBDOMAIN_DRIFT_DETECTED: "subdomain drifted (reconciler)",
+    EventType.SUBDOMAIN_DRIFT_REPAIRED: "subdomain record restored (reconciler)",
+    EventType.IDENTITY_DRIFT_DETECTED: "identity organization drifted (reconciler)",
+    EventType.SUBDOMAIN_ORPHAN_DETECTED: "orphaned DNS record found (reconciler)",
+    EventType.IDENTITY_ORPHAN_DETECTED: "orphaned identity organization found (reconciler)",
     EventType.SUBDOMAIN_DNS_RECORD_CREATED: "DNS record created",
     EventType.SUBDOMAIN_VERIFICATION_STARTED: "verifying the subdomain resolves",
     EventType.SUBDOMAIN_VERIFIED: "subdomain active",
@@ -144,3 +149,15 @@ def progress_line(item: pb.WatchBootstrapResponse) -> str:
     stamp = event.created_at.ToDatetime().strftime("%H:%M:%S")
     boot, sub = bootstrap_status(item.bootstrap_status), subdomain_status(item.subdomain_status)
     return f"{stamp}  {text}{detail}  [bootstrap {boot}, subdomain {sub}]"
+
+
+def drift(reply: pb.PreviewDriftResponse, out: TextIO) -> None:
+    """What the reconciler would act on, then what the comparison cost; a preview changes nothing."""
+    if reply.findings:
+        rows = [(f.slug or "-", f.kind, f.action, f.subject, f.organization_id) for f in reply.findings]
+        table(("SLUG", "DRIFT", "WOULD", "SUBJECT", "ORGANIZATION"), rows, out)
+    more = " (list truncated)" if reply.truncated else ""
+    out.write(
+        f"{len(reply.findings)} finding(s){more} in {reply.organizations_checked} active organization(s); "
+        f"{reply.dns_calls} DNS and {reply.identity_calls} identity call(s); nothing was changed\n"
+    )

@@ -12,6 +12,7 @@ from a4c.api.provisioning.v1 import provisioning_pb2 as pb
 from a4c.eventstore import (
     BootstrapState,
     BootstrapStepRecord,
+    IdentityStatus,
     LifecycleStatus,
     Organization,
     StepState,
@@ -20,6 +21,7 @@ from a4c.eventstore import (
 )
 from a4c.provisioning.control import BootstrapView
 from a4c.provisioning.watch import WatchItem
+from a4c.workflows.reconcile import ReconcileTally
 
 BOOTSTRAP_STATUS = {
     BootstrapState.INITIATED: pb.BOOTSTRAP_STATUS_INITIATED,
@@ -28,6 +30,11 @@ BOOTSTRAP_STATUS = {
     BootstrapState.FAILED: pb.BOOTSTRAP_STATUS_FAILED,
     BootstrapState.CANCELLED: pb.BOOTSTRAP_STATUS_CANCELLED,
 }
+IDENTITY_STATUS = {
+    IdentityStatus.ACTIVE: pb.IDENTITY_STATUS_ACTIVE,
+    IdentityStatus.MISSING: pb.IDENTITY_STATUS_MISSING,
+    IdentityStatus.DEACTIVATED: pb.IDENTITY_STATUS_DEACTIVATED,
+}
 SUBDOMAIN_STATUS = {
     SubdomainStatus.PENDING: pb.SUBDOMAIN_STATUS_PENDING,
     SubdomainStatus.DNS_RECORD_CREATED: pb.SUBDOMAIN_STATUS_DNS_RECORD_CREATED,
@@ -35,6 +42,7 @@ SUBDOMAIN_STATUS = {
     SubdomainStatus.ACTIVE: pb.SUBDOMAIN_STATUS_ACTIVE,
     SubdomainStatus.FAILED: pb.SUBDOMAIN_STATUS_FAILED,
     SubdomainStatus.REMOVED: pb.SUBDOMAIN_STATUS_REMOVED,
+    SubdomainStatus.DRIFTED: pb.SUBDOMAIN_STATUS_DRIFTED,
 }
 LIFECYCLE_STATUS = {
     LifecycleStatus.ACTIVE: pb.LIFECYCLE_STATUS_ACTIVE,
@@ -87,6 +95,26 @@ def organization(org: Organization) -> pb.Organization:
         offboarding_reason=org.offboarding_reason or "",
         offboarding_started_at=timestamp(org.offboarding_started_at),
         offboarded_at=timestamp(org.offboarded_at),
+        identity_status=IDENTITY_STATUS[org.identity_status],
+    )
+
+
+def drift_preview(tally: ReconcileTally) -> pb.PreviewDriftResponse:
+    return pb.PreviewDriftResponse(
+        findings=[
+            pb.DriftFinding(
+                organization_id=f.organization_id,
+                slug=f.slug,
+                kind=f.kind,
+                action=f.action,
+                subject=f.subject,
+            )
+            for f in tally.findings
+        ],
+        truncated=tally.truncated,
+        organizations_checked=tally.checked,
+        dns_calls=tally.dns_calls,
+        identity_calls=tally.identity_calls,
     )
 
 

@@ -31,6 +31,8 @@ from a4c.provisioning.watch import Watcher
 Context = grpc.aio.ServicerContext[Any, Any]
 E = TypeVar("E")
 REASON_MAX = 500
+# A preview without a caller deadline: long enough for thousands of tenants (a few calls per batch).
+PREVIEW_TIMEOUT = 300.0
 
 # The scope each method needs (the README's trust model): the console reads, an operator also
 # bootstraps and operates; the kit refuses to start when a method is missing here.
@@ -46,6 +48,8 @@ SCOPES = MethodScopes(
         "ListOrganizationEvents": "read",
         "OffboardOrganization": "operate",
         "CancelOffboarding": "operate",
+        # A preview changes nothing but spends upstream budget, so it is an operator's.
+        "PreviewDrift": "operate",
     }
 )
 
@@ -198,6 +202,14 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         return pb.CancelOffboardingResponse(
             cancelled=done.cancelled, lifecycle_status=convert.LIFECYCLE_STATUS[done.lifecycle_status]
         )
+
+    @grpc_errors
+    async def PreviewDrift(
+        self, request: pb.PreviewDriftRequest, context: Context
+    ) -> pb.PreviewDriftResponse:
+        deadline = Deadline.from_context(context, default=PREVIEW_TIMEOUT, margin=0.5)
+        tally = await self._deps.workflows.preview_drift(deadline)
+        return convert.drift_preview(tally)
 
 
 def _reason(value: str, *, required: bool) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from a4c.common.deadline import Deadline
 from a4c.eventstore import BootstrapState
+from a4c.provisioning.errors import Unavailable
 from a4c.workflows import search
 from a4c.workflows.models import (
     BOOTSTRAP_WORKFLOW,
@@ -51,6 +53,12 @@ from a4c.workflows.offboarding import (
     OffboardingState,
     OffboardInput,
     offboard_workflow_id,
+)
+from a4c.workflows.reconcile import (
+    PREVIEW_WORKFLOW_PREFIX,
+    RECONCILE_WORKFLOW,
+    ReconcileInput,
+    ReconcileTally,
 )
 from a4c.workflows.start import subdomain_start
 
@@ -211,6 +219,26 @@ class Workflows:
                 return False
             raise
         return True
+
+    async def preview_drift(self, deadline: Deadline) -> ReconcileTally:
+        """A read-only run of the reconciler, awaited to its end (across its continue-as-new runs)
+        within `deadline`; its execution timeout is the same deadline, so an abandoned preview ends."""
+        timeout = timedelta(seconds=max(deadline.remaining(), 1.0))
+        handle = await self._client.start_workflow(
+            RECONCILE_WORKFLOW,
+            ReconcileInput(dry_run=True),
+            id=f"{PREVIEW_WORKFLOW_PREFIX}{uuid.uuid4()}",
+            task_queue=self._task_queue,
+            execution_timeout=timeout,
+            result_type=ReconcileTally,
+            rpc_timeout=self._rpc_timeout,
+        )
+        try:
+            async with asyncio.timeout(deadline.remaining()):
+                tally: ReconcileTally = await handle.result()
+                return tally
+        except WorkflowFailureError as error:
+            raise Unavailable(f"the drift preview failed: {error.cause or error}") from None
 
     async def wait_closed(self, workflow_id: str) -> None:
         """Return once the latest run of `workflow_id` has closed (however it ended) or does not exist."""

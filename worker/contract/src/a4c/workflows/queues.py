@@ -66,6 +66,10 @@ ACTIVITY_UPSTREAMS: dict[str, Queue] = {
     "remove_dns_record": Queue.CLOUDFLARE,
     "remove_owned_dns_records": Queue.CLOUDFLARE,
     "check_propagation": Queue.NAMESERVERS,
+    # The drift reconciler: a batch is one or a few Cloudflare list pages (plus a Zitadel search page
+    # or two), so it queues behind Cloudflare's limit, the scarcer of the two.
+    "reconcile_batch": Queue.CLOUDFLARE,
+    "reconcile_orphans": Queue.CLOUDFLARE,
 }
 
 

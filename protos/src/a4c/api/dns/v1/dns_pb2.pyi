@@ -537,3 +537,61 @@ class GetZoneUsageResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetZoneUsageResponse: _TypeAlias = GetZoneUsageResponse  # noqa: Y015
+
+@_typing.final
+class ListOwnedRecordsRequest(_message.Message):
+    """Input of ListOwnedRecords."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ZONE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    zone: _builtins.str
+    """Zone name; empty means the configured zone."""
+    page_size: _builtins.int
+    """Page size, 1–5000; 0 means 5000 (Cloudflare's list accepts large pages; one request per page)."""
+    page_token: _builtins.str
+    """Opaque token from a previous response's next_page_token; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        zone: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOwnedRecordsRequest: _TypeAlias = ListOwnedRecordsRequest  # noqa: Y015
+
+@_typing.final
+class ListOwnedRecordsResponse(_message.Message):
+    """Output of ListOwnedRecords."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty on the last page."""
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___Record]:
+        """Records on this page, each with managed=true and its owner."""
+
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[Global___Record] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOwnedRecordsResponse: _TypeAlias = ListOwnedRecordsResponse  # noqa: Y015

@@ -69,6 +69,11 @@ class DnsServiceStub:
                 request_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageRequest.SerializeToString,
                 response_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageResponse.FromString,
                 _registered_method=True)
+        self.ListOwnedRecords = channel.unary_unary(
+                '/a4c.api.dns.v1.DnsService/ListOwnedRecords',
+                request_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class DnsServiceServicer:
@@ -128,6 +133,14 @@ class DnsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOwnedRecords(self, request, context):
+        """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+        request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DnsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +173,11 @@ def add_DnsServiceServicer_to_server(servicer, server):
                     servicer.GetZoneUsage,
                     request_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageRequest.FromString,
                     response_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageResponse.SerializeToString,
+            ),
+            'ListOwnedRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOwnedRecords,
+                    request_deserializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -329,6 +347,33 @@ class DnsService:
             '/a4c.api.dns.v1.DnsService/GetZoneUsage',
             a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageRequest.SerializeToString,
             a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.GetZoneUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOwnedRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.dns.v1.DnsService/ListOwnedRecords',
+            a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsRequest.SerializeToString,
+            a4c_dot_api_dot_dns_dot_v1_dot_dns__pb2.ListOwnedRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,10 @@ class DnsServiceStub:
     the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
     frees it; delete records, or raise the quota by another plan or zone).
     """
+    ListOwnedRecords: _grpc.UnaryUnaryMultiCallable[_dns_pb2.ListOwnedRecordsRequest, _dns_pb2.ListOwnedRecordsResponse]
+    """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+    request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
+    """
 
 @_typing.type_check_only
 class DnsServiceAsyncStub(DnsServiceStub):
@@ -94,6 +98,10 @@ class DnsServiceAsyncStub(DnsServiceStub):
     "DNS records quota"), read from Cloudflare at the call. CreateRecord refuses a new record once
     the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
     frees it; delete records, or raise the quota by another plan or zone).
+    """
+    ListOwnedRecords: _aio.UnaryUnaryMultiCallable[_dns_pb2.ListOwnedRecordsRequest, _dns_pb2.ListOwnedRecordsResponse]  # type: ignore[assignment]
+    """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+    request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
     """
 
 class DnsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -161,6 +169,16 @@ class DnsServiceServicer(metaclass=_abc_1.ABCMeta):
         "DNS records quota"), read from Cloudflare at the call. CreateRecord refuses a new record once
         the zone holds its quota: RESOURCE_EXHAUSTED with a QuotaFailure and no RetryInfo (no retry
         frees it; delete records, or raise the quota by another plan or zone).
+        """
+
+    @_abc_1.abstractmethod
+    def ListOwnedRecords(
+        self,
+        request: _dns_pb2.ListOwnedRecordsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dns_pb2.ListOwnedRecordsResponse, _abc.Awaitable[_dns_pb2.ListOwnedRecordsResponse]]:
+        """Lists the zone's records that carry A4C's ownership marker, in large pages (one Cloudflare
+        request per page, filtered by the marker upstream), for sweeps such as the drift reconciler.
         """
 
 def add_DnsServiceServicer_to_server(servicer: DnsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -70,6 +70,11 @@ class IdentityServiceStub:
                 request_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationRequest.SerializeToString,
                 response_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationResponse.FromString,
                 _registered_method=True)
+        self.ListOrganizations = channel.unary_unary(
+                '/a4c.api.identity.v1.IdentityService/ListOrganizations',
+                request_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -131,6 +136,16 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOrganizations(self, request, context):
+        """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+        Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+        here (that would be one request per organization): GetOrganization checks it before a caller
+        acts on one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +183,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ReactivateOrganization,
                     request_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationRequest.FromString,
                     response_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationResponse.SerializeToString,
+            ),
+            'ListOrganizations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrganizations,
+                    request_deserializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +380,33 @@ class IdentityService:
             '/a4c.api.identity.v1.IdentityService/ReactivateOrganization',
             a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationRequest.SerializeToString,
             a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ReactivateOrganizationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrganizations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.identity.v1.IdentityService/ListOrganizations',
+            a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.SerializeToString,
+            a4c_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

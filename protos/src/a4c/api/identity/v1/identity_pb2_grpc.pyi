@@ -58,6 +58,12 @@ class IdentityServiceStub:
     """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
     active is success with changed=false; an unknown organization is NOT_FOUND.
     """
+    ListOrganizations: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListOrganizationsRequest, _identity_pb2.ListOrganizationsResponse]
+    """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+    Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+    here (that would be one request per organization): GetOrganization checks it before a caller
+    acts on one.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -88,6 +94,12 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     ReactivateOrganization: _aio.UnaryUnaryMultiCallable[_identity_pb2.ReactivateOrganizationRequest, _identity_pb2.ReactivateOrganizationResponse]  # type: ignore[assignment]
     """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
     active is success with changed=false; an unknown organization is NOT_FOUND.
+    """
+    ListOrganizations: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListOrganizationsRequest, _identity_pb2.ListOrganizationsResponse]  # type: ignore[assignment]
+    """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+    Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+    here (that would be one request per organization): GetOrganization checks it before a caller
+    acts on one.
     """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -158,6 +170,18 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_identity_pb2.ReactivateOrganizationResponse, _abc.Awaitable[_identity_pb2.ReactivateOrganizationResponse]]:
         """Reactivates an organization A4C created and deactivated (a cancelled offboarding). Already
         active is success with changed=false; an unknown organization is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOrganizations(
+        self,
+        request: _identity_pb2.ListOrganizationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ListOrganizationsResponse, _abc.Awaitable[_identity_pb2.ListOrganizationsResponse]]:
+        """Lists the instance's organizations whose id has A4C's shape (a UUID), id and state only, one
+        Zitadel search per page, for sweeps such as the drift reconciler. The ownership mark is not read
+        here (that would be one request per organization): GetOrganization checks it before a caller
+        acts on one.
         """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

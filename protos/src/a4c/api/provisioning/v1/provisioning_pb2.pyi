@@ -105,6 +105,8 @@ class _SubdomainStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Subdo
     """Verification gave up or the record could not be created; it can be retried."""
     SUBDOMAIN_STATUS_REMOVED: _SubdomainStatus.ValueType  # 6
     """The record was deleted by compensation."""
+    SUBDOMAIN_STATUS_DRIFTED: _SubdomainStatus.ValueType  # 7
+    """The name is now held by a DNS record A4C does not own (found by the reconciler; never overwritten)."""
 
 class SubdomainStatus(_SubdomainStatus, metaclass=_SubdomainStatusEnumTypeWrapper):
     """State of the organization's subdomain."""
@@ -123,7 +125,37 @@ SUBDOMAIN_STATUS_FAILED: SubdomainStatus.ValueType  # 5
 """Verification gave up or the record could not be created; it can be retried."""
 SUBDOMAIN_STATUS_REMOVED: SubdomainStatus.ValueType  # 6
 """The record was deleted by compensation."""
+SUBDOMAIN_STATUS_DRIFTED: SubdomainStatus.ValueType  # 7
+"""The name is now held by a DNS record A4C does not own (found by the reconciler; never overwritten)."""
 Global___SubdomainStatus: _TypeAlias = SubdomainStatus  # noqa: Y015
+
+class _IdentityStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IdentityStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IdentityStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    IDENTITY_STATUS_UNSPECIFIED: _IdentityStatus.ValueType  # 0
+    """Not set."""
+    IDENTITY_STATUS_ACTIVE: _IdentityStatus.ValueType  # 1
+    """Present and active (also before the reconciler first looked)."""
+    IDENTITY_STATUS_MISSING: _IdentityStatus.ValueType  # 2
+    """Deleted out of band (not by A4C); not repaired automatically."""
+    IDENTITY_STATUS_DEACTIVATED: _IdentityStatus.ValueType  # 3
+    """Deactivated out of band (not by offboarding); not repaired automatically."""
+
+class IdentityStatus(_IdentityStatus, metaclass=_IdentityStatusEnumTypeWrapper):
+    """State of the organization in the identity platform, as the drift reconciler last saw it."""
+
+IDENTITY_STATUS_UNSPECIFIED: IdentityStatus.ValueType  # 0
+"""Not set."""
+IDENTITY_STATUS_ACTIVE: IdentityStatus.ValueType  # 1
+"""Present and active (also before the reconciler first looked)."""
+IDENTITY_STATUS_MISSING: IdentityStatus.ValueType  # 2
+"""Deleted out of band (not by A4C); not repaired automatically."""
+IDENTITY_STATUS_DEACTIVATED: IdentityStatus.ValueType  # 3
+"""Deactivated out of band (not by offboarding); not repaired automatically."""
+Global___IdentityStatus: _TypeAlias = IdentityStatus  # noqa: Y015
 
 class _StepState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -329,6 +361,7 @@ class Organization(_message.Message):
     OFFBOARDING_REASON_FIELD_NUMBER: _builtins.int
     OFFBOARDING_STARTED_AT_FIELD_NUMBER: _builtins.int
     OFFBOARDED_AT_FIELD_NUMBER: _builtins.int
+    IDENTITY_STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Organization id (UUID)."""
     name: _builtins.str
@@ -355,6 +388,8 @@ class Organization(_message.Message):
     """Lifecycle: active, offboarding or offboarded."""
     offboarding_reason: _builtins.str
     """Why it is being (or was) offboarded; empty while active."""
+    identity_status: Global___IdentityStatus.ValueType
+    """The identity organization as the drift reconciler last saw it."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the organization was first recorded."""
@@ -396,10 +431,11 @@ class Organization(_message.Message):
         offboarding_reason: _builtins.str = ...,
         offboarding_started_at: _timestamp_pb2.Timestamp | None = ...,
         offboarded_at: _timestamp_pb2.Timestamp | None = ...,
+        identity_status: Global___IdentityStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "offboarded_at", b"offboarded_at", "offboarding_started_at", b"offboarding_started_at", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_user_id", b"admin_user_id", "bootstrap_status", b"bootstrap_status", "created_at", b"created_at", "current_step", b"current_step", "dns_record_id", b"dns_record_id", "id", b"id", "identity_organization_id", b"identity_organization_id", "last_error", b"last_error", "lifecycle_status", b"lifecycle_status", "name", b"name", "offboarded_at", b"offboarded_at", "offboarding_reason", b"offboarding_reason", "offboarding_started_at", b"offboarding_started_at", "slug", b"slug", "subdomain_fqdn", b"subdomain_fqdn", "subdomain_status", b"subdomain_status", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_user_id", b"admin_user_id", "bootstrap_status", b"bootstrap_status", "created_at", b"created_at", "current_step", b"current_step", "dns_record_id", b"dns_record_id", "id", b"id", "identity_organization_id", b"identity_organization_id", "identity_status", b"identity_status", "last_error", b"last_error", "lifecycle_status", b"lifecycle_status", "name", b"name", "offboarded_at", b"offboarded_at", "offboarding_reason", b"offboarding_reason", "offboarding_started_at", b"offboarding_started_at", "slug", b"slug", "subdomain_fqdn", b"subdomain_fqdn", "subdomain_status", b"subdomain_status", "subdomain_verified_at", b"subdomain_verified_at", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1092,3 +1128,100 @@ class CancelOffboardingResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CancelOffboardingResponse: _TypeAlias = CancelOffboardingResponse  # noqa: Y015
+
+@_typing.final
+class PreviewDriftRequest(_message.Message):
+    """Input of PreviewDrift."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewDriftRequest: _TypeAlias = PreviewDriftRequest  # noqa: Y015
+
+@_typing.final
+class DriftFinding(_message.Message):
+    """One thing the reconciler found (or, in a preview, would act on)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    SLUG_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    """Organization id (for an orphan: the owner named in the record's or organization's marker)."""
+    slug: _builtins.str
+    """Slug, empty for an orphan."""
+    kind: _builtins.str
+    """What was found: "record_missing", "record_changed", "name_taken", "identity_missing",
+    "identity_deactivated", "orphan_record", "orphan_identity".
+    """
+    action: _builtins.str
+    """What the reconciler does about it: "repair", "report" or (orphans, when deletion is on) "delete"."""
+    subject: _builtins.str
+    """The record or identity organization concerned, e.g. "acme.firstovertheline.com"."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        slug: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        action: _builtins.str = ...,
+        subject: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "kind", b"kind", "organization_id", b"organization_id", "slug", b"slug", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DriftFinding: _TypeAlias = DriftFinding  # noqa: Y015
+
+@_typing.final
+class PreviewDriftResponse(_message.Message):
+    """Output of PreviewDrift."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
+    ORGANIZATIONS_CHECKED_FIELD_NUMBER: _builtins.int
+    DNS_CALLS_FIELD_NUMBER: _builtins.int
+    IDENTITY_CALLS_FIELD_NUMBER: _builtins.int
+    truncated: _builtins.bool
+    """True when there were more findings than listed."""
+    organizations_checked: _builtins.int
+    """Organizations compared."""
+    dns_calls: _builtins.int
+    """Calls the comparison made to the DNS service (each one Cloudflare request, retries aside)."""
+    identity_calls: _builtins.int
+    """Calls the comparison made to the identity service."""
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___DriftFinding]:
+        """The findings, at most 1000 (see truncated)."""
+
+    def __init__(
+        self,
+        *,
+        findings: _abc.Iterable[Global___DriftFinding] | None = ...,
+        truncated: _builtins.bool = ...,
+        organizations_checked: _builtins.int = ...,
+        dns_calls: _builtins.int = ...,
+        identity_calls: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dns_calls", b"dns_calls", "findings", b"findings", "identity_calls", b"identity_calls", "organizations_checked", b"organizations_checked", "truncated", b"truncated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewDriftResponse: _TypeAlias = PreviewDriftResponse  # noqa: Y015

@@ -86,6 +86,11 @@ class ProvisioningServiceStub:
                 request_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingRequest.SerializeToString,
                 response_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingResponse.FromString,
                 _registered_method=True)
+        self.PreviewDrift = channel.unary_unary(
+                '/a4c.api.provisioning.v1.ProvisioningService/PreviewDrift',
+                request_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftRequest.SerializeToString,
+                response_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftResponse.FromString,
+                _registered_method=True)
 
 
 class ProvisioningServiceServicer:
@@ -171,6 +176,14 @@ class ProvisioningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewDrift(self, request, context):
+        """Runs the drift reconciler's comparison without changing anything (a read-only run of
+        ReconcileOrganizationsWorkflow) and returns the drift it would act on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProvisioningServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -223,6 +236,11 @@ def add_ProvisioningServiceServicer_to_server(servicer, server):
                     servicer.CancelOffboarding,
                     request_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingRequest.FromString,
                     response_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingResponse.SerializeToString,
+            ),
+            'PreviewDrift': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewDrift,
+                    request_deserializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftRequest.FromString,
+                    response_serializer=a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -497,6 +515,33 @@ class ProvisioningService:
             '/a4c.api.provisioning.v1.ProvisioningService/CancelOffboarding',
             a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingRequest.SerializeToString,
             a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.CancelOffboardingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewDrift(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/a4c.api.provisioning.v1.ProvisioningService/PreviewDrift',
+            a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftRequest.SerializeToString,
+            a4c_dot_api_dot_provisioning_dot_v1_dot_provisioning__pb2.PreviewDriftResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,6 +67,10 @@ class ProvisioningServiceStub:
     DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
     or when the organization is not offboarding.
     """
+    PreviewDrift: _grpc.UnaryUnaryMultiCallable[_provisioning_pb2.PreviewDriftRequest, _provisioning_pb2.PreviewDriftResponse]
+    """Runs the drift reconciler's comparison without changing anything (a read-only run of
+    ReconcileOrganizationsWorkflow) and returns the drift it would act on.
+    """
 
 @_typing.type_check_only
 class ProvisioningServiceAsyncStub(ProvisioningServiceStub):
@@ -106,6 +110,10 @@ class ProvisioningServiceAsyncStub(ProvisioningServiceStub):
     """Cancels an offboarding during its grace period: the identity organization is reactivated and the
     DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
     or when the organization is not offboarding.
+    """
+    PreviewDrift: _aio.UnaryUnaryMultiCallable[_provisioning_pb2.PreviewDriftRequest, _provisioning_pb2.PreviewDriftResponse]  # type: ignore[assignment]
+    """Runs the drift reconciler's comparison without changing anything (a read-only run of
+    ReconcileOrganizationsWorkflow) and returns the drift it would act on.
     """
 
 class ProvisioningServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -203,6 +211,16 @@ class ProvisioningServiceServicer(metaclass=_abc_1.ABCMeta):
         """Cancels an offboarding during its grace period: the identity organization is reactivated and the
         DNS record restored. FAILED_PRECONDITION once its deletion has started (the point of no return)
         or when the organization is not offboarding.
+        """
+
+    @_abc_1.abstractmethod
+    def PreviewDrift(
+        self,
+        request: _provisioning_pb2.PreviewDriftRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provisioning_pb2.PreviewDriftResponse, _abc.Awaitable[_provisioning_pb2.PreviewDriftResponse]]:
+        """Runs the drift reconciler's comparison without changing anything (a read-only run of
+        ReconcileOrganizationsWorkflow) and returns the drift it would act on.
         """
 
 def add_ProvisioningServiceServicer_to_server(servicer: ProvisioningServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
