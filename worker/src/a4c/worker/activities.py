@@ -39,7 +39,7 @@ from a4c.workflows.models import (
 NOT_PROPAGATED = "NotPropagated"
 
 
-def _request_id() -> str:
+def call_request_id() -> str:
     """Our services log the request id; the workflow id ties their lines to the workflow."""
     return activity.info().workflow_id or ""
 
@@ -96,7 +96,7 @@ class IdentityActivities:
                     given_name=request.admin_given_name,
                     family_name=request.admin_family_name,
                 ),
-                request_id=_request_id(),
+                request_id=call_request_id(),
             ),
         )
         created = IdentityCreated(reply.organization.id, reply.admin_user_id, reply.created)
@@ -120,7 +120,7 @@ class IdentityActivities:
             identity_pb2.GrantRoleRequest(
                 organization_id=request.organization_id,
                 user_id=request.admin_user_id,
-                request_id=_request_id(),
+                request_id=call_request_id(),
             ),
         )
         await events.append(
@@ -174,7 +174,7 @@ class IdentityActivities:
         reply = await unary(
             self._stub.DeleteOrganization,
             identity_pb2.DeleteOrganizationRequest(
-                organization_id=request.organization_id, request_id=_request_id()
+                organization_id=request.organization_id, request_id=call_request_id()
             ),
         )
         return reply.deleted
@@ -200,7 +200,7 @@ class DnsActivities:
                 ttl=1,
                 proxied=request.proxied,
                 owner=request.organization_id,
-                request_id=_request_id(),
+                request_id=call_request_id(),
             ),
         )
         await events.append(
@@ -255,7 +255,7 @@ class DnsActivities:
                         zone=request.zone,
                         id=record.id,
                         owner=request.organization_id,
-                        request_id=_request_id(),
+                        request_id=call_request_id(),
                     ),
                 )
                 if reply.deleted:

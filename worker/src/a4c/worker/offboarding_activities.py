@@ -18,15 +18,11 @@ from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.eventstore import EventStore, EventType
 from a4c.worker import events
-from a4c.worker.activities import record_type
+from a4c.worker.activities import call_request_id, record_type
 from a4c.worker.grpc_errors import unary
 from a4c.worker.steady import steady
 from a4c.workflows.models import EventToRecord, subdomain_workflow_id
 from a4c.workflows.offboarding import OffboardStep, OffboardTarget
-
-
-def _request_id() -> str:
-    return activity.info().workflow_id or ""
 
 
 class OffboardingActivities:
@@ -101,7 +97,7 @@ class OffboardingActivities:
             reply = await unary(
                 self._dns.DeleteRecord,
                 dns_pb2.DeleteRecordRequest(
-                    zone=target.zone, id=record.id, owner=target.organization_id, request_id=_request_id()
+                    zone=target.zone, id=record.id, owner=target.organization_id, request_id=call_request_id()
                 ),
             )
             if reply.deleted:
@@ -118,7 +114,7 @@ class OffboardingActivities:
         reply = await unary(
             self._identity.DeactivateOrganization,
             identity_pb2.DeactivateOrganizationRequest(
-                organization_id=target.organization_id, request_id=_request_id()
+                organization_id=target.organization_id, request_id=call_request_id()
             ),
         )
         await self._record(
@@ -135,7 +131,7 @@ class OffboardingActivities:
         reply = await unary(
             self._identity.ReactivateOrganization,
             identity_pb2.ReactivateOrganizationRequest(
-                organization_id=target.organization_id, request_id=_request_id()
+                organization_id=target.organization_id, request_id=call_request_id()
             ),
         )
         await self._record(
@@ -152,7 +148,7 @@ class OffboardingActivities:
         reply = await unary(
             self._identity.DeleteOrganization,
             identity_pb2.DeleteOrganizationRequest(
-                organization_id=target.organization_id, request_id=_request_id()
+                organization_id=target.organization_id, request_id=call_request_id()
             ),
         )
         await self._record(

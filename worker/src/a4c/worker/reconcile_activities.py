@@ -30,6 +30,7 @@ from a4c.api.dns.v1 import dns_pb2, dns_pb2_grpc
 from a4c.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from a4c.eventstore import EventStore, EventType, Organization, SubdomainStatus
 from a4c.worker import domain_metrics, drift, events
+from a4c.worker.activities import call_request_id
 from a4c.worker.drift import RecordPolicy
 from a4c.worker.grpc_errors import unary
 from a4c.worker.steady import steady
@@ -249,7 +250,7 @@ class ReconcileActivities:
         deleted = False
         if action is DriftAction.DELETE:
             request = dns_pb2.DeleteRecordRequest(
-                zone=self._policy.records.zone, id=record.id, owner=record.owner, request_id=_request_id()
+                zone=self._policy.records.zone, id=record.id, owner=record.owner, request_id=call_request_id()
             )
             deleted = (await self._dns_call(run, self._dns.DeleteRecord, request)).deleted
         data = {"dns_record_id": record.id, "fqdn": record.name, "deleted": deleted}
@@ -265,7 +266,7 @@ class ReconcileActivities:
         deleted = False
         if action is DriftAction.DELETE:
             request = identity_pb2.DeleteOrganizationRequest(
-                organization_id=identity_id, request_id=_request_id()
+                organization_id=identity_id, request_id=call_request_id()
             )
             deleted = (await self._identity_call(run, self._identity.DeleteOrganization, request)).deleted
         data = {"identity_org_id": identity_id, "deleted": deleted}
@@ -331,7 +332,7 @@ class ReconcileActivities:
             ttl=1,
             proxied=policy.proxied,
             owner=str(org.id),
-            request_id=_request_id(),
+            request_id=call_request_id(),
         )
 
     async def _detected(self, org: Organization, kind: DriftKind, found: dns_pb2.Record | None) -> None:
@@ -384,7 +385,3 @@ def _scope(org: Organization) -> str:
     """Event ids per reconciler workflow and organization: one finding of a kind per tenant per run
     (a retried batch appends nothing twice), a new one on the next scheduled run."""
     return f"{activity.info().workflow_id}/{org.id}"
-
-
-def _request_id() -> str:
-    return activity.info().workflow_id or ""
