@@ -11,7 +11,6 @@ as the provisioning service's, so one ConfigMap configures both.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from a4c.common.config import (
 )
 from a4c.common.env import EnvReader
 from a4c.common.names import RESERVED_SLUGS as BUILT_IN_RESERVED
-from a4c.common.names import slug_problem
+from a4c.common.names import host_name, slug_problem
 from a4c.common.settings import Bool, Float, Int, List, Optional, Required, Setting, Text
 from a4c.common.tracing import TracingSettings
 from a4c.worker.policy import WorkerPolicy
@@ -39,8 +38,6 @@ from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
 from a4c.workflows.pacing import PACING_SETTINGS, read_step_timeouts, read_verification
 from a4c.workflows.queues import DEFAULT_RATES, UPSTREAM_QUEUES, Queue
-
-_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 SERVICE_NAME = "a4c-worker"  # service.name of its spans unless OTEL_SERVICE_NAME
 TASK_QUEUE_SETTING = Text(
@@ -272,15 +269,15 @@ def _queues(names: tuple[str, ...]) -> frozenset[Queue]:
 def _domain(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.lower().rstrip(".")
-    if not _DOMAIN.fullmatch(value):
+    domain = host_name(value)
+    if domain is None:
         raise SettingsError(BASE_DOMAIN.name, f"not a domain name: {value!r}")
-    return value
+    return domain
 
 
 def _target(value: str) -> str:
     value = value.lower().rstrip(".")
-    if not _DOMAIN.fullmatch(value.replace("{base_domain}", "example.com")):
+    if host_name(value.replace("{base_domain}", "example.com")) is None:
         raise SettingsError(SUBDOMAIN_TARGET.name, f"not a host name: {value!r}")
     return value
 

@@ -119,3 +119,14 @@ def email_problem(email: str) -> str | None:
     if not _EMAIL_DOMAIN.fullmatch(domain):
         return "has an invalid domain (after the @)"
     return None
+
+
+# A fully qualified host name: labels of 1-63 letters, digits and inner hyphens, a letters-only top
+# label, 253 characters at most (RFC 1035 with RFC 1123's leading digits).
+_HOST_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def host_name(value: str) -> str | None:
+    """`value` as a lower-case host name without its trailing dot, or None when it is not one."""
+    name = value.lower().rstrip(".")
+    return name if _HOST_NAME.fullmatch(name) else None

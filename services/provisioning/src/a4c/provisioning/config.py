@@ -7,7 +7,6 @@ policy is not: the identity service owns it (ZITADEL_ADMIN_ROLE_KEYS and the inv
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from a4c.common.config import (
     ServerSettings,
     SettingsError,
 )
+from a4c.common.names import host_name
 from a4c.common.settings import Bool, Float, Int, List, Optional, Text
 from a4c.workflows.connection import TemporalSettings, TemporalSettingsError
 from a4c.workflows.models import TASK_QUEUE, StepTimeouts, VerificationPolicy
@@ -27,7 +27,6 @@ from a4c.workflows.pacing import PACING_SETTINGS, read_step_timeouts, read_verif
 
 DEFAULT_RESERVED_SLUGS = ("www", "app", "api", "admin", "mail", "ftp", "a4c", "api-a4c", "status", "support")
 DEFAULT_SUBDOMAIN_TARGET = "app.{base_domain}"
-_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 TASK_QUEUE_SETTING = Text("TEMPORAL_TASK_QUEUE", "task queue the workflows run on", TASK_QUEUE)
 BASE_DOMAIN = Optional(
@@ -146,7 +145,7 @@ class Settings:
             raise SettingsError(error.key, error.problem) from None
         base_domain = _domain(BASE_DOMAIN.read(reader))
         target = SUBDOMAIN_TARGET.read(reader)
-        if not _DOMAIN.fullmatch(target.replace("{base_domain}", "example.com").lower()):
+        if host_name(target.replace("{base_domain}", "example.com")) is None:
             raise SettingsError(SUBDOMAIN_TARGET.name, f"not a host name: {target!r}")
         return cls(
             database_url=database_url,
@@ -181,7 +180,7 @@ def _watch_per_server(reader: EnvReader, server: ServerSettings) -> int:
 def _domain(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.lower().rstrip(".")
-    if not _DOMAIN.fullmatch(value):
+    domain = host_name(value)
+    if domain is None:
         raise SettingsError(BASE_DOMAIN.name, f"not a domain name: {value!r}")
-    return value
+    return domain
